@@ -1,0 +1,44 @@
+# The two set-up commands of the README: `make run` and `make test`. Everything a fresh clone
+# needs is installed from here; nothing is assumed to be on the machine but python3.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: run test lint typecheck unit bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(VENV)/.installed $@
+
+## run: install into .venv and start the embedded platform with the demo park
+run: $(VENV)/.installed
+	$(BIN)/sharefab serve --demo --host $(HOST) --port $(PORT)
+
+## test: install with dev extras, then ruff, mypy and the whole pytest suite
+test: $(VENV)/.installed-dev lint typecheck unit
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy domain scheduling matching connectors services simulations
+
+unit: $(VENV)/.installed-dev
+	$(BIN)/pytest
+
+## bench: run the benchmarks and rewrite BENCHMARKS.md (takes tens of minutes)
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.run_all
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache var

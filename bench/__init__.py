@@ -1,0 +1,1 @@
+"""Benchmarks: solver quality, quote latency, MQTT ingest, simulation scale."""

@@ -1,0 +1,1 @@
+"""The outside world: MQTT topics, payload validation, ingest, dispatch, simulated gateway."""

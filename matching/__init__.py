@@ -1,0 +1,1 @@
+"""Decisions: candidate search, the CP-SAT model, the greedy baseline, quote alternatives."""

@@ -1,0 +1,1 @@
+"""Time: calendars, free-interval algebra, bookings ledger, booking commit and repair."""

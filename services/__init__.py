@@ -1,0 +1,1 @@
+"""Running processes: API, workers, persistence, live state, settings, CLI."""

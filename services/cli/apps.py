@@ -1,0 +1,17 @@
+"""The typer apps every command module registers on (one module per area, one owner each)."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="sharefab",
+    help="ShareFab: shared-manufacturing capacity platform (共享制造).",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+bench_app = typer.Typer(help="Benchmarks; each writes a section of BENCHMARKS.md.",
+                        no_args_is_help=True)
+worker_app = typer.Typer(help="Background workers (ingest, match).", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+app.add_typer(worker_app, name="worker")

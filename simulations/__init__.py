@@ -1,0 +1,1 @@
+"""Market generator, discrete-event simulation, policy comparison, sweeps, reports."""
