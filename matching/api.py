@@ -1,28 +1,49 @@
 """The matching engine's public face: what services, simulations and benches call.
 
 Every caller goes through ``solve`` and ``quote``; nobody builds a CP-SAT model by hand.
+Pipeline: ``build.build_problem`` (candidates, free intervals, pre-checks) -> a decider
+(``greedy.greedy`` or CP-SAT via ``cpsat.run_cpsat``, hinted by greedy) -> ``plan.to_plan``
+(exact durations and prices).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
 from domain.model import OrderPlan, Plan, Scenario
+from matching import quotes
+from matching.build import build_problem
+from matching.cpsat import Budget, run_cpsat
+from matching.greedy import greedy
+from matching.plan import to_plan
+from matching.problem import Problem
+from matching.quotes import QuoteKind
+from matching.solution import Solution
 
 Policy = Literal["cpsat", "greedy"]
-QuoteKind = Literal["cheapest", "fastest", "balanced"]
 
 
 @dataclass(frozen=True, slots=True)
 class SolveOptions:
-    """Search budget. With ``workers=1`` and ``deterministic_time_s`` set, a run repeats exactly."""
+    """Search budget. With ``workers=1`` and ``deterministic_time_s`` set, a run repeats exactly.
+
+    ``candidates_per_step``: the cheapest and earliest few resources kept per step before the
+    model is built (None keeps all). ``time_limit_s`` in ``quote`` is shared by the three
+    alternatives.
+    """
 
     time_limit_s: float = 10.0
     workers: int = 2
     seed: int = 0
     deterministic_time_s: float | None = None
     max_lots_per_step: int = 3
+    candidates_per_step: int | None = 12
+
+    def budget(self, share: float = 1.0) -> Budget:
+        det = None if self.deterministic_time_s is None else self.deterministic_time_s * share
+        return Budget(self.time_limit_s * share, self.workers, self.seed, det)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,11 +57,54 @@ class Quote:
 
 def solve(scenario: Scenario, *, policy: Policy = "cpsat",
           options: SolveOptions | None = None) -> Plan:
-    """Plan every order of ``scenario`` on its shared resources (batch mode)."""
-    raise NotImplementedError("matching.solve is being built (issue 3)")
+    """Plan every order of ``scenario`` on its shared resources (batch mode).
+
+    Orders that cannot be met come back ``unmatched`` with a reason; they never make the other
+    orders fail. If CP-SAT finds no plan within the budget, the greedy plan (its hint) is
+    returned with the solver status CP-SAT reported.
+    """
+    opts = options or SolveOptions()
+    if policy not in ("cpsat", "greedy"):
+        raise ValueError(f"policy must be 'cpsat' or 'greedy', not {policy!r}")
+    problem = build_problem(scenario, keep_per_step=opts.candidates_per_step,
+                            max_lots_per_step=opts.max_lots_per_step)
+    baseline = greedy(problem)
+    if policy == "greedy":
+        return to_plan(scenario, _explain(problem, baseline, baseline))
+    found, _, _ = run_cpsat(problem, opts.budget(), hint=baseline)
+    if not found.lots and baseline.lots:
+        found = dataclasses.replace(baseline, status=found.status, wall_s=found.wall_s)
+    return to_plan(scenario, _explain(problem, found, baseline))
+
+
+def _explain(problem: Problem, solution: Solution, baseline: Solution) -> Solution:
+    """Fill in a reason for every unplaced order that has none yet."""
+    reasons = dict(solution.unplaced)
+    for order in problem.orders:
+        if order.id not in reasons or reasons[order.id]:
+            continue
+        alone = greedy(dataclasses.replace(problem, orders=(order,), refused={}))
+        if order.id in alone.unplaced:
+            reasons[order.id] = alone.unplaced[order.id]
+        elif solution.status not in ("OPTIMAL", "FEASIBLE"):
+            reasons[order.id] = f"no plan found within the time limit (solver {solution.status})"
+        else:
+            reasons[order.id] = ("the free windows it needs are taken by other orders of this "
+                                 "batch (it fits when planned alone)")
+    return dataclasses.replace(solution, unplaced=reasons)
 
 
 def quote(scenario: Scenario, order_id: str, *,
           options: SolveOptions | None = None) -> list[Quote]:
-    """Alternatives for one order against the market and its existing bookings."""
-    raise NotImplementedError("matching.quote is being built (issue 3)")
+    """Alternatives for one order against the market and its existing bookings.
+
+    Returns cheapest, fastest and balanced quotes (in that order). An order that cannot be met
+    gets the same three kinds, each an ``unmatched`` plan carrying the reason.
+    """
+    if not any(o.id == order_id for o in scenario.orders):
+        raise ValueError(f"order_id {order_id!r} is not an order of the scenario")
+    opts = options or SolveOptions(time_limit_s=0.25, candidates_per_step=5)
+    return [Quote(kind, plan, breakdown)
+            for kind, plan, breakdown in quotes.alternatives(scenario, order_id, opts.budget(),
+                                                             opts.candidates_per_step,
+                                                             opts.max_lots_per_step)]

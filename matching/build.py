@@ -1,0 +1,220 @@
+"""Turn a Scenario into a Problem: candidates, options, free intervals, transport legs, pre-checks.
+
+Pre-checks refuse an order early with a reason a person understands (which step, which
+constraint) so that neither the solver nor the greedy baseline meets an order that cannot fit.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+
+from domain.geo import road_km
+from domain.model import Booking, Factory, Order, PricingMode, Resource, Scenario, Step
+from domain.pricing import step_value_cny
+from domain.routing import topological_order
+from matching.candidates import Candidate, CandidateIndex
+from matching.lots import lot_setup_min
+from matching.problem import (
+    Leg,
+    Option,
+    OrderFacts,
+    PriceTerm,
+    Problem,
+    ResourceFacts,
+    StepFacts,
+    Weights,
+    run_rate,
+)
+from scheduling.calendar import bookings_min, free_intervals, to_minute, windows_min
+from scheduling.intervals import Interval, gaps
+
+
+def resource_facts(resource: Resource, factory: Factory, bookings: Iterable[Booking],
+                   scenario: Scenario) -> ResourceFacts:
+    """Free intervals and fixed load of one resource (see ``ResourceFacts``)."""
+    origin = scenario.horizon_start
+    if resource.capacity <= 1:
+        free = free_intervals(resource, bookings, origin)
+        return ResourceFacts(resource.id, factory.id, 1, tuple(free),
+                             tuple((s, e, 1) for s, e in gaps(free)))
+    windows = windows_min(resource, origin)
+    load = [(s, e, resource.capacity) for s, e in gaps(windows)]
+    load += _booking_profile(bookings_min(bookings, origin), resource.capacity)
+    return ResourceFacts(resource.id, factory.id, resource.capacity, tuple(windows), tuple(load))
+
+
+def _booking_profile(booked: list[Interval], capacity: int) -> list[tuple[int, int, int]]:
+    """Bookings of a service line as (start, end, slots taken) segments, capped at capacity."""
+    points = sorted({p for b in booked for p in b})
+    out = []
+    for a, b in itertools.pairwise(points):
+        n = sum(1 for s, e in booked if s <= a and b <= e)
+        if n:
+            out.append((a, b, min(n, capacity)))
+    return out
+
+
+def price_terms(order: Order, resource: Resource, step: Step) -> tuple[PriceTerm, ...]:
+    """The modes the order may pay on this resource, as linear fen terms (domain.pricing)."""
+    p = resource.pricing
+    terms = []
+    if p.time_share_per_hour is not None:
+        terms.append(PriceTerm(PricingMode.TIME_SHARE,
+                               fen_per_min=round(p.time_share_per_hour * 100 / 60)))
+    if p.per_piece is not None:
+        terms.append(PriceTerm(PricingMode.PER_PIECE, fen_per_piece=round(p.per_piece * 100)))
+    if p.by_value_pct is not None:
+        per_piece = p.by_value_pct / 100 * step_value_cny(order, step) / order.quantity
+        terms.append(PriceTerm(PricingMode.BY_VALUE, fen_per_piece=round(per_piece * 100)))
+    if order.pricing is not PricingMode.CHEAPEST:
+        terms = [t for t in terms if t.mode is order.pricing]
+    return tuple(terms)
+
+
+def make_option(order: Order, step: Step, cand: Candidate) -> Option:
+    num, den = run_rate(step.minutes_per_piece, cand.resource.speed)
+    return Option(cand.resource.id, cand.factory.id, lot_setup_min(cand.resource, step),
+                  num, den, price_terms(order, cand.resource, step))
+
+
+def max_pieces(option: Option, length_min: int) -> int:
+    """Most pieces one lot of ``option`` can hold in a free interval of ``length_min``."""
+    room = length_min - option.setup_min
+    return max(0, room * option.run_den // option.run_num) if option.run_num else 10**9
+
+
+class _Builder:
+    def __init__(self, scenario: Scenario, keep_per_step: int | None, max_lots: int) -> None:
+        self.scenario = scenario
+        self.index = CandidateIndex(scenario)
+        self.keep = keep_per_step
+        self.max_lots = max_lots
+        self.bookings: dict[str, list[Booking]] = defaultdict(list)
+        for b in scenario.bookings:
+            self.bookings[b.resource].append(b)
+        self.facts: dict[str, ResourceFacts] = {}
+        self.factories = {f.id: f for f in scenario.factories}
+
+    def facts_of(self, cand: Candidate) -> ResourceFacts:
+        rid = cand.resource.id
+        if rid not in self.facts:
+            self.facts[rid] = resource_facts(cand.resource, cand.factory,
+                                             self.bookings.get(rid, ()), self.scenario)
+        return self.facts[rid]
+
+    def order(self, order: Order) -> OrderFacts | str:
+        """The order's facts, or the reason it cannot be met."""
+        floor = max(1, min(order.min_lot, order.quantity))
+        lots = max(1, min(self.max_lots, order.quantity // floor))
+        steps = []
+        by_id = {s.id: s for s in order.steps}
+        for sid in topological_order(order.steps):
+            step = by_id[sid]
+            cands = self.index.capable(order, step)
+            if not cands:
+                return self.index.why_none(order, step)
+            options = self.step_options(order, step, cands, floor, lots)
+            if isinstance(options, str):
+                return options
+            steps.append(StepFacts(step.id, step.process, step.after, tuple(options)))
+        due = to_minute(order.due, self.scenario.horizon_start)
+        return OrderFacts(order.id, order.quantity, order.min_lot, order.max_factories, due,
+                          tuple(steps))
+
+    def step_options(self, order: Order, step: Step, cands: list[Candidate], floor: int,
+                     lots: int) -> list[Option] | str:
+        scored = []
+        best_room = 0
+        need_min = None
+        for c in cands:
+            opt = make_option(order, step, c)
+            free = self.facts_of(c).free
+            need = opt.duration_min(floor)
+            need_min = need if need_min is None else min(need_min, need)
+            rooms = sorted((max_pieces(opt, e - s) for s, e in free), reverse=True)
+            best_room = max(best_room, rooms[0] if rooms else 0)
+            if not rooms or rooms[0] < floor:
+                continue
+            scored.append((opt, free, rooms))
+        label = f"step {step.id} '{step.process}'"
+        if not scored:
+            return (f"no free window long enough for {label}: a lot of {floor} pieces needs at "
+                    f"least {need_min} min, and none of the {len(cands)} capable resources has "
+                    f"a free interval that long (largest lot that fits: {best_room} pieces)")
+        # Upper bound on what `lots` lots can hold: the `lots` roomiest (resource, interval) pairs.
+        roomiest = sorted((r for _, _, rooms in scored for r in rooms[:lots]), reverse=True)
+        if sum(roomiest[:lots]) < order.quantity:
+            return (f"not enough free capacity for {label}: at most {sum(roomiest[:lots])} of "
+                    f"{order.quantity} pieces fit in {lots} lots (max lots per step) inside the "
+                    f"free windows of {len(scored)} capable resources")
+        options = [o for o, _, _ in scored]
+        if self.keep is None or len(options) <= self.keep:
+            return options
+        return self.prune(order, scored, lots)
+
+    def prune(self, order: Order, scored: list[tuple[Option, tuple[Interval, ...], list[int]]],
+              lots: int) -> list[Option]:
+        """Keep the cheapest and the earliest-finishing few options (the model stays small)."""
+        assert self.keep is not None
+        share = math.ceil(order.quantity / lots)
+
+        def finish(item: tuple[Option, tuple[Interval, ...], list[int]]) -> int:
+            opt, free, _ = item
+            for s, e in free:
+                q = min(share, max_pieces(opt, e - s))
+                if q >= max(1, min(order.min_lot, order.quantity)):
+                    return s + opt.duration_min(q) + (share - q) * 10**6 // max(1, share)
+            return 10**9
+
+        by_cost = sorted(scored, key=lambda it: (it[0].cost_fen(share), finish(it)))
+        by_finish = sorted(scored, key=lambda it: (finish(it), it[0].cost_fen(share)))
+        half = max(1, self.keep // 2)
+        kept: dict[str, Option] = {}
+        for opt, _, _ in by_cost[:half] + by_finish[: self.keep - half]:
+            kept[opt.resource] = opt
+        for opt, _, _ in by_cost:  # top up when both lists agreed
+            if len(kept) >= self.keep:
+                break
+            kept.setdefault(opt.resource, opt)
+        return list(kept.values())
+
+    def legs(self, orders: list[OrderFacts]) -> dict[tuple[str, str], Leg]:
+        t = self.scenario.transport
+        out: dict[tuple[str, str], Leg] = {}
+        for o in orders:
+            for s in o.steps:
+                for p in s.after:
+                    for a in {x.factory for x in o.step(p).options}:
+                        for b in {x.factory for x in s.options}:
+                            if a == b or (a, b) in out:
+                                continue
+                            fa, fb = self.factories[a], self.factories[b]
+                            km = road_km(fa.lat, fa.lon, fb.lat, fb.lon)
+                            out[(a, b)] = Leg(km, t.duration_min(km), round(t.cost_cny(km) * 100))
+        return out
+
+
+def build_problem(scenario: Scenario, *, order_ids: Iterable[str] | None = None,
+                  keep_per_step: int | None = None, max_lots_per_step: int = 3) -> Problem:
+    """Facts for the orders ``order_ids`` (all by default), refused ones with their reason."""
+    b = _Builder(scenario, keep_per_step, max_lots_per_step)
+    wanted = set(order_ids) if order_ids is not None else None
+    orders: list[OrderFacts] = []
+    refused: dict[str, str] = {}
+    for order in scenario.orders:
+        if wanted is not None and order.id not in wanted:
+            continue
+        facts = b.order(order)
+        if isinstance(facts, str):
+            refused[order.id] = facts
+        else:
+            orders.append(facts)
+    used = {o.resource for of in orders for s in of.steps for o in s.options}
+    resources = {rid: f for rid, f in b.facts.items() if rid in used}
+    horizon = max([r.span()[1] for r in resources.values()] + [1])
+    return Problem(horizon=horizon, resources=resources, orders=tuple(orders),
+                   weights=Weights.of(scenario.objective), max_lots_per_step=max_lots_per_step,
+                   legs=b.legs(orders), refused=refused)

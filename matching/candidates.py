@@ -1,0 +1,73 @@
+"""Candidate search: which resources can run a step, found through an index by process code.
+
+A market of 10,000 resources holds a few hundred per process; the index turns "who can mill
+al6061 with ISO9001 in park P1" into one dict lookup and a short filter, and ``prune`` then
+keeps the few most promising per step so the CP-SAT model stays small.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from domain.model import Factory, Order, PricingMode, Resource, Scenario, Step
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A resource that passed every filter for one step."""
+
+    factory: Factory
+    resource: Resource
+
+
+class CandidateIndex:
+    """Resources grouped by process code (built once per scenario)."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        by_process: dict[str, list[Candidate]] = defaultdict(list)
+        for factory in scenario.factories:
+            for resource in factory.resources:
+                by_process[resource.process].append(Candidate(factory, resource))
+        self._by_process = dict(by_process)
+
+    def capable(self, order: Order, step: Step) -> list[Candidate]:
+        """Resources for ``step`` of ``order``: process, material, certifications, park, price."""
+        need_certs = set(order.certifications)
+        parks = set(order.parks)
+        out = []
+        for c in self._by_process.get(step.process, ()):
+            r, f = c.resource, c.factory
+            if r.materials and order.material not in r.materials:
+                continue
+            if need_certs and not need_certs.issubset(f.certifications):
+                continue
+            if parks and f.park not in parks:
+                continue
+            offered = r.pricing.offered()
+            if not offered or (order.pricing is not PricingMode.CHEAPEST
+                               and order.pricing not in offered):
+                continue
+            out.append(c)
+        return out
+
+    def why_none(self, order: Order, step: Step) -> str:
+        """A sentence for a person: which filter left ``step`` without any resource."""
+        head = f"no capable resource for step {step.id} '{step.process}'"
+        pool = self._by_process.get(step.process, [])
+        if not pool:
+            return f"{head}: no resource in the market offers this process"
+        pool = [c for c in pool if not c.resource.materials
+                or order.material in c.resource.materials]
+        if not pool:
+            return f"{head} in material {order.material}"
+        if order.certifications:
+            pool = [c for c in pool if set(order.certifications) <= set(c.factory.certifications)]
+            if not pool:
+                return (f"{head} in material {order.material} with certifications "
+                        f"{', '.join(order.certifications)}")
+        if order.parks:
+            pool = [c for c in pool if c.factory.park in order.parks]
+            if not pool:
+                return f"{head} in material {order.material} in parks {', '.join(order.parks)}"
+        return f"{head} in material {order.material} offering pricing '{order.pricing.value}'"

@@ -1,0 +1,165 @@
+"""Greedy baseline: earliest finish first, cheapest on ties; the yardstick for CP-SAT.
+
+List scheduling over all orders at once: among the steps whose predecessors are placed, commit
+the one whose best placement finishes earliest. A step goes in one lot where it fits whole;
+otherwise it is cut into the largest lots that still fit (at most ``max_lots_per_step``). The
+same routine gives CP-SAT its starting hint.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+
+from matching.problem import Option, OrderFacts, Problem, StepFacts
+from matching.solution import Lot, Solution
+from scheduling.intervals import Interval, earliest_fit
+
+
+@dataclass(frozen=True, slots=True)
+class _Try:
+    option: Option
+    quantity: int
+    start: int
+    end: int
+    cost_fen: int
+
+
+class _Ledger:
+    """What is placed on each resource so far (existing bookings on service lines included)."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+        self.busy: dict[str, list[Interval]] = defaultdict(list)
+        for rid, facts in problem.resources.items():
+            if facts.capacity > 1:
+                for s, e, demand in facts.load:
+                    self.busy[rid].extend([(s, e)] * demand)
+
+    def earliest(self, opt: Option, quantity: int, ready: int,
+                 extra: list[Interval]) -> int | None:
+        facts = self.problem.resources[opt.resource]
+        return earliest_fit(facts.free, self.busy[opt.resource] + extra, facts.capacity,
+                            opt.duration_min(quantity), ready)
+
+
+def _ready_at(problem: Problem, order: OrderFacts, step: StepFacts, placed: dict[str, list[Lot]],
+              factory: str) -> int:
+    """When every predecessor lot has arrived at ``factory`` (end plus transport if moved)."""
+    t = 0
+    for p in step.after:
+        for lot in placed[p]:
+            src = problem.resources[lot.resource].factory
+            t = max(t, lot.end_min + problem.leg(src, factory).minutes)
+    return t
+
+
+def place_step(problem: Problem, ledger: _Ledger, order: OrderFacts, step: StepFacts,
+               placed: dict[str, list[Lot]], factories: set[str]) -> list[_Try] | str:
+    """Lots for ``step`` (not yet committed), or why none could be found."""
+    remaining, floor = order.quantity, order.lot_floor()
+    limit = problem.max_lots(order)
+    chosen: list[_Try] = []
+    used = set(factories)
+    while remaining > 0:
+        if len(chosen) >= limit:
+            return (f"step {step.id} '{step.process}': {remaining} of {order.quantity} pieces "
+                    f"left over after {limit} lots (max lots per step) in the free windows")
+        best_full: tuple[tuple[int, int], _Try] | None = None
+        best_part: tuple[tuple[int, int], _Try] | None = None
+        for opt in step.options:
+            if opt.factory not in used and len(used) >= order.max_factories:
+                continue
+            ready = _ready_at(problem, order, step, placed, opt.factory)
+            extra = [(c.start, c.end) for c in chosen if c.option.resource == opt.resource]
+            start = ledger.earliest(opt, remaining, ready, extra)
+            if start is not None:
+                tr = _Try(opt, remaining, start, start + opt.duration_min(remaining),
+                          opt.cost_fen(remaining))
+                key = (tr.end, tr.cost_fen)
+                if best_full is None or key < best_full[0]:
+                    best_full = (key, tr)
+                continue
+            part = _largest_part(ledger, opt, remaining - floor, floor, ready, extra)
+            if part is not None:
+                key = (-part.quantity, part.end)
+                if best_part is None or key < best_part[0]:
+                    best_part = (key, part)
+        pick = best_full[1] if best_full else best_part[1] if best_part else None
+        if pick is None:
+            return (f"step {step.id} '{step.process}': no free window on its "
+                    f"{len(step.options)} capable resources can take a lot of {floor}+ of the "
+                    f"remaining {remaining} pieces after the previous steps arrive "
+                    f"(max_factories {order.max_factories})")
+        chosen.append(pick)
+        used.add(pick.option.factory)
+        remaining -= pick.quantity
+    return chosen
+
+
+def _largest_part(ledger: _Ledger, opt: Option, most: int, floor: int, ready: int,
+                  extra: list[Interval]) -> _Try | None:
+    """The biggest lot in [floor, most] that fits somewhere (binary search: fitting is monotone)."""
+    if most < floor or ledger.earliest(opt, floor, ready, extra) is None:
+        return None
+    lo, hi = floor, most
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if ledger.earliest(opt, mid, ready, extra) is not None:
+            lo = mid
+        else:
+            hi = mid - 1
+    start = ledger.earliest(opt, lo, ready, extra)
+    assert start is not None
+    return _Try(opt, lo, start, start + opt.duration_min(lo), opt.cost_fen(lo))
+
+
+def greedy(problem: Problem) -> Solution:
+    """Earliest-finish list schedule of every order of ``problem``; failures become reasons."""
+    t0 = time.perf_counter()
+    ledger = _Ledger(problem)
+    placed: dict[str, dict[str, list[Lot]]] = {o.id: {} for o in problem.orders}
+    factories: dict[str, set[str]] = {o.id: set() for o in problem.orders}
+    unplaced = dict(problem.refused)
+    active = {o.id: o for o in problem.orders}
+    while True:
+        best: tuple[tuple[int, int, int], OrderFacts, StepFacts, list[_Try]] | None = None
+        for rank, order in enumerate(problem.orders):
+            if order.id not in active:
+                continue
+            done = placed[order.id]
+            ready_steps = [s for s in order.steps
+                           if s.id not in done and all(p in done for p in s.after)]
+            for step in ready_steps:
+                result = place_step(problem, ledger, order, step, done, factories[order.id])
+                if isinstance(result, str):
+                    unplaced[order.id] = result
+                    del active[order.id]
+                    _release(ledger, placed[order.id])
+                    break
+                key = (max(t.end for t in result), sum(t.cost_fen for t in result), rank)
+                if best is None or key < best[0]:
+                    best = (key, order, step, result)
+        if best is None:
+            break
+        _, order, step, result = best
+        lots = [Lot(order.id, step.id, t.option.resource, t.quantity, t.start, t.end)
+                for t in result]
+        placed[order.id][step.id] = lots
+        factories[order.id].update(t.option.factory for t in result)
+        for lot in lots:
+            ledger.busy[lot.resource].append((lot.start_min, lot.end_min))
+        if len(placed[order.id]) == len(order.steps):
+            del active[order.id]
+    all_lots = tuple(lot for oid in placed if oid not in unplaced
+                     for lots in placed[oid].values() for lot in lots)
+    return Solution(all_lots, unplaced, "FEASIBLE", wall_s=time.perf_counter() - t0)
+
+
+def _release(ledger: _Ledger, steps: dict[str, list[Lot]]) -> None:
+    """Give back the time of a failed order's lots."""
+    for lots in steps.values():
+        for lot in lots:
+            ledger.busy[lot.resource].remove((lot.start_min, lot.end_min))
+    steps.clear()

@@ -1,0 +1,112 @@
+"""Quote alternatives for one order: cheapest, fastest and balanced, from one CP-SAT model.
+
+The model is built once (the expensive part in Python) and solved three times with different
+objectives, each run hinted with the previous answer:
+- cheapest: money (lots + trucks) plus the scenario's tardiness penalty;
+- fastest: completion time first, money as tie-break;
+- balanced: money / cheapest money + completion / fastest completion (both scaled to 1).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Literal
+
+from ortools.sat.python import cp_model
+
+from domain.model import Order, OrderPlan, OrderStatus, Scenario
+from matching.build import build_problem
+from matching.cpsat import Budget, add_hint, extract, solve_model
+from matching.cpsat_model import ModelVars, build_model, cost_units
+from matching.greedy import greedy
+from matching.plan import cost_breakdown, order_plan
+from matching.problem import Problem, Weights
+from matching.solution import Solution
+
+QuoteKind = Literal["cheapest", "fastest", "balanced"]
+KINDS: tuple[QuoteKind, ...] = ("cheapest", "fastest", "balanced")
+# Fastest: a minute of completion outweighs any money difference (money units stay < 1e12).
+_MINUTE_FIRST = 10**12
+
+
+def _unmatched(order: Order, reason: str) -> list[tuple[QuoteKind, OrderPlan, dict[str, float]]]:
+    plan = OrderPlan(order.id, OrderStatus.UNMATCHED, reason=reason)
+    zero = {"processing": 0.0, "transport": 0.0, "tardiness_penalty": 0.0, "total": 0.0}
+    return [(kind, plan, dict(zero)) for kind in KINDS]
+
+
+def alternatives(scenario: Scenario, order_id: str, budget: Budget, keep: int | None,
+                 max_lots: int) -> list[tuple[QuoteKind, OrderPlan, dict[str, float]]]:
+    order = next(o for o in scenario.orders if o.id == order_id)
+    problem = build_problem(scenario, order_ids=[order_id], keep_per_step=keep,
+                            max_lots_per_step=max_lots)
+    if order_id in problem.refused:
+        return _unmatched(order, problem.refused[order_id])
+    # Quotes always price money, whatever the scenario's cost weight.
+    problem = dataclasses.replace(problem, weights=Weights(
+        60, problem.weights.tardiness, 0))
+    hint = greedy(problem)
+    mv = build_model(problem, must_place=True)
+    share = dataclasses.replace(budget, time_limit_s=budget.time_limit_s / 3,
+                                deterministic_time_s=None if budget.deterministic_time_s is None
+                                else budget.deterministic_time_s / 3)
+    money = cost_units(mv, problem)
+    late = cp_model.LinearExpr.term(mv.tardiness[order_id], problem.weights.tardiness)
+    done = cp_model.LinearExpr.term(mv.completion[order_id], 1)
+    current = hint if hint.lots else None
+    results: dict[QuoteKind, Solution] = {}
+    for kind in KINDS:
+        if kind == "cheapest":
+            mv.model.minimize(money + late)
+        elif kind == "fastest":
+            mv.model.minimize(_MINUTE_FIRST * done + money)
+        else:
+            c_star = max(1, _money_units(problem, results["cheapest"]))
+            t_star = max(1, _completion(results["fastest"]))
+            mv.model.minimize(t_star * (money + late) + c_star * done)
+        found = _solve(mv, problem, share, current)
+        if found is None:
+            found = current
+        if found is None:
+            reason = ("no schedule fits the free windows of its candidates together with "
+                      "precedence and transport within the time limit")
+            return _unmatched(order, reason)
+        results[kind] = current = found
+    out = []
+    for kind in KINDS:
+        plan = order_plan(scenario, order, results[kind])
+        out.append((kind, plan, cost_breakdown(scenario, plan)))
+    return out
+
+
+def _solve(mv: ModelVars, problem: Problem, budget: Budget,
+           hint: Solution | None) -> Solution | None:
+    mv.model.clear_hints()  # type: ignore[no-untyped-call]  # untyped in ortools' stubs
+    if hint is not None:
+        add_hint(mv, problem, hint)
+    t0 = time.perf_counter()
+    solver, status = solve_model(mv, budget)
+    sol = extract(mv, problem, solver, status, time.perf_counter() - t0)
+    return sol if sol.lots else None
+
+
+def _money_units(problem: Problem, sol: Solution) -> int:
+    """Money of a solution in objective units, from the deciders' fen prices."""
+    fen = 0
+    for order in problem.orders:
+        steps = {s.id: s for s in order.steps}
+        factories_of: dict[str, set[str]] = {s: set() for s in steps}
+        for lot in sol.lots_of(order.id):
+            opt = next(o for o in steps[lot.step].options if o.resource == lot.resource)
+            fen += opt.cost_fen(lot.quantity)
+            factories_of[lot.step].add(opt.factory)
+        for s in order.steps:
+            for p in s.after:
+                fen += sum(problem.leg(f, g).cost_fen for f in factories_of[p]
+                           for g in factories_of[s.id])
+    return fen * problem.weights.cost
+
+
+def _completion(sol: Solution) -> int:
+    return max((x.end_min for x in sol.lots), default=0)
