@@ -1,0 +1,124 @@
+"""The FastAPI application: routers, error answers, limits, metrics, dashboard and lifespan.
+
+At start the lifespan upgrades the schema (Alembic), opens the live-state store (Redis or its
+in-process stand-in from ``services.live_redis`` when installed, else a plain in-memory store)
+and, in the embedded mode, starts the MQTT runtime (ingest + work-order dispatch) in-process.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI
+
+from matching import api as matching_api
+from services.api import dashboard, errors, metrics
+from services.api.limits import BodySizeLimit
+from services.bookings.views import router as bookings_router
+from services.db import make_engine, make_session_factory, migrate
+from services.factories.views import router as factories_router
+from services.live import LiveStateStore
+from services.live_memory import InMemoryLiveStore
+from services.orders.views import router as orders_router
+from services.parks.views import router as parks_router
+from services.quotes.runner import QuoteFn, QuoteRunner
+from services.quotes.views import router as quotes_router
+from services.resources.views import router as resources_router
+from services.scenario.views import router as scenario_router
+from services.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+def _optional(module: str, name: str) -> Any | None:
+    """``module.name`` if that module is installed (parts land at different times)."""
+    try:
+        return getattr(importlib.import_module(module), name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
+        return None
+
+
+def open_live_store(settings: Settings) -> LiveStateStore:
+    make_live_store = _optional("services.live_redis", "make_live_store")
+    if make_live_store is None:
+        log.warning("services.live_redis not installed: live state kept in process memory")
+        return InMemoryLiveStore()
+    store: LiveStateStore = make_live_store(settings)
+    return store
+
+
+def create_app(settings: Settings | None = None, *, demo: bool = False,
+               live: LiveStateStore | None = None, quote_fn: QuoteFn | None = None,
+               clock: Callable[[], datetime] | None = None) -> FastAPI:
+    """The app; ``live``, ``quote_fn`` and ``clock`` are the seams tests swap."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.sqlalchemy_url)
+        if settings.migrate_on_start:
+            migrate(engine)
+        app.state.engine = engine
+        app.state.session_factory = make_session_factory(engine)
+        app.state.live = live if live is not None else open_live_store(settings)
+        app.state.metrics_registry = metrics.registry_for(app.state.live,
+                                                          app.state.session_factory)
+        if demo:
+            from services.demo import seed
+
+            seed(app.state.session_factory, now=app.state.clock())
+        runtime = await _start_mqtt(app, settings, demo)
+        try:
+            yield
+        finally:
+            if runtime is not None:
+                await runtime.stop()
+            engine.dispose()
+
+    app = FastAPI(
+        title="ShareFab", version="0.1.0", lifespan=lifespan,
+        description="Shared-manufacturing (共享制造) capacity platform: factories publish idle "
+                    "capacity, orders are split by process step across factories.",
+    )
+    app.state.settings = settings
+    app.state.clock = clock or (lambda: datetime.now(UTC))
+    app.state.quote_runner = QuoteRunner(quote_fn or matching_api.quote,
+                                         settings.quote_concurrency)
+    app.state.dispatcher = None
+    errors.install(app)
+    app.middleware("http")(metrics.observe)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    for router in (parks_router, factories_router, resources_router, orders_router,
+                   quotes_router, bookings_router, scenario_router, dashboard.router):
+        app.include_router(router)
+    app.add_api_route("/metrics", metrics.render, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/healthz", _health, methods=["GET"], tags=["ops"])
+    return app
+
+
+def _health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+async def _start_mqtt(app: FastAPI, settings: Settings, demo: bool) -> Any | None:
+    """Start the MQTT runtime in-process when wanted and installed; it may be the dispatcher."""
+    if not settings.mqtt_in_process:
+        return None
+    runtime_cls = _optional("services.mqtt_runtime", "MqttRuntime")
+    if runtime_cls is None:
+        log.warning("services.mqtt_runtime not installed: no MQTT ingest or dispatch")
+        return None
+    runtime = runtime_cls(settings, app.state.live, app.state.session_factory, demo=demo)
+    await runtime.start()
+    dispatcher = getattr(runtime, "dispatcher", None)
+    if dispatcher is None and hasattr(runtime, "dispatch"):
+        dispatcher = runtime
+    app.state.dispatcher = dispatcher
+    return runtime

@@ -1,0 +1,91 @@
+"""Every bad input answers 4xx with a message naming the field; never a 500.
+
+Validation errors become ``{"detail": "body.factories.0.lat: ...", "errors": [{"field",
+"message"}]}``; service errors map to 404 / 409 / 422; database integrity errors to 409.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from services.errors import ConflictError, InvalidError, NotFoundError
+
+log = logging.getLogger(__name__)
+_MAX_ERRORS = 20
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(part) for part in loc) or "body"
+
+
+def _message(error: dict[str, Any]) -> str:
+    msg = str(error.get("msg", "invalid"))
+    # pydantic prefixes custom validator messages with "Value error, "; the field says enough.
+    return msg.removeprefix("Value error, ")
+
+
+def compact(errors: list[dict[str, Any]], prefix: tuple[str, ...] = ()) -> list[dict[str, str]]:
+    """One short line per error: the dotted field path and pydantic's message."""
+    out = []
+    for error in errors[:_MAX_ERRORS]:
+        loc = tuple(error.get("loc", ()))
+        # Union and function-validator tags ("function-after[...]") are noise in a path.
+        loc = tuple(p for p in loc if not (isinstance(p, str) and "[" in p))
+        out.append({"field": _field(prefix + loc), "message": _message(error)})
+    return out
+
+
+def _answer(status: int, errors: list[dict[str, str]]) -> JSONResponse:
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    return JSONResponse(status_code=status, content={"detail": detail, "errors": errors})
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _request_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return _answer(422, compact(list(exc.errors())))
+
+    @app.exception_handler(ValidationError)
+    async def _model_invalid(_: Request, exc: ValidationError) -> JSONResponse:
+        return _answer(422, compact([dict(e) for e in exc.errors()], prefix=("body",)))
+
+    @app.exception_handler(InvalidError)
+    async def _invalid(_: Request, exc: InvalidError) -> JSONResponse:
+        return _answer(422, [{"field": exc.field, "message": exc.message}])
+
+    @app.exception_handler(NotFoundError)
+    async def _not_found(_: Request, exc: NotFoundError) -> JSONResponse:
+        return _answer(404, [{"field": exc.what, "message": str(exc)}])
+
+    @app.exception_handler(ConflictError)
+    async def _conflict(_: Request, exc: ConflictError) -> JSONResponse:
+        return _answer(409, [{"field": "state", "message": str(exc)}])
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
+        log.info("integrity error answered 409: %s", exc.orig)
+        return _answer(409, [{"field": "state", "message": _integrity_message(exc)}])
+
+    @app.exception_handler(OperationalError)
+    async def _busy(_: Request, exc: OperationalError) -> JSONResponse:
+        log.warning("database busy or unavailable: %s", exc.orig)
+        return JSONResponse(status_code=503, headers={"Retry-After": "1"},
+                            content={"detail": "database busy or unavailable; retry", "errors": []})
+
+
+def _integrity_message(exc: IntegrityError) -> str:
+    text = str(exc.orig).lower()
+    if "ex_bookings_no_overlap" in text or "exclusion" in text:
+        return "resource already booked over that interval: double booking refused"
+    if "foreign key" in text or "violates foreign key" in text:
+        return "still referenced by bookings (or names something that does not exist)"
+    if "unique" in text or "duplicate" in text:
+        return "an object with that id already exists"
+    return "conflicts with stored data"

@@ -1,0 +1,50 @@
+"""/quotes/{id}/accept books a quote atomically; /bookings lists what is booked."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Query, Request
+from fastapi import status as http
+
+from services.bookings import service
+from services.bookings.models import BookingRead, BookingState
+from services.db import DbSession
+from services.errors import NotFoundError
+
+router = APIRouter(tags=["bookings"])
+log = logging.getLogger(__name__)
+
+
+@router.post("/quotes/{quote_id}/accept", response_model=list[BookingRead],
+             status_code=http.HTTP_201_CREATED)
+def accept_quote(db: DbSession, request: Request, quote_id: str) -> list[BookingRead]:
+    state = request.app.state
+    bookings = service.accept(db, quote_id=quote_id, now=state.clock(),
+                              ttl_s=state.settings.quote_ttl_s)
+    db.commit()  # the work orders go out only for bookings that are really stored
+    dispatcher = getattr(state, "dispatcher", None)
+    if dispatcher is not None:
+        try:
+            dispatcher.dispatch(bookings)
+        except Exception:  # the bookings stand; the gateway re-syncs from the API
+            log.exception("dispatching work orders of quote %s failed", quote_id)
+    return bookings
+
+
+@router.get("/bookings", response_model=list[BookingRead])
+def list_bookings(db: DbSession, order: str | None = None, resource: str | None = None,
+                  status: BookingState | None = None,
+                  limit: int = Query(1000, ge=1, le=10_000),
+                  offset: int = Query(0, ge=0)) -> list[BookingRead]:
+    rows = service.get_all(db, order_id=order, resource_id=resource,
+                           status=status.value if status else None, limit=limit, offset=offset)
+    return service.read_all(db, rows)
+
+
+@router.get("/bookings/{booking_id}", response_model=BookingRead)
+def get_booking(db: DbSession, booking_id: str) -> BookingRead:
+    booking = service.get(db, booking_id=booking_id)
+    if booking is None:
+        raise NotFoundError("booking", booking_id)
+    return service.read_all(db, [booking])[0]

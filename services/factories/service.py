@@ -1,0 +1,97 @@
+"""Factory persistence. A factory arrives as DESIGN 4.1's object, resources and windows inside.
+
+A park named by a factory but not yet registered is created on the fly (name = id): gateways and
+scenario files name parks by id and nobody should have to pre-register one to onboard a factory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from domain import model as m
+from domain.schemas import FactoryIn
+from services.errors import ConflictError, NotFoundError
+from services.factories.models import Factory, FactoryUpdate
+from services.parks import service as park_service
+from services.resources import service as resource_service
+from services.resources.models import Resource
+
+
+def get(session: Session, *, factory_id: str) -> Factory | None:
+    return session.get(Factory, factory_id)
+
+
+def get_all(session: Session, *, park_id: str | None = None, limit: int | None = None,
+            offset: int = 0) -> Sequence[Factory]:
+    """Factories in document order, resources and windows loaded in the same few queries."""
+    query = select(Factory).options(
+        selectinload(Factory.resources).selectinload(Resource.windows))
+    if park_id is not None:
+        query = query.where(Factory.park_id == park_id)
+    query = query.order_by(Factory.position, Factory.id).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return session.scalars(query).all()
+
+
+def next_position(session: Session) -> int:
+    return session.scalar(select(func.coalesce(func.max(Factory.position), -1) + 1)) or 0
+
+
+def create(session: Session, *, factory_in: FactoryIn, position: int | None = None,
+           source: str = "api") -> Factory:
+    if session.get(Factory, factory_in.id) is not None:
+        raise ConflictError(f"factory {factory_in.id!r} already exists")
+    park_service.ensure(session, park_id=factory_in.park)
+    factory = Factory(
+        id=factory_in.id, park_id=factory_in.park, name=factory_in.name, lat=factory_in.lat,
+        lon=factory_in.lon, rating=factory_in.rating,
+        certifications=list(factory_in.certifications),
+        position=next_position(session) if position is None else position,
+    )
+    session.add(factory)
+    session.flush()
+    for i, r in enumerate(factory_in.resources):
+        resource_service.add(session, factory_id=factory.id, resource_in=r, position=i,
+                             source=source)
+    return factory
+
+
+def update(session: Session, *, factory: Factory, factory_in: FactoryUpdate) -> Factory:
+    values = factory_in.model_dump(exclude_unset=True, exclude_none=True)
+    if "park" in values:
+        park_service.ensure(session, park_id=values["park"])
+        factory.park_id = values.pop("park")
+    for field, value in values.items():
+        setattr(factory, field, value)
+    session.flush()
+    return factory
+
+
+def delete(session: Session, *, factory_id: str) -> None:
+    factory = session.get(Factory, factory_id)
+    if factory is None:
+        raise NotFoundError("factory", factory_id)
+    session.delete(factory)
+    session.flush()  # a booked resource (RESTRICT key) makes this a 409
+
+
+def to_wire(factory: Factory) -> FactoryIn:
+    """The DESIGN 4.1 factory object of a row, resources included."""
+    return FactoryIn(
+        id=factory.id, name=factory.name, park=factory.park_id, lat=factory.lat,
+        lon=factory.lon, rating=factory.rating, certifications=list(factory.certifications),
+        resources=[resource_service.to_wire(r) for r in factory.resources],
+    )
+
+
+def to_domain(factory: Factory, resources: Sequence[Resource] | None = None) -> m.Factory:
+    chosen = factory.resources if resources is None else resources
+    return m.Factory(
+        id=factory.id, name=factory.name or factory.id, park=factory.park_id, lat=factory.lat,
+        lon=factory.lon, rating=factory.rating, certifications=tuple(factory.certifications),
+        resources=tuple(resource_service.to_domain(r) for r in chosen),
+    )

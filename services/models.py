@@ -1,0 +1,15 @@
+"""Every ORM model, imported once so the mappers and Alembic see the whole schema."""
+
+from __future__ import annotations
+
+from services.bookings.models import Booking
+from services.db import Base
+from services.factories.models import Factory
+from services.orders.models import Order, OrderStep
+from services.parks.models import Park
+from services.quotes.models import Quote
+from services.resources.models import Resource, ResourceWindow
+from services.scenario.models import Market
+
+__all__ = ["Base", "Booking", "Factory", "Market", "Order", "OrderStep", "Park", "Quote",
+           "Resource", "ResourceWindow"]

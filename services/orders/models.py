@@ -1,0 +1,76 @@
+"""Orders (订单) and their routing steps; the wire form is DESIGN 4.1's order (OrderIn).
+
+Status flow: new -> quoted -> booked -> in_progress -> done (or cancelled). ``quoted`` means at
+least one offer exists; accepting one books it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from domain.schemas import OrderIn, UtcDatetime
+from services.db import Base, UtcDateTime
+
+
+class OrderState(StrEnum):
+    NEW = "new"
+    QUOTED = "quoted"
+    BOOKED = "booked"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0, index=True)
+    customer: Mapped[str] = mapped_column(String(64), index=True)
+    material: Mapped[str] = mapped_column(String(64))
+    quantity: Mapped[int] = mapped_column(Integer)
+    due: Mapped[datetime] = mapped_column(UtcDateTime)
+    value: Mapped[float] = mapped_column(Float, default=0.0)
+    pricing: Mapped[str] = mapped_column(String(16), default="cheapest")
+    max_factories: Mapped[int] = mapped_column(Integer, default=3)
+    min_lot: Mapped[int] = mapped_column(Integer, default=1)
+    certifications: Mapped[list[str]] = mapped_column(JSON, default=list)
+    parks: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default=OrderState.NEW.value, index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    steps: Mapped[list[OrderStep]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderStep.position",
+        passive_deletes=True,
+    )
+
+
+class OrderStep(Base):
+    __tablename__ = "order_steps"
+
+    order_id: Mapped[str] = mapped_column(
+        ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    process: Mapped[str] = mapped_column(String(64))
+    minutes_per_piece: Mapped[float] = mapped_column(Float)
+    setup_min: Mapped[int] = mapped_column(Integer, default=0)
+    after: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    order: Mapped[Order] = relationship(back_populates="steps")
+
+
+class OrderRead(OrderIn):
+    """A DESIGN 4.1 order plus where it stands."""
+
+    status: OrderState
+    created_at: UtcDatetime

@@ -1,0 +1,116 @@
+"""Order persistence and conversions; validation of the routing lives in ``OrderIn``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from domain import model as m
+from domain.schemas import OrderIn, StepIn
+from services.errors import ConflictError, NotFoundError
+from services.orders.models import Order, OrderRead, OrderState, OrderStep
+
+# An order in these states may still be replaced or re-quoted: nothing is booked yet.
+OPEN_STATES = (OrderState.NEW.value, OrderState.QUOTED.value)
+
+
+def get(session: Session, *, order_id: str) -> Order | None:
+    return session.get(Order, order_id)
+
+
+def get_all(session: Session, *, status: str | None = None, customer: str | None = None,
+            limit: int | None = None, offset: int = 0) -> Sequence[Order]:
+    query = select(Order).options(selectinload(Order.steps))
+    if status is not None:
+        query = query.where(Order.status == status)
+    if customer is not None:
+        query = query.where(Order.customer == customer)
+    query = query.order_by(Order.position, Order.id).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return session.scalars(query).all()
+
+
+def next_position(session: Session) -> int:
+    return session.scalar(select(func.coalesce(func.max(Order.position), -1) + 1)) or 0
+
+
+def create(session: Session, *, order_in: OrderIn, position: int | None = None) -> Order:
+    if session.get(Order, order_in.id) is not None:
+        raise ConflictError(f"order {order_in.id!r} already exists")
+    order = Order(id=order_in.id, status=OrderState.NEW.value,
+                  position=next_position(session) if position is None else position)
+    _apply(order, order_in)
+    session.add(order)
+    session.flush()
+    return order
+
+
+def replace(session: Session, *, order: Order, order_in: OrderIn) -> Order:
+    """Overwrite an order that nothing is booked on yet (scenario merge)."""
+    if order.status not in OPEN_STATES:
+        raise ConflictError(f"order {order.id!r} is {order.status}; it cannot be replaced")
+    order.steps.clear()
+    session.flush()
+    _apply(order, order_in)
+    session.flush()
+    return order
+
+
+def set_status(session: Session, *, order_id: str, status: OrderState) -> None:
+    order = session.get(Order, order_id)
+    if order is None:
+        raise NotFoundError("order", order_id)
+    order.status = status.value
+    session.flush()
+
+
+def delete(session: Session, *, order_id: str) -> None:
+    order = session.get(Order, order_id)
+    if order is None:
+        raise NotFoundError("order", order_id)
+    if order.status not in OPEN_STATES:
+        raise ConflictError(f"order {order_id!r} is {order.status}; cancel its bookings first")
+    session.delete(order)
+    session.flush()
+
+
+def _apply(order: Order, o: OrderIn) -> None:
+    order.customer = o.customer
+    order.material = o.material
+    order.quantity = o.quantity
+    order.due = o.due
+    order.value = o.value
+    order.pricing = o.pricing
+    order.max_factories = o.max_factories
+    order.min_lot = o.min_lot
+    order.certifications = list(o.certifications)
+    order.parks = list(o.parks)
+    order.steps = [
+        OrderStep(id=s.id, position=i, process=s.process, minutes_per_piece=s.minutes_per_piece,
+                  setup_min=s.setup_min, after=list(s.after))
+        for i, s in enumerate(o.steps)
+    ]
+
+
+def to_wire(order: Order) -> OrderIn:
+    return OrderIn(
+        id=order.id, customer=order.customer, material=order.material,
+        quantity=order.quantity, due=order.due, value=order.value,
+        pricing=order.pricing,  # type: ignore[arg-type]  # stored from a validated PricingName
+        max_factories=order.max_factories, min_lot=order.min_lot,
+        steps=[StepIn(id=s.id, process=s.process, minutes_per_piece=s.minutes_per_piece,
+                      setup_min=s.setup_min, after=list(s.after)) for s in order.steps],
+        certifications=list(order.certifications), parks=list(order.parks),
+    )
+
+
+def to_read(order: Order) -> OrderRead:
+    return OrderRead(**to_wire(order).model_dump(), status=OrderState(order.status),
+                     created_at=order.created_at)
+
+
+def to_domain(order: Order) -> m.Order:
+    return to_wire(order).to_domain()

@@ -1,0 +1,41 @@
+"""/orders: create (DESIGN 4.1's order object), get, list and filter by status."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+from fastapi import status as http
+
+from domain.schemas import OrderIn
+from services.db import DbSession
+from services.errors import NotFoundError
+from services.orders import service
+from services.orders.models import OrderRead, OrderState
+
+router = APIRouter(prefix="/orders", tags=["orders"])
+
+
+@router.get("", response_model=list[OrderRead])
+def list_orders(db: DbSession, status: OrderState | None = None, customer: str | None = None,
+                limit: int = Query(1000, ge=1, le=10_000),
+                offset: int = Query(0, ge=0)) -> list[OrderRead]:
+    rows = service.get_all(db, status=status.value if status else None, customer=customer,
+                           limit=limit, offset=offset)
+    return [service.to_read(o) for o in rows]
+
+
+@router.post("", response_model=OrderRead, status_code=http.HTTP_201_CREATED)
+def create_order(db: DbSession, order_in: OrderIn) -> OrderRead:
+    return service.to_read(service.create(db, order_in=order_in))
+
+
+@router.get("/{order_id}", response_model=OrderRead)
+def get_order(db: DbSession, order_id: str) -> OrderRead:
+    order = service.get(db, order_id=order_id)
+    if order is None:
+        raise NotFoundError("order", order_id)
+    return service.to_read(order)
+
+
+@router.delete("/{order_id}", status_code=http.HTTP_204_NO_CONTENT)
+def delete_order(db: DbSession, order_id: str) -> None:
+    service.delete(db, order_id=order_id)

@@ -1,0 +1,54 @@
+"""Quotes: priced alternatives (cheapest / fastest / balanced) for one order.
+
+Each row keeps the DESIGN 4.2 order plan it offers, so accepting it books exactly what was shown.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from domain.schemas import UtcDatetime
+from services.db import Base, UtcDateTime
+from services.orders.models import utcnow
+
+
+class QuoteState(StrEnum):
+    OFFERED = "offered"
+    ACCEPTED = "accepted"
+    SUPERSEDED = "superseded"  # another quote of the same order was accepted
+
+
+class Quote(Base):
+    __tablename__ = "quotes"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default=QuoteState.OFFERED.value)
+    plan_status: Mapped[str] = mapped_column(String(16))  # planned | unmatched (DESIGN 4.2)
+    total_cost: Mapped[float] = mapped_column(Float, default=0.0)
+    completion: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    lateness_min: Mapped[int] = mapped_column(Integer, default=0)
+    plan: Mapped[dict[str, Any]] = mapped_column(JSON)
+    cost_breakdown: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    solver: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class QuoteRead(BaseModel):
+    id: str
+    order: str
+    kind: str
+    status: QuoteState
+    total_cost: float
+    completion: UtcDatetime | None
+    lateness_min: int
+    cost_breakdown: dict[str, float]
+    plan: dict[str, Any]  # the DESIGN 4.2 order object
+    created_at: UtcDatetime

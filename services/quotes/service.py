@@ -1,0 +1,74 @@
+"""Quotes: the market snapshot an order is priced against, and storing the alternatives.
+
+Solving is not here: the router runs ``matching.api.quote`` in a worker thread between the two
+short transactions below, so no database transaction is held while CP-SAT searches.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domain import model as m
+from domain.schemas import dump_plan
+from matching.api import Quote as MatchQuote
+from services.errors import ConflictError, NotFoundError
+from services.orders.models import Order, OrderState
+from services.orders.service import OPEN_STATES
+from services.quotes.models import Quote, QuoteRead, QuoteState
+from services.scenario.service import snapshot_for_order
+
+
+def get(session: Session, *, quote_id: str) -> Quote | None:
+    return session.get(Quote, quote_id)
+
+
+def get_all(session: Session, *, order_id: str) -> Sequence[Quote]:
+    return session.scalars(select(Quote).where(Quote.order_id == order_id)
+                           .order_by(Quote.created_at, Quote.id)).all()
+
+
+def market_for(session: Session, *, order_id: str, unavailable: set[str],
+               now: datetime) -> m.Scenario:
+    """The snapshot to quote ``order_id`` against; 404 / 409 when it cannot be quoted."""
+    order = session.get(Order, order_id)
+    if order is None:
+        raise NotFoundError("order", order_id)
+    if order.status not in OPEN_STATES:
+        raise ConflictError(f"order {order_id} is {order.status}; it can no longer be quoted")
+    return snapshot_for_order(session, order=order, unavailable=unavailable, now=now)
+
+
+def store(session: Session, *, order_id: str, alternatives: Sequence[MatchQuote],
+          solver: dict[str, float]) -> list[Quote]:
+    """Save the alternatives as offered quotes; the order becomes ``quoted`` if one is feasible."""
+    order = session.get(Order, order_id)
+    if order is None:
+        raise NotFoundError("order", order_id)
+    rows = []
+    for alt in alternatives:
+        plan = dump_plan(m.Plan(orders=(alt.plan,), solver=m.SolverInfo(status="")))["orders"][0]
+        row = Quote(id=f"Q-{uuid.uuid4().hex[:12]}", order_id=order_id, kind=alt.kind,
+                    status=QuoteState.OFFERED.value, plan_status=alt.plan.status.value,
+                    total_cost=round(alt.plan.total_cost, 2), completion=alt.plan.completion,
+                    lateness_min=alt.plan.lateness_min, plan=plan,
+                    cost_breakdown={k: round(v, 2) for k, v in alt.cost_breakdown.items()},
+                    solver=solver)
+        session.add(row)
+        rows.append(row)
+    if order.status == OrderState.NEW.value and any(
+            alt.plan.status == m.OrderStatus.PLANNED for alt in alternatives):
+        order.status = OrderState.QUOTED.value
+    session.flush()
+    return rows
+
+
+def to_read(q: Quote) -> QuoteRead:
+    return QuoteRead(id=q.id, order=q.order_id, kind=q.kind, status=QuoteState(q.status),
+                     total_cost=q.total_cost, completion=q.completion,
+                     lateness_min=q.lateness_min, cost_breakdown=q.cost_breakdown, plan=q.plan,
+                     created_at=q.created_at)

@@ -1,0 +1,56 @@
+"""/orders/{id}/quotes: ask for priced alternatives (solved off the event loop) and list them."""
+
+from __future__ import annotations
+
+import anyio.to_thread
+from fastapi import APIRouter, Query, Request, status
+
+from services.db import DbSession, session_scope
+from services.errors import InvalidError, NotFoundError
+from services.orders import service as order_service
+from services.quotes import service
+from services.quotes.models import QuoteRead
+
+router = APIRouter(tags=["quotes"])
+
+
+@router.post("/orders/{order_id}/quotes", response_model=list[QuoteRead],
+             status_code=status.HTTP_201_CREATED)
+async def create_quotes(request: Request, order_id: str,
+                        time_limit_s: float | None = Query(None, gt=0)) -> list[QuoteRead]:
+    state, settings = request.app.state, request.app.state.settings
+    limit = time_limit_s or settings.quote_default_time_limit_s
+    if limit > settings.quote_max_time_limit_s:
+        raise InvalidError("query.time_limit_s",
+                           f"at most {settings.quote_max_time_limit_s} s, got {limit}")
+
+    def snapshot():  # type: ignore[no-untyped-def]
+        with session_scope(state.session_factory) as db:
+            return service.market_for(db, order_id=order_id, unavailable=state.live.unavailable(),
+                                      now=state.clock())
+
+    market = await anyio.to_thread.run_sync(snapshot)
+    alternatives, wall_s = await state.quote_runner.run(market, order_id, limit)
+
+    def save() -> list[QuoteRead]:
+        with session_scope(state.session_factory) as db:
+            rows = service.store(db, order_id=order_id, alternatives=alternatives,
+                                 solver={"wall_s": round(wall_s, 3), "time_limit_s": limit})
+            return [service.to_read(q) for q in rows]
+
+    return await anyio.to_thread.run_sync(save)
+
+
+@router.get("/orders/{order_id}/quotes", response_model=list[QuoteRead])
+def list_quotes(db: DbSession, order_id: str) -> list[QuoteRead]:
+    if order_service.get(db, order_id=order_id) is None:
+        raise NotFoundError("order", order_id)
+    return [service.to_read(q) for q in service.get_all(db, order_id=order_id)]
+
+
+@router.get("/quotes/{quote_id}", response_model=QuoteRead)
+def get_quote(db: DbSession, quote_id: str) -> QuoteRead:
+    quote = service.get(db, quote_id=quote_id)
+    if quote is None:
+        raise NotFoundError("quote", quote_id)
+    return service.to_read(quote)

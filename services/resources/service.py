@@ -1,0 +1,155 @@
+"""Resource persistence, the calendar of idle windows, and the conversions to the wire/domain.
+
+The MQTT ingest calls ``replace_windows`` with ``source="mqtt"`` when a gateway publishes a
+resource's availability; the gateway is then the authority for that machine's calendar.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from domain import model as m
+from domain.schemas import PricingIn, ResourceIn, WindowIn
+from services.errors import ConflictError, NotFoundError
+from services.factories.models import Factory
+from services.live import LiveState
+from services.resources.models import (
+    LiveRead,
+    Resource,
+    ResourceCreate,
+    ResourceRead,
+    ResourceUpdate,
+    ResourceWindow,
+)
+
+
+def get(session: Session, *, resource_id: str) -> Resource | None:
+    return session.get(Resource, resource_id)
+
+
+def get_all(session: Session, *, factory_id: str | None = None, process: str | None = None,
+            park_id: str | None = None, limit: int | None = None,
+            offset: int = 0) -> Sequence[Resource]:
+    """Resources with their windows, optionally of one factory, process or park."""
+    query = select(Resource).options(selectinload(Resource.windows))
+    if factory_id is not None:
+        query = query.where(Resource.factory_id == factory_id)
+    if process is not None:
+        query = query.where(Resource.process == process)
+    if park_id is not None:
+        query = query.join(Factory).where(Factory.park_id == park_id)
+    query = query.order_by(Resource.factory_id, Resource.position, Resource.id).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return session.scalars(query).all()
+
+
+def known_ids(session: Session) -> dict[str, tuple[str, str]]:
+    """Every resource id with its (park, factory): what the ingest checks topics against."""
+    rows = session.execute(
+        select(Resource.id, Factory.park_id, Factory.id).join(Factory)).all()
+    return {rid: (park, factory) for rid, park, factory in rows}
+
+
+def create(session: Session, *, resource_in: ResourceCreate, source: str = "api") -> Resource:
+    factory = session.get(Factory, resource_in.factory)
+    if factory is None:
+        raise NotFoundError("factory", resource_in.factory)
+    position = session.scalar(select(func.coalesce(func.max(Resource.position), -1) + 1)
+                              .where(Resource.factory_id == factory.id)) or 0
+    return add(session, factory_id=factory.id, resource_in=resource_in, position=position,
+               source=source)
+
+
+def add(session: Session, *, factory_id: str, resource_in: ResourceIn, position: int,
+        source: str) -> Resource:
+    """Insert one resource of a known factory with its windows (no lookups of the factory)."""
+    if session.get(Resource, resource_in.id) is not None:
+        raise ConflictError(f"resource {resource_in.id!r} already exists")
+    resource = Resource(id=resource_in.id, factory_id=factory_id, position=position)
+    _apply(resource, resource_in)
+    resource.windows = [_window_row(w, source) for w in resource_in.windows]
+    session.add(resource)
+    session.flush()
+    return resource
+
+
+def update(session: Session, *, resource: Resource, resource_in: ResourceUpdate) -> Resource:
+    """Merge the given fields and re-validate the whole resource as DESIGN 4.1 demands."""
+    merged = to_wire(resource).model_dump()
+    merged.update(resource_in.model_dump(exclude_unset=True, exclude_none=True))
+    validated = ResourceIn.model_validate(merged)  # raises ValidationError naming the field
+    _apply(resource, validated)
+    if resource_in.windows is not None:
+        replace_windows(session, resource_id=resource.id,
+                        windows=[w.to_domain() for w in resource_in.windows], source="api")
+    session.flush()
+    return resource
+
+
+def delete(session: Session, *, resource_id: str) -> None:
+    resource = session.get(Resource, resource_id)
+    if resource is None:
+        raise NotFoundError("resource", resource_id)
+    session.delete(resource)
+    session.flush()  # bookings hold a RESTRICT key: a booked resource answers 409
+
+
+def replace_windows(session: Session, *, resource_id: str, windows: list[m.Window],
+                    source: str) -> None:
+    """Replace the resource's whole calendar with ``windows``, recording who published it."""
+    resource = session.get(Resource, resource_id)
+    if resource is None:
+        raise NotFoundError("resource", resource_id)
+    resource.windows = [ResourceWindow(start=w.start, end=w.end, source=source)
+                        for w in sorted(windows, key=lambda w: w.start)]
+    session.flush()
+
+
+def _apply(resource: Resource, r: ResourceIn) -> None:
+    resource.process = r.process
+    resource.capacity = r.capacity
+    resource.materials = list(r.materials)
+    resource.speed = r.speed
+    resource.setup_min = r.setup_min
+    resource.time_share_per_hour = r.pricing.time_share_per_hour
+    resource.per_piece = r.pricing.per_piece
+    resource.by_value_pct = r.pricing.by_value_pct
+
+
+def _window_row(w: WindowIn, source: str) -> ResourceWindow:
+    return ResourceWindow(start=w.start, end=w.end, source=source)
+
+
+def to_wire(resource: Resource) -> ResourceIn:
+    """The DESIGN 4.1 resource object of a row."""
+    return ResourceIn(
+        id=resource.id, process=resource.process, capacity=resource.capacity,
+        materials=list(resource.materials), speed=resource.speed, setup_min=resource.setup_min,
+        pricing=PricingIn(time_share_per_hour=resource.time_share_per_hour,
+                          per_piece=resource.per_piece, by_value_pct=resource.by_value_pct),
+        windows=[WindowIn(start=w.start, end=w.end) for w in resource.windows],
+    )
+
+
+def to_domain(resource: Resource) -> m.Resource:
+    return m.Resource(
+        id=resource.id, process=resource.process, capacity=resource.capacity,
+        materials=tuple(resource.materials), speed=resource.speed,
+        setup_min=resource.setup_min,
+        pricing=m.Pricing(resource.time_share_per_hour, resource.per_piece,
+                          resource.by_value_pct),
+        windows=tuple(m.Window(w.start, w.end) for w in resource.windows),
+    )
+
+
+def to_read(resource: Resource, live: LiveState | None) -> ResourceRead:
+    wire = to_wire(resource).model_dump()
+    return ResourceRead(
+        **wire, factory=resource.factory_id,
+        live=LiveRead(status=live.status, utilization=live.utilization,
+                      last_seen=live.last_seen) if live else None,
+    )
