@@ -1,0 +1,259 @@
+"""A simulated factory edge gateway: what a real one publishes, at a configurable rate.
+
+Per resource it publishes a retained ``state`` every tick (a small Markov chain over idle,
+running and down, with breakdowns and repairs, and a smoothed utilization), a retained
+``availability`` (idle windows: the day shift 08:00-20:00 China time for the next days, minus
+hours the factory keeps for its own work), and answers each work order with ``progress``
+messages (QoS 1) until the lot is done, with a little scrap. The gateway's ``status`` is
+retained, and its Last Will says ``online: false``.
+
+``seq`` is one counter per gateway seeded from the clock in milliseconds, so it keeps
+increasing across restarts. The status topic needs care: the Will is registered before the
+connection and the ``online`` message is sent after it, so both seqs are reserved before each
+connection (online first, Will second): a later Will always beats its own ``online``, and the
+next connection's ``online`` beats the old Will.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from connectors.mqtt import BrokerAddress, connect, new_client, wait_connected
+from connectors.payloads import (
+    AvailabilityPayload,
+    GatewayStatusPayload,
+    ProgressPayload,
+    StatePayload,
+    WorkOrderPayload,
+    encode,
+)
+from connectors.topics import Kind, gateway_status_topic, parse_topic, resource_topic
+from domain.schemas import WindowIn
+
+log = logging.getLogger(__name__)
+
+CHINA = timedelta(hours=8)  # the demo parks are in China: shifts are in UTC+8
+
+
+@dataclass
+class _Machine:
+    resource: str
+    status: str = "idle"
+    utilization: float = 0.0
+
+
+@dataclass
+class _Job:
+    booking: str
+    resource: str
+    quantity: int
+    done: int = 0
+    scrap: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Behaviour:
+    """Transition probabilities per tick, and how fast a lot progresses."""
+
+    start_p: float = 0.3  # idle -> running (own work)
+    finish_p: float = 0.15  # running -> idle
+    breakdown_p: float = 0.01  # idle/running -> down
+    repair_p: float = 0.2  # down -> idle
+    ticks_per_lot: int = 5  # a work order completes in about this many ticks
+    scrap_rate: float = 0.02
+    availability_every: int = 300  # ticks between availability republishes
+    days_ahead: int = 3
+
+
+class SimulatedGateway:
+    """One factory's gateway; ``start()`` runs it on a background thread."""
+
+    def __init__(self, address: BrokerAddress, park: str, factory: str,
+                 resources: list[str], *, rate_hz: float = 1.0, seed: int = 0,
+                 behaviour: Behaviour = Behaviour(),
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.address, self.park, self.factory = address, park, factory
+        self.machines = {r: _Machine(r) for r in resources}
+        self.rate_hz = rate_hz
+        self.behaviour = behaviour
+        self.clock = clock
+        self.rng = random.Random(seed)
+        self.jobs: deque[_Job] = deque()
+        self._inbox: deque[WorkOrderPayload] = deque(maxlen=10_000)
+        self._seq = int(time.time() * 1000)
+        self._seq_lock = threading.Lock()
+        self._online_seq = 0
+        self.ticks = 0
+        self.work_orders_received = 0
+        self.client = new_client(address, f"gw-{park}-{factory}-{self.rng.getrandbits(32):x}")
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+        self._reserve_status_seqs()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"gw-{factory}", daemon=True)
+
+    # ---------------------------------------------------------------- seq and Will
+    def _next_seq(self) -> int:
+        with self._seq_lock:
+            self._seq += 1
+            return self._seq
+
+    def _reserve_status_seqs(self) -> None:
+        self._online_seq = self._next_seq()
+        will = GatewayStatusPayload(ts=self.clock(), seq=self._next_seq(), online=False)
+        self.client.will_set(gateway_status_topic(self.park, self.factory), encode(will),
+                             qos=1, retain=True)
+
+    # ---------------------------------------------------------------- paho callbacks
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any,
+                    reason: ReasonCode, props: Properties | None) -> None:
+        if reason.is_failure:
+            return
+        online = GatewayStatusPayload(ts=self.clock(), seq=self._online_seq, online=True)
+        client.publish(gateway_status_topic(self.park, self.factory), encode(online), qos=1,
+                       retain=True)
+        client.subscribe(f"sharefab/v1/{self.park}/{self.factory}/+/work-orders", qos=1)
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any,
+                       reason: ReasonCode, props: Properties | None) -> None:
+        if not self._stop.is_set():
+            self._reserve_status_seqs()  # the next connection carries a fresh Will
+
+    def _on_message(self, client: mqtt.Client, userdata: Any,
+                    message: mqtt.MQTTMessage) -> None:
+        try:
+            ref = parse_topic(message.topic)
+            order = WorkOrderPayload.model_validate_json(message.payload)
+        except ValueError as exc:
+            log.warning("gateway %s: bad work order on %s: %s", self.factory, message.topic, exc)
+            return
+        if ref.resource in self.machines:
+            self._inbox.append(order)
+
+    # ---------------------------------------------------------------- simulation
+    def windows(self, now: datetime) -> list[WindowIn]:
+        """Day shifts 08:00-20:00 UTC+8 for the next days, minus hours kept for own work."""
+        local_midnight = (now + CHINA).replace(hour=0, minute=0, second=0, microsecond=0) - CHINA
+        out = []
+        for day in range(self.behaviour.days_ahead + 1):
+            start = local_midnight + timedelta(days=day, hours=8)
+            end = start + timedelta(hours=12)
+            own = self.rng.choice([0, 0, 2, 4])  # hours of own work at the shift's start
+            start += timedelta(hours=own)
+            start = max(start, now.replace(microsecond=0))
+            if end - start >= timedelta(hours=1):
+                out.append(WindowIn(start=start, end=end))
+        return out
+
+    def publish_availability(self) -> None:
+        now = self.clock()
+        for rid in self.machines:
+            payload = AvailabilityPayload(ts=now, seq=self._next_seq(), windows=self.windows(now))
+            self.client.publish(resource_topic(self.park, self.factory, rid, Kind.AVAILABILITY),
+                                encode(payload), qos=1, retain=True)
+
+    def _step_machine(self, m: _Machine, busy: bool) -> None:
+        b, r = self.behaviour, self.rng.random()
+        if m.status == "down":
+            if r < b.repair_p:
+                m.status = "idle"
+        elif r < b.breakdown_p:
+            m.status = "down"
+        elif busy or (m.status == "idle" and r < b.start_p):
+            m.status = "running"
+        elif m.status == "running" and r < b.finish_p:
+            m.status = "idle"
+        m.utilization = round(0.9 * m.utilization + 0.1 * (m.status == "running"), 3)
+
+    def tick(self) -> None:
+        """One step: take new work orders, advance lots, publish state and progress."""
+        while self._inbox:
+            wo = self._inbox.popleft()
+            self.work_orders_received += 1
+            self.jobs.append(_Job(wo.booking, wo.resource, wo.quantity))
+        now = self.clock()
+        busy = {j.resource for j in self.jobs}
+        for m in self.machines.values():
+            self._step_machine(m, m.resource in busy)
+        for job in list(self.jobs):
+            if self.machines[job.resource].status != "running":
+                continue  # a broken machine makes no progress
+            self._advance(job, now)
+        if self.ticks % self.behaviour.availability_every == 0:
+            self.publish_availability()
+        for m in self.machines.values():
+            state = StatePayload(ts=now, seq=self._next_seq(), status=m.status,  # type: ignore[arg-type]
+                                 utilization=m.utilization)
+            self.client.publish(resource_topic(self.park, self.factory, m.resource, Kind.STATE),
+                                encode(state), qos=0, retain=True)
+        self.ticks += 1
+
+    def _advance(self, job: _Job, now: datetime) -> None:
+        left = job.quantity - job.done - job.scrap
+        step = min(left, max(1, -(-job.quantity // self.behaviour.ticks_per_lot)))
+        scrap = sum(self.rng.random() < self.behaviour.scrap_rate for _ in range(min(step, 50)))
+        job.scrap += min(scrap, step)
+        job.done += step - min(scrap, step)
+        progress = ProgressPayload(ts=now, seq=self._next_seq(), booking=job.booking,
+                                   done=job.done, scrap=job.scrap)
+        self.client.publish(resource_topic(self.park, self.factory, job.resource, Kind.PROGRESS),
+                            encode(progress), qos=1)
+        if job.done + job.scrap >= job.quantity:
+            self.jobs.remove(job)
+
+    # ---------------------------------------------------------------- lifecycle
+    def _run(self) -> None:
+        period = 1.0 / self.rate_hz
+        next_at = time.monotonic()
+        while not self._stop.is_set():
+            if self.client.is_connected():
+                try:
+                    self.tick()
+                except Exception:  # the simulation must keep going
+                    log.exception("gateway %s: tick failed", self.factory)
+            next_at += period
+            self._stop.wait(max(0.0, next_at - time.monotonic()))
+
+    def start(self, timeout_s: float = 10.0) -> bool:
+        connect(self.client, self.address)
+        ok = wait_connected(self.client, timeout_s)
+        self._thread.start()
+        return ok
+
+    def stop(self) -> None:
+        """Graceful: say offline (retained), then disconnect (the broker drops the Will)."""
+        self._stop.set()
+        self._thread.join(timeout=5)
+        if self.client.is_connected():
+            offline = GatewayStatusPayload(ts=self.clock(), seq=self._next_seq(), online=False)
+            info = self.client.publish(gateway_status_topic(self.park, self.factory),
+                                       encode(offline), qos=1, retain=True)
+            with contextlib.suppress(RuntimeError):
+                info.wait_for_publish(timeout=2)
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def crash(self) -> None:
+        """Vanish without DISCONNECT, as a gateway losing power: the broker sends the Will."""
+        self._stop.set()
+        self._thread.join(timeout=5)
+        sock = self.client.socket()
+        if isinstance(sock, socket.socket):
+            sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+        self.client.loop_stop()

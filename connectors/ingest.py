@@ -1,0 +1,222 @@
+"""Turn batches of incoming MQTT messages into live state, windows and progress.
+
+``Ingest.handle_batch`` is the one handling function: the MQTT client hands it what its
+callback queued, the fuzz test calls it directly. It never raises on input: every message ends
+``applied``, ``rejected`` (with a reason, counted, and published to ``sharefab/v1/_rejected``)
+or ``ignored`` (platform-to-gateway traffic the wildcard subscription also sees).
+
+One batch costs one Redis round trip for all its seq checks and live-state writes (Lua scripts
+in a pipeline), plus one for the counters. Windows and progress go to the database through the
+``Effects`` protocol, implemented by the services layer.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal, Protocol
+
+import redis
+
+from connectors.directory import Directory
+from connectors.payloads import (
+    AvailabilityPayload,
+    GatewayStatusPayload,
+    ProgressPayload,
+    RejectedPayload,
+    StatePayload,
+    encode,
+)
+from connectors.state import RedisState
+from connectors.topics import REJECTED_TOPIC, Kind
+from connectors.validation import Accepted, Ignored, Limits, Reason, Rejected, validate
+from domain.model import Window
+
+log = logging.getLogger(__name__)
+
+
+class Effects(Protocol):
+    """Writes outside Redis that accepted messages cause (the database, in services)."""
+
+    def replace_windows(self, resource: str, windows: list[Window]) -> None: ...
+
+    def record_progress(self, booking: str, done: int, scrap: int) -> None: ...
+
+
+class NoEffects:
+    """Keeps the last windows and progress in memory (benchmarks, tests without a database)."""
+
+    def __init__(self) -> None:
+        self.windows: dict[str, list[Window]] = {}
+        self.progress: dict[str, tuple[int, int]] = {}
+
+    def replace_windows(self, resource: str, windows: list[Window]) -> None:
+        self.windows[resource] = windows
+
+    def record_progress(self, booking: str, done: int, scrap: int) -> None:
+        self.progress[booking] = (done, scrap)
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    topic: str
+    payload: bytes
+    retained: bool = False
+    qos: int = 0
+    mid: int = 0
+    # Which connection delivered it: a QoS 1 ack is only sent on that same connection.
+    generation: int = 0
+    received_at: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    topic: str
+    status: Literal["applied", "rejected", "ignored"]
+    reason: Reason | None = None
+    detail: str = ""
+    kind: Kind | None = None
+
+
+PublishRejected = Callable[[str, bytes], None]
+
+
+class Ingest:
+    """Validation, seq check, live-state write, side effects, counting: for one batch."""
+
+    def __init__(self, state: RedisState, directory: Directory, effects: Effects | None = None,
+                 *, publish: PublishRejected | None = None, limits: Limits = Limits(),
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.state = state
+        self.directory = directory
+        self.effects = effects or NoEffects()
+        self.publish = publish
+        self.limits = limits
+        self.clock = clock
+        self.messages = 0  # in this process; the Redis totals cover every process
+        self.rejected: Counter[str] = Counter()
+        self.applied = 0
+        self._seq = int(time.time() * 1000)
+
+    def handle(self, topic: str, payload: bytes, *, retained: bool = False) -> Outcome:
+        return self.handle_batch([Incoming(topic, payload, retained=retained)])[0]
+
+    def handle_batch(self, batch: Sequence[Incoming]) -> list[Outcome]:
+        now = self.clock()
+        outcomes: list[Outcome | None] = [None] * len(batch)
+        accepted: list[tuple[int, Accepted]] = []
+        for i, msg in enumerate(batch):
+            verdict = _safe_validate(msg, now, self.directory, self.limits)
+            if isinstance(verdict, Accepted):
+                accepted.append((i, verdict))
+            elif isinstance(verdict, Rejected):
+                outcomes[i] = Outcome(msg.topic, "rejected", verdict.reason, verdict.detail)
+            else:
+                outcomes[i] = Outcome(msg.topic, "ignored")
+        for i, outcome in self._apply(batch, accepted, now):
+            outcomes[i] = outcome
+        done = [o for o in outcomes if o is not None]
+        self._count(batch, done)
+        return done
+
+    # ------------------------------------------------------------------ internals
+    def _apply(self, batch: Sequence[Incoming], accepted: list[tuple[int, Accepted]],
+               now: datetime) -> list[tuple[int, Outcome]]:
+        if not accepted:
+            return []
+        pipe = self.state.redis.pipeline(transaction=False)
+        for i, acc in accepted:
+            self._queue_write(pipe, batch[i].topic, acc, now)
+        results = pipe.execute()
+        out: list[tuple[int, Outcome]] = []
+        for (i, acc), result in zip(accepted, results, strict=True):
+            topic, kind = batch[i].topic, acc.ref.kind
+            if result == 0:
+                out.append((i, Outcome(topic, "rejected", Reason.DUPLICATE_SEQ,
+                                       f"seq {acc.payload.seq} already applied", kind)))
+            elif result == -1:
+                out.append((i, Outcome(topic, "rejected", Reason.STALE_SEQ,
+                                       f"seq {acc.payload.seq} older than the last applied",
+                                       kind)))
+            else:
+                out.append((i, self._side_effects(topic, acc, now)))
+        return out
+
+    def _queue_write(self, pipe: redis.client.Pipeline, topic: str, acc: Accepted,
+                     now: datetime) -> None:
+        ref, p = acc.ref, acc.payload
+        if isinstance(p, StatePayload):
+            assert ref.resource is not None
+            self.state.apply_state(pipe, topic=topic, seq=p.seq, park=ref.park,
+                                   factory=ref.factory, resource=ref.resource, status=p.status,
+                                   utilization=p.utilization, last_seen=p.ts, now=now)
+        elif isinstance(p, GatewayStatusPayload):
+            self.state.apply_gateway(pipe, topic=topic, seq=p.seq, park=ref.park,
+                                     factory=ref.factory, online=p.online, ts=p.ts)
+        else:
+            self.state.check_seq(pipe, topic, p.seq)
+
+    def _side_effects(self, topic: str, acc: Accepted, now: datetime) -> Outcome:
+        ref, p = acc.ref, acc.payload
+        try:
+            if isinstance(p, AvailabilityPayload):
+                assert ref.resource is not None
+                self.effects.replace_windows(ref.resource, [w.to_domain() for w in p.windows])
+            elif isinstance(p, ProgressPayload):
+                self.effects.record_progress(p.booking, p.done, p.scrap)
+            elif isinstance(p, GatewayStatusPayload) and not p.online:
+                self.state.mark_known_offline(
+                    park=ref.park, factory=ref.factory,
+                    resources=self.directory.resources_of(ref.park, ref.factory), ts=p.ts)
+        except Exception as exc:  # a failing database must not stop the ingest
+            log.warning("applying %s failed: %s", topic, exc)
+            return Outcome(topic, "rejected", Reason.EFFECT_FAILED,
+                           f"{type(exc).__name__}: {exc}"[:300], ref.kind)
+        return Outcome(topic, "applied", kind=ref.kind)
+
+    def _count(self, batch: Sequence[Incoming], outcomes: list[Outcome]) -> None:
+        rejected: Counter[str] = Counter()
+        received = 0
+        for msg, outcome in zip(batch, outcomes, strict=True):
+            if outcome.status == "ignored":
+                continue
+            received += 1
+            if outcome.status == "applied":
+                self.applied += 1
+            else:
+                assert outcome.reason is not None
+                rejected[outcome.reason.value] += 1
+                self._publish_rejection(msg, outcome)
+        self.messages += received
+        self.rejected.update(rejected)
+        try:
+            self.state.add_totals(received, rejected)
+        except redis.RedisError as exc:  # the totals are best effort; the state is not
+            log.warning("could not add ingest totals to Redis: %s", exc)
+
+    def _publish_rejection(self, msg: Incoming, outcome: Outcome) -> None:
+        if self.publish is None:
+            return
+        self._seq += 1
+        assert outcome.reason is not None
+        notice = RejectedPayload(
+            topic=msg.topic[:512], reason=outcome.reason.value, detail=outcome.detail,
+            payload_excerpt=msg.payload[:200].decode("utf-8", "replace"),
+            ts=self.clock(), seq=self._seq)
+        try:
+            self.publish(REJECTED_TOPIC, encode(notice))
+        except Exception as exc:  # a full outgoing queue drops notices, never the ingest
+            log.debug("rejection notice not published: %s", exc)
+
+
+def _safe_validate(msg: Incoming, now: datetime, directory: Directory,
+                   limits: Limits) -> Accepted | Rejected | Ignored:
+    try:
+        return validate(msg.topic, msg.payload, now=now, directory=directory, limits=limits)
+    except Exception as exc:  # validate is total; this guards the directory implementation
+        log.exception("validation of %s failed unexpectedly", msg.topic[:200])
+        return Rejected(Reason.INVALID, f"{type(exc).__name__}: {exc}"[:300])

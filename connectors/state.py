@@ -1,0 +1,216 @@
+"""Live state of resources in Redis: the key layout, the atomic writes and the reads.
+
+Keys (all under one prefix, so tests and deployments can share a Redis):
+
+    {p}seq:{topic}          last accepted seq of a topic (shared by every ingest process)
+    {p}live:{resource}      hash: status, utilization, last_seen, park, factory
+    {p}hb:{resource}        heartbeat, ``SET ... EX heartbeat_ttl``: gone = not heard from
+    {p}gw:{park}/{factory}  hash: online (1/0), ts of the gateway's last status
+    {p}resources            set of resource ids that have a live hash
+    {p}metrics:messages     messages received by all ingest processes
+    {p}metrics:rejected     hash reason -> count
+
+The seq check and the write it guards run in one Lua script, so two consumers of a shared
+subscription can never let an older message overwrite a newer one. The effective status a
+reader sees folds in the gateway and the heartbeat: a resource whose gateway is offline, or
+whose heartbeat expired, is ``offline`` whatever its last message said (no sweeper needed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+
+from domain.schemas import format_utc
+
+# Returns 1 = applied, 0 = duplicate seq, -1 = stale seq.
+_SEQ_GUARD = """
+local last = redis.call('GET', KEYS[1])
+if last then
+  local l = tonumber(last)
+  local s = tonumber(ARGV[1])
+  if s < l then return -1 end
+  if s == l then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+"""
+
+_CHECK_SEQ = _SEQ_GUARD + "return 1\n"
+
+# KEYS: seq, live, hb, resources. ARGV: seq, seq_ttl, status, utilization, last_seen, hb_ttl,
+# park, factory, resource.
+_APPLY_STATE = _SEQ_GUARD + """
+redis.call('HSET', KEYS[2], 'status', ARGV[3], 'utilization', ARGV[4], 'last_seen', ARGV[5],
+           'park', ARGV[7], 'factory', ARGV[8])
+if tonumber(ARGV[6]) > 0 then
+  redis.call('SET', KEYS[3], ARGV[5], 'EX', ARGV[6])
+else
+  redis.call('DEL', KEYS[3])
+end
+redis.call('SADD', KEYS[4], ARGV[9])
+return 1
+"""
+
+# KEYS: seq, gw. ARGV: seq, seq_ttl, online (1/0), ts.
+_APPLY_GATEWAY = _SEQ_GUARD + """
+redis.call('HSET', KEYS[2], 'online', ARGV[3], 'ts', ARGV[4])
+return 1
+"""
+
+SEQ_TTL_S = 30 * 24 * 3600
+DEFAULT_HEARTBEAT_TTL_S = 30
+
+
+@dataclass(frozen=True, slots=True)
+class LiveRecord:
+    """What Redis says about one resource, with the gateway and heartbeat folded in."""
+
+    resource: str
+    status: str
+    utilization: float | None
+    last_seen: datetime
+
+
+class RedisState:
+    """One Redis client and one key prefix; thread-safe (redis-py pools its connections)."""
+
+    def __init__(self, client: redis.Redis, prefix: str = "sharefab:",
+                 heartbeat_ttl_s: int = DEFAULT_HEARTBEAT_TTL_S) -> None:
+        self.redis = client
+        self.prefix = prefix
+        self.heartbeat_ttl_s = heartbeat_ttl_s
+        self._check_seq = client.register_script(_CHECK_SEQ)
+        self._apply_state = client.register_script(_APPLY_STATE)
+        self._apply_gateway = client.register_script(_APPLY_GATEWAY)
+
+    # ------------------------------------------------------------------ keys
+    def seq_key(self, topic: str) -> str:
+        return f"{self.prefix}seq:{topic}"
+
+    def live_key(self, resource: str) -> str:
+        return f"{self.prefix}live:{resource}"
+
+    def hb_key(self, resource: str) -> str:
+        return f"{self.prefix}hb:{resource}"
+
+    def gw_key(self, park: str, factory: str) -> str:
+        return f"{self.prefix}gw:{park}/{factory}"
+
+    @property
+    def index_key(self) -> str:
+        return f"{self.prefix}resources"
+
+    # ------------------------------------------------------------------ writes (pipelined)
+    def check_seq(self, pipe: Any, topic: str, seq: int) -> None:
+        self._check_seq(keys=[self.seq_key(topic)], args=[seq, SEQ_TTL_S], client=pipe)
+
+    def apply_state(self, pipe: Any, *, topic: str, seq: int, park: str, factory: str,
+                    resource: str, status: str, utilization: float | None,
+                    last_seen: datetime, now: datetime) -> None:
+        # A replayed retained message keeps only what is left of its heartbeat.
+        age_s = max(0.0, (now - last_seen).total_seconds())
+        hb_ttl = int(self.heartbeat_ttl_s - age_s)
+        self._apply_state(
+            keys=[self.seq_key(topic), self.live_key(resource), self.hb_key(resource),
+                  self.index_key],
+            args=[seq, SEQ_TTL_S, status, "" if utilization is None else repr(utilization),
+                  format_utc(last_seen), hb_ttl, park, factory, resource],
+            client=pipe)
+
+    def apply_gateway(self, pipe: Any, *, topic: str, seq: int, park: str, factory: str,
+                      online: bool, ts: datetime) -> None:
+        self._apply_gateway(keys=[self.seq_key(topic), self.gw_key(park, factory)],
+                            args=[seq, SEQ_TTL_S, 1 if online else 0, format_utc(ts)],
+                            client=pipe)
+
+    def mark_known_offline(self, *, park: str, factory: str, resources: Iterable[str],
+                           ts: datetime) -> None:
+        """Give resources that never reported a live entry, so they show as offline."""
+        pipe = self.redis.pipeline(transaction=False)
+        for resource in resources:
+            key = self.live_key(resource)
+            pipe.hsetnx(key, "status", "offline")
+            pipe.hsetnx(key, "utilization", "")
+            pipe.hsetnx(key, "last_seen", format_utc(ts))
+            pipe.hsetnx(key, "park", park)
+            pipe.hsetnx(key, "factory", factory)
+            pipe.sadd(self.index_key, resource)
+        pipe.execute()
+
+    def add_totals(self, messages: int, rejected: Mapping[str, int]) -> None:
+        if not messages and not rejected:
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        if messages:
+            pipe.incrby(f"{self.prefix}metrics:messages", messages)
+        for reason, count in rejected.items():
+            pipe.hincrby(f"{self.prefix}metrics:rejected", reason, count)
+        pipe.execute()
+
+    # ------------------------------------------------------------------ reads
+    def totals(self) -> tuple[int, dict[str, int]]:
+        """(messages received, rejected by reason) over every ingest process."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.get(f"{self.prefix}metrics:messages")
+        pipe.hgetall(f"{self.prefix}metrics:rejected")
+        messages, rejected = pipe.execute()
+        return int(messages or 0), {_s(k): int(v) for k, v in (rejected or {}).items()}
+
+    def last_seq(self, topic: str) -> int | None:
+        value = self.redis.get(self.seq_key(topic))
+        return None if value is None else int(value)
+
+    def read(self, resource_ids: list[str]) -> dict[str, LiveRecord]:
+        if not resource_ids:
+            return {}
+        pipe = self.redis.pipeline(transaction=False)
+        for rid in resource_ids:
+            pipe.hgetall(self.live_key(rid))
+            pipe.exists(self.hb_key(rid))
+        raw = pipe.execute()
+        hashes = {rid: {_s(k): _s(v) for k, v in raw[2 * i].items()}
+                  for i, rid in enumerate(resource_ids) if raw[2 * i]}
+        beating = {rid for i, rid in enumerate(resource_ids) if raw[2 * i + 1]}
+        gateways = sorted({(h.get("park", ""), h.get("factory", "")) for h in hashes.values()})
+        gw_pipe = self.redis.pipeline(transaction=False)
+        for park, factory in gateways:
+            gw_pipe.hget(self.gw_key(park, factory), "online")
+        offline_gws = {gw for gw, online in zip(gateways, gw_pipe.execute(), strict=True)
+                       if online is not None and _s(online) == "0"}
+        out = {}
+        for rid, h in hashes.items():
+            status = h.get("status", "offline")
+            gw_down = (h.get("park", ""), h.get("factory", "")) in offline_gws
+            if gw_down or (rid not in beating and status not in ("down", "offline")):
+                status = "offline"
+            util = h.get("utilization", "")
+            out[rid] = LiveRecord(resource=rid, status=status,
+                                  utilization=float(util) if util else None,
+                                  last_seen=_parse_ts(h.get("last_seen", "")))
+        return out
+
+    def all_resource_ids(self) -> list[str]:
+        return sorted(_s(x) for x in self.redis.smembers(self.index_key))
+
+    def read_all(self) -> dict[str, LiveRecord]:
+        return self.read(self.all_resource_ids())
+
+    def clear(self) -> None:
+        """Delete every key under the prefix (tests and benchmarks)."""
+        keys = list(self.redis.scan_iter(match=f"{self.prefix}*", count=1000))
+        for i in range(0, len(keys), 500):
+            self.redis.delete(*keys[i:i + 500])
+
+
+def _s(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _parse_ts(text: str) -> datetime:
+    if not text:
+        return datetime.fromtimestamp(0, UTC)
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -1,0 +1,56 @@
+"""``LiveStateStore`` on Redis (production) or fakeredis (embedded, one process only).
+
+The ingest writes through ``connectors.state.RedisState``; this module only reads, through the
+same key layout, and answers the questions the API and the matcher ask. fakeredis keeps its
+data per process (DESIGN 6): with ``redis_url`` unset, the ingest must run inside the API.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import fakeredis
+import redis
+
+from connectors.state import DEFAULT_HEARTBEAT_TTL_S, LiveRecord, RedisState
+from services.live import LiveState
+
+UNAVAILABLE = frozenset({"down", "offline"})
+
+
+class RedisLiveStore:
+    """Reads live state from Redis; ``state`` is shared with the ingest in the same process."""
+
+    def __init__(self, state: RedisState) -> None:
+        self.state = state
+
+    def get(self, resource_id: str) -> LiveState | None:
+        return self.get_many([resource_id]).get(resource_id)
+
+    def get_many(self, resource_ids: list[str]) -> dict[str, LiveState]:
+        return {rid: _live(rec) for rid, rec in self.state.read(resource_ids).items()}
+
+    def unavailable(self) -> set[str]:
+        return {rid for rid, rec in self.state.read_all().items() if rec.status in UNAVAILABLE}
+
+    def count_by_status(self) -> dict[str, int]:
+        return dict(Counter(rec.status for rec in self.state.read_all().values()))
+
+
+def _live(rec: LiveRecord) -> LiveState:
+    return LiveState(resource=rec.resource, status=rec.status, utilization=rec.utilization,
+                     last_seen=rec.last_seen)
+
+
+def make_live_store(settings: Any) -> RedisLiveStore:
+    """The store for ``settings``: real Redis at ``redis_url``, else an in-process fakeredis.
+
+    Optional settings (read with defaults): ``redis_key_prefix`` and ``heartbeat_ttl_s``.
+    """
+    url = getattr(settings, "redis_url", None)
+    client: redis.Redis = (redis.Redis.from_url(url, health_check_interval=30) if url
+                           else fakeredis.FakeRedis())
+    prefix = getattr(settings, "redis_key_prefix", "sharefab:")
+    ttl = int(getattr(settings, "heartbeat_ttl_s", DEFAULT_HEARTBEAT_TTL_S))
+    return RedisLiveStore(RedisState(client, prefix=prefix, heartbeat_ttl_s=ttl))
