@@ -93,8 +93,9 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
                                          settings.quote_concurrency)
     app.state.dispatcher = None
     errors.install(app)
-    app.middleware("http")(metrics.observe)
+    # The size limit sits inside the metrics middleware, next to the router that reads bodies.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.middleware("http")(metrics.observe)
     for router in (parks_router, factories_router, resources_router, orders_router,
                    quotes_router, bookings_router, scenario_router, dashboard.router):
         app.include_router(router)

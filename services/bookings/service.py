@@ -147,12 +147,17 @@ def _peak(intervals: list[tuple[datetime, datetime]], start: datetime, end: date
 
 
 def add_existing(session: Session, *, booking: m.Booking, source: str) -> Booking:
-    """Store time already sold elsewhere (scenario import), with the same overlap check."""
+    """Store time already sold elsewhere (scenario import), with the same overlap check.
+
+    A booking id already stored is overwritten by the document's version.
+    """
     resource = session.get(Resource, booking.resource)
     if resource is None:
         raise NotFoundError("resource", booking.resource)
-    if session.get(Booking, booking.id) is not None:
-        raise ConflictError(f"booking {booking.id!r} already exists")
+    stored = session.get(Booking, booking.id)
+    if stored is not None:
+        session.delete(stored)
+        session.flush()
     _check_free(session, resource, booking.start, booking.end)
     row = Booking(id=booking.id, resource_id=resource.id, order_id=booking.order,
                   step_id=booking.step, quantity=booking.quantity, start=booking.start,

@@ -60,6 +60,30 @@ def create(session: Session, *, factory_in: FactoryIn, position: int | None = No
     return factory
 
 
+def upsert(session: Session, *, factory_in: FactoryIn, position: int, source: str) -> Factory:
+    """Create the factory, or bring the stored one in line with ``factory_in`` in place.
+
+    Resources are updated in place (their bookings stay valid), added, or removed when the
+    document no longer lists them (a booked one makes that a 409).
+    """
+    factory = session.get(Factory, factory_in.id)
+    if factory is None:
+        return create(session, factory_in=factory_in, position=position, source=source)
+    park_service.ensure(session, park_id=factory_in.park)
+    factory.park_id, factory.name = factory_in.park, factory_in.name
+    factory.lat, factory.lon, factory.rating = factory_in.lat, factory_in.lon, factory_in.rating
+    factory.certifications = list(factory_in.certifications)
+    wanted = {r.id for r in factory_in.resources}
+    for stale in [r for r in factory.resources if r.id not in wanted]:
+        factory.resources.remove(stale)
+    session.flush()
+    for i, r in enumerate(factory_in.resources):
+        resource_service.upsert(session, factory_id=factory.id, resource_in=r, position=i,
+                                source=source)
+    session.expire(factory, ["resources"])
+    return factory
+
+
 def update(session: Session, *, factory: Factory, factory_in: FactoryUpdate) -> Factory:
     values = factory_in.model_dump(exclude_unset=True, exclude_none=True)
     if "park" in values:

@@ -44,7 +44,7 @@ def market_for(session: Session, *, order_id: str, unavailable: set[str],
 
 
 def store(session: Session, *, order_id: str, alternatives: Sequence[MatchQuote],
-          solver: dict[str, float]) -> list[Quote]:
+          solver: dict[str, float], now: datetime) -> list[Quote]:
     """Save the alternatives as offered quotes; the order becomes ``quoted`` if one is feasible."""
     order = session.get(Order, order_id)
     if order is None:
@@ -57,7 +57,7 @@ def store(session: Session, *, order_id: str, alternatives: Sequence[MatchQuote]
                     total_cost=round(alt.plan.total_cost, 2), completion=alt.plan.completion,
                     lateness_min=alt.plan.lateness_min, plan=plan,
                     cost_breakdown={k: round(v, 2) for k, v in alt.cost_breakdown.items()},
-                    solver=solver)
+                    solver=solver, created_at=now)
         session.add(row)
         rows.append(row)
     if order.status == OrderState.NEW.value and any(

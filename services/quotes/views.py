@@ -5,6 +5,7 @@ from __future__ import annotations
 import anyio.to_thread
 from fastapi import APIRouter, Query, Request, status
 
+from domain.model import Scenario
 from services.db import DbSession, session_scope
 from services.errors import InvalidError, NotFoundError
 from services.orders import service as order_service
@@ -24,7 +25,7 @@ async def create_quotes(request: Request, order_id: str,
         raise InvalidError("query.time_limit_s",
                            f"at most {settings.quote_max_time_limit_s} s, got {limit}")
 
-    def snapshot():  # type: ignore[no-untyped-def]
+    def snapshot() -> Scenario:
         with session_scope(state.session_factory) as db:
             return service.market_for(db, order_id=order_id, unavailable=state.live.unavailable(),
                                       now=state.clock())
@@ -35,7 +36,8 @@ async def create_quotes(request: Request, order_id: str,
     def save() -> list[QuoteRead]:
         with session_scope(state.session_factory) as db:
             rows = service.store(db, order_id=order_id, alternatives=alternatives,
-                                 solver={"wall_s": round(wall_s, 3), "time_limit_s": limit})
+                                 solver={"wall_s": round(wall_s, 3), "time_limit_s": limit},
+                                 now=state.clock())
             return [service.to_read(q) for q in rows]
 
     return await anyio.to_thread.run_sync(save)

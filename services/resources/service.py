@@ -77,6 +77,20 @@ def add(session: Session, *, factory_id: str, resource_in: ResourceIn, position:
     return resource
 
 
+def upsert(session: Session, *, factory_id: str, resource_in: ResourceIn, position: int,
+           source: str) -> Resource:
+    """Add the resource, or overwrite the stored one in place (its bookings stay attached)."""
+    resource = session.get(Resource, resource_in.id)
+    if resource is None:
+        return add(session, factory_id=factory_id, resource_in=resource_in, position=position,
+                   source=source)
+    resource.factory_id, resource.position = factory_id, position
+    _apply(resource, resource_in)
+    replace_windows(session, resource_id=resource.id,
+                    windows=[w.to_domain() for w in resource_in.windows], source=source)
+    return resource
+
+
 def update(session: Session, *, resource: Resource, resource_in: ResourceUpdate) -> Resource:
     """Merge the given fields and re-validate the whole resource as DESIGN 4.1 demands."""
     merged = to_wire(resource).model_dump()

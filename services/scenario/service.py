@@ -36,13 +36,8 @@ def import_scenario(session: Session, *, scenario: ScenarioIn, replace: bool = F
     base = factory_service.next_position(session)
     for i, f in enumerate(scenario.factories):
         existing = session.get(Factory, f.id)
-        if existing is not None:
-            position = existing.position
-            session.delete(existing)
-            session.flush()
-        else:
-            position = base + i
-        factory_service.create(session, factory_in=f, position=position, source="scenario")
+        position = existing.position if existing is not None else base + i
+        factory_service.upsert(session, factory_in=f, position=position, source="scenario")
     base = order_service.next_position(session)
     for i, o in enumerate(scenario.orders):
         order = session.get(Order, o.id)
