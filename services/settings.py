@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     migrate_on_start: bool = True
     # Start the MQTT runtime (ingest + dispatch) inside the API process (embedded mode).
     mqtt_in_process: bool = True
+    # Live state and MQTT ingest (connectors/): Redis key prefix, heartbeat TTL (a resource
+    # not heard from for this long reads offline), MQTT 5 shared-subscription group.
+    redis_key_prefix: str = "sharefab:"
+    heartbeat_ttl_s: int = Field(default=30, ge=1)
+    mqtt_share_group: str = Field(default="ingest", pattern=r"^[A-Za-z0-9_\-]{1,64}$")
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     quote_default_time_limit_s: float = Field(default=5.0, gt=0)
     quote_max_time_limit_s: float = Field(default=60.0, gt=0)
