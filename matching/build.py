@@ -80,6 +80,65 @@ def make_option(order: Order, step: Step, cand: Candidate) -> Option:
                   num, den, price_terms(order, cand.resource, step))
 
 
+_Scored = tuple[Option, tuple[Interval, ...], list[int]]
+# Before the exact look (free intervals, options), a rough score keeps this many times the
+# final number of candidates: a market of 10,000 then costs a few hundred cheap scores per step.
+SHORTLIST_FACTOR = 4
+
+
+def _rough_cost(order: Order, step: Step, r: Resource) -> float:
+    """CNY for the whole quantity on ``r`` by its cheapest offered mode (floats, no windows)."""
+    p, q = r.pricing, order.quantity
+    costs = []
+    if p.time_share_per_hour is not None:
+        costs.append(p.time_share_per_hour / 60 * (max(r.setup_min, step.setup_min)
+                                                   + q * step.minutes_per_piece / r.speed))
+    if p.per_piece is not None:
+        costs.append(p.per_piece * q)
+    if p.by_value_pct is not None:
+        costs.append(p.by_value_pct / 100 * step_value_cny(order, step))
+    return min(costs, default=math.inf)
+
+
+def _rough_hubs(capable: dict[str, list[Candidate]], max_factories: int) -> set[str]:
+    """Factories able to run the most steps of the order (rough, before any window math)."""
+    steps_of: dict[str, set[str]] = defaultdict(set)
+    for sid, cands in capable.items():
+        for c in cands:
+            steps_of[c.factory.id].add(sid)
+    ranked = sorted(steps_of, key=lambda f: (-len(steps_of[f]), f))
+    return {f for f in ranked[: 2 * max(2, max_factories)] if len(steps_of[f]) > 1}
+
+
+def shortlist(order: Order, step: Step, cands: list[Candidate], n: int,
+              hubs: set[str]) -> list[Candidate]:
+    """The n/2 roughly cheapest, the n/2 earliest-opening, and every one in a hub factory."""
+    by_cost = sorted(cands, key=lambda c: _rough_cost(order, step, c.resource))
+    by_open = sorted(cands, key=lambda c: (c.resource.windows[0].start if c.resource.windows
+                                           else order.due, c.resource.id))
+    kept = {c.resource.id: c for c in by_cost[: n // 2] + by_open[: n // 2]}
+    for c in cands:
+        if c.factory.id in hubs:
+            kept.setdefault(c.resource.id, c)
+    return list(kept.values())
+
+
+def _hub_factories(scored: dict[str, list[_Scored]], max_factories: int) -> list[str]:
+    """Factories that can run the most steps of the order (ties: cheaper first), a few of them.
+
+    With max_factories below the number of steps, the kept candidates must include factories
+    that host several steps, or pruning alone could make the order infeasible.
+    """
+    steps_of: dict[str, set[str]] = defaultdict(set)
+    cost_in: dict[str, int] = defaultdict(int)
+    for sid, items in scored.items():
+        for opt, _, _ in items:
+            steps_of[opt.factory].add(sid)
+            cost_in[opt.factory] += opt.cost_fen(1)
+    ranked = sorted(steps_of, key=lambda f: (-len(steps_of[f]), cost_in[f] / len(steps_of[f])))
+    return [f for f in ranked[: max(2, max_factories)] if len(steps_of[f]) > 1]
+
+
 def max_pieces(option: Option, length_min: int) -> int:
     """Most pieces one lot of ``option`` can hold in a free interval of ``length_min``."""
     room = length_min - option.setup_min
@@ -109,23 +168,38 @@ class _Builder:
         """The order's facts, or the reason it cannot be met."""
         floor = max(1, min(order.min_lot, order.quantity))
         lots = max(1, min(self.max_lots, order.quantity // floor))
-        steps = []
         by_id = {s.id: s for s in order.steps}
+        scored: dict[str, list[_Scored]] = {}
+        capable: dict[str, list[Candidate]] = {}
         for sid in topological_order(order.steps):
+            capable[sid] = self.index.capable(order, by_id[sid])
+            if not capable[sid]:
+                return self.index.why_none(order, by_id[sid])
+        rough_hubs = _rough_hubs(capable, order.max_factories)
+        for sid, cands in capable.items():
             step = by_id[sid]
-            cands = self.index.capable(order, step)
-            if not cands:
-                return self.index.why_none(order, step)
-            options = self.step_options(order, step, cands, floor, lots)
+            options: list[_Scored] | str = "no shortlist"
+            if self.keep is not None and len(cands) > SHORTLIST_FACTOR * self.keep:
+                short = shortlist(order, step, cands, SHORTLIST_FACTOR * self.keep, rough_hubs)
+                options = self.step_options(order, step, short, floor, lots)
+            if isinstance(options, str):  # no shortlist, or it failed: look at every candidate
+                options = self.step_options(order, step, cands, floor, lots)
             if isinstance(options, str):
                 return options
-            steps.append(StepFacts(step.id, step.process, step.after, tuple(options)))
+            scored[sid] = options
+        hubs = _hub_factories(scored, order.max_factories)
+        steps = []
+        for sid, items in scored.items():
+            step = by_id[sid]
+            kept = ([o for o, _, _ in items] if self.keep is None or len(items) <= self.keep
+                    else self.prune(order, items, lots, hubs))
+            steps.append(StepFacts(step.id, step.process, step.after, tuple(kept)))
         due = to_minute(order.due, self.scenario.horizon_start)
         return OrderFacts(order.id, order.quantity, order.min_lot, order.max_factories, due,
                           tuple(steps))
 
     def step_options(self, order: Order, step: Step, cands: list[Candidate], floor: int,
-                     lots: int) -> list[Option] | str:
+                     lots: int) -> list[_Scored] | str:
         scored = []
         best_room = 0
         need_min = None
@@ -150,14 +224,12 @@ class _Builder:
             return (f"not enough free capacity for {label}: at most {sum(roomiest[:lots])} of "
                     f"{order.quantity} pieces fit in {lots} lots (max lots per step) inside the "
                     f"free windows of {len(scored)} capable resources")
-        options = [o for o, _, _ in scored]
-        if self.keep is None or len(options) <= self.keep:
-            return options
-        return self.prune(order, scored, lots)
+        return scored
 
-    def prune(self, order: Order, scored: list[tuple[Option, tuple[Interval, ...], list[int]]],
-              lots: int) -> list[Option]:
-        """Keep the cheapest and the earliest-finishing few options (the model stays small)."""
+    def prune(self, order: Order, scored: list[_Scored], lots: int,
+              hubs: list[str]) -> list[Option]:
+        """Keep the cheapest and the earliest-finishing few options, plus the best option in
+        each hub factory (one that can do several steps, so max_factories stays reachable)."""
         assert self.keep is not None
         share = math.ceil(order.quantity / lots)
 
@@ -173,6 +245,10 @@ class _Builder:
         by_finish = sorted(scored, key=lambda it: (finish(it), it[0].cost_fen(share)))
         half = max(1, self.keep // 2)
         kept: dict[str, Option] = {}
+        for hub in hubs:
+            best = next((it for it in by_cost if it[0].factory == hub), None)
+            if best is not None:
+                kept[best[0].resource] = best[0]
         for opt, _, _ in by_cost[:half] + by_finish[: self.keep - half]:
             kept[opt.resource] = opt
         for opt, _, _ in by_cost:  # top up when both lists agreed

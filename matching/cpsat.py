@@ -23,12 +23,13 @@ class Budget:
     deterministic_time_s: float | None = None
 
 
-def add_hint(mv: ModelVars, problem: Problem, hint: Solution) -> None:
+def add_hint(mv: ModelVars, problem: Problem, hint: Solution, *, must_place: bool = False) -> None:
     """Start the search from another plan (greedy): lot k of a step = its k-th largest lot."""
     m = mv.model
     for order in problem.orders:
         placed = order.id not in hint.unplaced and bool(hint.lots_of(order.id))
-        m.add_hint(mv.placed[order.id], placed)
+        if not must_place:  # when placing is forced, placed is a shared constant
+            m.add_hint(mv.placed[order.id], placed)
         for step in order.steps:
             given = sorted(hint.lots_of(order.id, step.id), key=lambda x: -x.quantity)
             opts = {o.resource: o for o in step.options}
@@ -93,6 +94,6 @@ def run_cpsat(problem: Problem, budget: Budget, *, hint: Solution | None = None,
     t0 = time.perf_counter()
     mv = build_model(problem, must_place=must_place)
     if hint is not None:
-        add_hint(mv, problem, hint)
+        add_hint(mv, problem, hint, must_place=must_place)
     solver, status = solve_model(mv, budget)
     return extract(mv, problem, solver, status, time.perf_counter() - t0), mv, solver

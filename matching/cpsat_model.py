@@ -96,7 +96,7 @@ def create_lots(mv: ModelVars, problem: Problem, *, must_place: bool) -> None:
 def add_assignment(mv: ModelVars, problem: Problem) -> None:
     """Hard: a present lot runs on exactly one candidate resource; an absent lot on none.
 
-    Also fixes the lot's end when its duration is a constant (single-lot steps) and names the
+    Also ties the lot's end when its duration is a constant (single-lot steps) and names the
     factory of each lot, which transport and max_factories read.
     """
     m = mv.model
@@ -155,6 +155,8 @@ def add_windows(mv: ModelVars, problem: Problem) -> None:
     for lot in mv.lots.values():
         for rid, lit in lot.on.items():
             lo, hi = problem.resources[rid].span()
+            if lo <= 0 and hi >= problem.horizon:
+                continue  # the variables' domains already say so
             m.add(lot.start >= lo).only_enforce_if(lit)
             m.add(lot.end <= hi).only_enforce_if(lit)
 
@@ -245,6 +247,14 @@ def add_lot_costs(mv: ModelVars, problem: Problem) -> None:
                 lot.cost_fen = m.new_int_var(0, _cost_bound(problem, order, step), "cost")
                 for opt in step.options:
                     _price_on(mv, lot, opt, order.quantity)
+                # Redundant, for the bound: no option prices a piece below the cheapest rate.
+                m.add(lot.cost_fen >= _cheapest_fen_per_piece(step) * lot.quantity)
+
+
+def _cheapest_fen_per_piece(step: StepFacts) -> int:
+    """Lowest marginal price of a piece over the step's options and modes (setup ignored)."""
+    return min((t.fen_per_piece + t.fen_per_min * o.run_num // o.run_den
+                for o in step.options for t in o.prices), default=0)
 
 
 def _cost_bound(problem: Problem, order: OrderFacts, step: StepFacts) -> int:

@@ -69,7 +69,8 @@ def place_step(problem: Problem, ledger: _Ledger, order: OrderFacts, step: StepF
         best_full: tuple[tuple[int, int], _Try] | None = None
         best_part: tuple[tuple[int, int], _Try] | None = None
         for opt in step.options:
-            if opt.factory not in used and len(used) >= order.max_factories:
+            if opt.factory not in used and not _room_for(order, step, placed, used | {
+                    opt.factory}):
                 continue
             ready = _ready_at(problem, order, step, placed, opt.factory)
             extra = [(c.start, c.end) for c in chosen if c.option.resource == opt.resource]
@@ -96,6 +97,31 @@ def place_step(problem: Problem, ledger: _Ledger, order: OrderFacts, step: StepF
         used.add(pick.option.factory)
         remaining -= pick.quantity
     return chosen
+
+
+def _room_for(order: OrderFacts, step: StepFacts, placed: dict[str, list[Lot]],
+              used: set[str]) -> bool:
+    """Can the steps still to place be covered within max_factories if ``used`` are used?
+
+    A greedy set cover over the factories of the remaining steps' options (it may overcount,
+    which only makes the baseline more careful).
+    """
+    if len(used) > order.max_factories:
+        return False
+    todo = [s for s in order.steps if s.id not in placed and s.id != step.id
+            and not any(o.factory in used for o in s.options)]
+    slots = order.max_factories - len(used)
+    while todo:
+        if slots == 0:
+            return False
+        counts: dict[str, int] = {}
+        for s in todo:
+            for f in {o.factory for o in s.options}:
+                counts[f] = counts.get(f, 0) + 1
+        best = max(sorted(counts), key=lambda f: counts[f])
+        todo = [s for s in todo if not any(o.factory == best for o in s.options)]
+        slots -= 1
+    return True
 
 
 def _largest_part(ledger: _Ledger, opt: Option, most: int, floor: int, ready: int,

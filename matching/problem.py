@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from fractions import Fraction
 
 from domain.model import Objective, PricingMode
 from scheduling.intervals import Interval
@@ -59,10 +58,11 @@ class Option:
 def run_rate(minutes_per_piece: float, speed: float) -> tuple[int, int]:
     """minutes_per_piece / speed as a fraction with denominator <= 1000, never rounded down."""
     exact = minutes_per_piece / speed
-    frac = Fraction(round(exact, 9)).limit_denominator(1000)
-    if float(frac) < exact - 1e-9:
-        return math.ceil(exact * 1000 - 1e-9), 1000
-    return frac.numerator, frac.denominator
+    for den in (1, 2, 4, 5, 8, 10, 20, 25, 40, 50, 100, 200, 250, 500, 1000):
+        num = round(exact * den)
+        if abs(num - exact * den) < 1e-9 * den:
+            return num, den
+    return math.ceil(exact * 1000 - 1e-9), 1000
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from matching.build import build_problem
 from matching.cpsat import Budget, add_hint, extract, solve_model
 from matching.cpsat_model import ModelVars, build_model, cost_units
 from matching.greedy import greedy
-from matching.plan import cost_breakdown, order_plan
+from matching.plan import cost_breakdown, order_plan, resource_lookup
 from matching.problem import Problem, Weights
 from matching.solution import Solution
 
@@ -74,8 +74,9 @@ def alternatives(scenario: Scenario, order_id: str, budget: Budget, keep: int | 
             return _unmatched(order, reason)
         results[kind] = current = found
     out = []
+    lookup = resource_lookup(scenario, set(problem.resources))
     for kind in KINDS:
-        plan = order_plan(scenario, order, results[kind])
+        plan = order_plan(scenario, order, results[kind], lookup)
         out.append((kind, plan, cost_breakdown(scenario, plan)))
     return out
 
@@ -84,7 +85,7 @@ def _solve(mv: ModelVars, problem: Problem, budget: Budget,
            hint: Solution | None) -> Solution | None:
     mv.model.clear_hints()  # type: ignore[no-untyped-call]  # untyped in ortools' stubs
     if hint is not None:
-        add_hint(mv, problem, hint)
+        add_hint(mv, problem, hint, must_place=True)
     t0 = time.perf_counter()
     solver, status = solve_model(mv, budget)
     sol = extract(mv, problem, solver, status, time.perf_counter() - t0)
