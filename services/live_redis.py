@@ -13,6 +13,7 @@ from typing import Any
 import fakeredis
 import redis
 
+from connectors.metrics import register_mqtt_metrics
 from connectors.state import DEFAULT_HEARTBEAT_TTL_S, LiveRecord, RedisState
 from services.live import LiveState
 
@@ -53,4 +54,7 @@ def make_live_store(settings: Any) -> RedisLiveStore:
                            else fakeredis.FakeRedis())
     prefix = getattr(settings, "redis_key_prefix", "sharefab:")
     ttl = int(getattr(settings, "heartbeat_ttl_s", DEFAULT_HEARTBEAT_TTL_S))
-    return RedisLiveStore(RedisState(client, prefix=prefix, heartbeat_ttl_s=ttl))
+    state = RedisState(client, prefix=prefix, heartbeat_ttl_s=ttl)
+    # The API shows the ingest totals even when the ingest runs in other processes.
+    register_mqtt_metrics(state)
+    return RedisLiveStore(state)

@@ -1,0 +1,146 @@
+"""The MQTT ingest wired to the platform: database effects, the directory, the worker command.
+
+``sharefab worker ingest`` runs one ingest process against Mosquitto with the MQTT 5 shared
+subscription ``$share/ingest/sharefab/v1/#``: start several and each message goes to one of
+them; the per-topic seq check lives in Redis, so they agree. The API process runs the same
+ingest in-process through ``services.mqtt_runtime`` in the embedded mode.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from connectors.ingest import Ingest
+from connectors.metrics import register_mqtt_metrics
+from connectors.mqtt import BrokerAddress, IngestClient
+from connectors.state import RedisState
+from domain.model import Window
+from services import bookings, resources
+from services.db import session_scope
+
+log = logging.getLogger(__name__)
+
+SOURCE = "mqtt"
+
+
+class DbEffects:
+    """Windows and progress into the database, one short transaction per message."""
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self.session_factory = session_factory
+
+    def replace_windows(self, resource: str, windows: list[Window]) -> None:
+        with session_scope(self.session_factory) as session:
+            resources.replace_windows(session, resource_id=resource, windows=windows,
+                                      source=SOURCE)
+
+    def record_progress(self, booking: str, done: int, scrap: int) -> None:
+        with session_scope(self.session_factory) as session:
+            bookings.record_progress(session, booking_id=booking, done=done, scrap=scrap)
+
+
+class DbDirectory:
+    """Known parks, factories and resources from the database, cached.
+
+    Refreshed every ``refresh_s``, and at most every ``miss_refresh_s`` when an unknown id
+    shows up (a factory registered a minute ago should not wait for the next full refresh).
+    """
+
+    def __init__(self, session_factory: sessionmaker[Session], *, refresh_s: float = 30.0,
+                 miss_refresh_s: float = 2.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.session_factory = session_factory
+        self.refresh_s, self.miss_refresh_s, self.clock = refresh_s, miss_refresh_s, clock
+        self._where: dict[str, tuple[str, str]] = {}
+        self._by_factory: dict[tuple[str, str], list[str]] = {}
+        self._loaded_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def refresh(self) -> None:
+        with session_scope(self.session_factory) as session:
+            where = resources.known_ids(session)
+        by_factory: dict[tuple[str, str], list[str]] = {}
+        for rid, gw in sorted(where.items()):
+            by_factory.setdefault(gw, []).append(rid)
+        with self._lock:
+            self._where, self._by_factory = where, by_factory
+            self._loaded_at = self.clock()
+
+    def _fresh(self, *, missed: bool) -> None:
+        age = self.clock() - self._loaded_at
+        if age > self.refresh_s or (missed and age > self.miss_refresh_s):
+            try:
+                self.refresh()
+            except Exception as exc:  # keep the old view when the database blinks
+                log.warning("directory refresh failed: %s", exc)
+                self._loaded_at = self.clock()
+
+    def has_factory(self, park: str, factory: str) -> bool:
+        self._fresh(missed=False)
+        if (park, factory) in self._by_factory:
+            return True
+        self._fresh(missed=True)
+        return (park, factory) in self._by_factory
+
+    def has_resource(self, park: str, factory: str, resource: str) -> bool:
+        self._fresh(missed=False)
+        if self._where.get(resource) == (park, factory):
+            return True
+        self._fresh(missed=True)
+        return self._where.get(resource) == (park, factory)
+
+    def resources_of(self, park: str, factory: str) -> list[str]:
+        self._fresh(missed=False)
+        return list(self._by_factory.get((park, factory), ()))
+
+    def locate(self, resource: str) -> tuple[str, str] | None:
+        self._fresh(missed=False)
+        if resource not in self._where:
+            self._fresh(missed=True)
+        return self._where.get(resource)
+
+    def factories(self) -> dict[tuple[str, str], list[str]]:
+        """(park, factory) -> resource ids: what the demo gateways simulate."""
+        self._fresh(missed=False)
+        return {k: list(v) for k, v in self._by_factory.items()}
+
+
+def build_ingest(state: RedisState, session_factory: sessionmaker[Session]) -> Ingest:
+    register_mqtt_metrics(state)
+    return Ingest(state, DbDirectory(session_factory), DbEffects(session_factory))
+
+
+def run(settings: Any, *, processes_hint: str = "") -> None:
+    """Run one ingest process until SIGINT/SIGTERM (the ``sharefab worker ingest`` command)."""
+    from services.db import make_engine, make_session_factory
+    from services.live_redis import make_live_store
+
+    if not settings.mqtt_url:
+        raise SystemExit("SHAREFAB_MQTT_URL is not set: the separate ingest worker needs a real "
+                         "broker (the embedded one lives inside `sharefab serve`)")
+    if not settings.redis_url:
+        raise SystemExit("SHAREFAB_REDIS_URL is not set: a separate worker needs the real Redis "
+                         "(the in-process stand-in is not shared between processes)")
+    engine = make_engine(settings.sqlalchemy_url)
+    live = make_live_store(settings)
+    ingest = build_ingest(live.state, make_session_factory(engine))
+    client = IngestClient(BrokerAddress.from_url(settings.mqtt_url), ingest,
+                          group=settings.mqtt_share_group)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    if not client.start(timeout_s=30):
+        log.warning("ingest: not connected yet to %s; paho keeps retrying", settings.mqtt_url)
+    log.info("ingest worker running %s(subscription %s)", processes_hint, client.subscription)
+    while not stop.wait(10):
+        log.info("ingest: %d messages, %d applied, rejected %s", ingest.messages,
+                 ingest.applied, dict(ingest.rejected))
+    client.stop()
+    engine.dispose()
