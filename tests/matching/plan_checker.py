@@ -12,7 +12,7 @@ import math
 from collections import defaultdict
 from datetime import datetime
 
-from domain.model import Order, OrderPlan, OrderStatus, Plan, Resource, Scenario
+from domain.model import Factory, Order, OrderPlan, OrderStatus, Plan, Resource, Scenario
 
 
 def _minutes(a: datetime, b: datetime) -> float:
@@ -72,7 +72,7 @@ def check_plan(scenario: Scenario, plan: Plan, *, max_lots: int | None = None) -
 
 
 def _check_order(scenario: Scenario, order: Order, op: OrderPlan,
-                 res: dict[str, tuple[object, Resource]],
+                 res: dict[str, tuple[Factory, Resource]],
                  usage: dict[str, list[tuple[float, float]]], max_lots: int | None) -> list[str]:
     errors: list[str] = []
     origin = scenario.horizon_start
@@ -91,7 +91,7 @@ def _check_order(scenario: Scenario, order: Order, op: OrderPlan,
         fac = factories[a.factory]
         s = order.step(a.step)
         tag = f"{order.id}/{a.step} on {a.resource}"
-        if fac.id != f.id:  # type: ignore[attr-defined]
+        if fac.id != f.id:
             errors.append(f"{tag}: factory {a.factory} does not own the resource")
         if r.process != s.process:
             errors.append(f"{tag}: resource does {r.process}, step needs {s.process}")

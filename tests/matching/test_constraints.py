@@ -6,7 +6,7 @@ both; every plan is verified by the independent ``plan_checker``.
 
 from __future__ import annotations
 
-from domain.model import OrderStatus, PricingMode
+from domain.model import Order, OrderStatus, PricingMode
 from tests.matching.builders import at, booking, factory, order, resource, scenario, step
 from tests.matching.conftest import checked_solve
 
@@ -119,7 +119,7 @@ def test_no_overlap__booking_takes_one_slot_of_a_service_line(policy: str) -> No
 
 
 # -- precedence and transport ---------------------------------------------------------------
-def _two_step(quantity: int = 60) -> list:
+def _two_step(quantity: int = 60) -> list[Order]:
     return [order("O1", step("s1", "cutting.laser"),
                   step("s2", "machining.cnc_milling", after=("s1",)), quantity=quantity)]
 

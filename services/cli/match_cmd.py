@@ -1,0 +1,116 @@
+"""``sharefab match`` and the matching benchmarks (``sharefab bench fjsp|quote|multiorder``).
+
+Thin: parse arguments, call matching / bench, print with rich.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from domain.schemas import dump_plan, parse_scenario
+from matching.api import SolveOptions, solve
+from services.cli.apps import app, bench_app
+
+console = Console()
+
+
+def _bench(name: str) -> ModuleType:
+    """Import ``bench.<name>``; bench/ is repository tooling, not an installed package, so the
+    checkout root goes on sys.path when the console script runs from elsewhere."""
+    root = str(Path(__file__).resolve().parents[2])
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    return importlib.import_module(f"bench.{name}")
+
+
+@app.command("match")
+def match(
+    scenario: Annotated[Path, typer.Argument(help="DESIGN 4.1 scenario JSON", exists=True,
+                                             dir_okay=False)],
+    out: Annotated[Path | None,
+                   typer.Option("-o", "--out", help="write the plan JSON here")] = None,
+    policy: Annotated[str, typer.Option(help="cpsat or greedy")] = "cpsat",
+    time_limit: Annotated[float, typer.Option(help="CP-SAT time limit, seconds")] = 10.0,
+    workers: Annotated[int, typer.Option(help="CP-SAT workers")] = 2,
+    seed: Annotated[int, typer.Option(help="CP-SAT random seed")] = 0,
+) -> None:
+    """Plan the orders of SCENARIO on its market (DESIGN 4.2 plan)."""
+    if policy not in ("cpsat", "greedy"):
+        raise typer.BadParameter("must be 'cpsat' or 'greedy'", param_hint="--policy")
+    try:
+        data = json.loads(scenario.read_text(encoding="utf-8"))
+        parsed = parse_scenario(data)
+    except json.JSONDecodeError as exc:
+        console.print(f"[red]{scenario}: not JSON: {exc}[/red]")
+        raise typer.Exit(2) from exc
+    except (ValidationError, ValueError) as exc:
+        console.print(f"[red]{scenario}: invalid scenario:[/red]\n{exc}")
+        raise typer.Exit(2) from exc
+    plan = solve(parsed, policy="greedy" if policy == "greedy" else "cpsat",
+                 options=SolveOptions(time_limit_s=time_limit, workers=workers, seed=seed))
+    doc = dump_plan(plan)
+    if out is not None:
+        out.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    table = Table(title=f"plan ({plan.solver.status}, {plan.solver.wall_s:.2f} s)")
+    for col in ("order", "status", "cost CNY", "completion", "late min", "lots", "reason"):
+        table.add_column(col)
+    for o in doc["orders"]:
+        table.add_row(o["id"], o["status"], f"{o['total_cost']:.2f}", o["completion"] or "-",
+                      str(o["lateness_min"]), str(len(o["allocations"])), o["reason"] or "")
+    console.print(table)
+    if out is not None:
+        console.print(f"plan written to {out}")
+
+
+@bench_app.command("fjsp")
+def bench_fjsp(
+    directory: Annotated[Path, typer.Argument(help="folder of Brandimarte .fjs files",
+                                              exists=True, file_okay=False)],
+    time_limit: Annotated[float, typer.Option(help="seconds per instance")] = 30.0,
+    json_out: Annotated[Path | None, typer.Option("--json", help="per-instance JSON")] = None,
+    workers: Annotated[int, typer.Option(help="CP-SAT workers")] = 2,
+) -> None:
+    """Solve FJSP instances with the matching engine; makespan vs best known."""
+    fjsp = _bench("fjsp")
+    rows = fjsp.run(directory, time_limit_s=time_limit, json_out=json_out, workers=workers)
+    table = Table(title="FJSP (makespan)")
+    for col in ("instance", "makespan", "bound", "BKS", "gap %", "greedy", "wall s"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["instance"], str(r["makespan"]), str(r["bound"]), str(r["bks"]),
+                      f"{r['gap_pct']:.2f}" if r["gap_pct"] is not None else "-",
+                      str(r["greedy_makespan"]), f"{r['wall_s']:.1f}")
+    console.print(table)
+
+
+@bench_app.command("quote")
+def bench_quote(
+    sizes: Annotated[str, typer.Option(help="market sizes, comma separated")] = "100,1000,10000",
+    runs: Annotated[int, typer.Option(help="quotes per size")] = 20,
+    reference_s: Annotated[float, typer.Option(help="long reference solve, seconds")] = 30.0,
+) -> None:
+    """Quote latency p50/p95 and cost vs a long solve and vs greedy."""
+    bq = _bench("quote")
+    rows = bq.run(sizes=[int(x) for x in sizes.split(",")], runs=runs, reference_s=reference_s)
+    console.print_json(json.dumps(rows))
+
+
+@bench_app.command("multiorder")
+def bench_multiorder(
+    scenarios: Annotated[int, typer.Option(help="generated scenarios")] = 5,
+    time_limit: Annotated[float, typer.Option(help="CP-SAT seconds per scenario")] = 20.0,
+) -> None:
+    """CP-SAT vs greedy cost on generated multi-order scenarios."""
+    multiorder = _bench("multiorder")
+    rows = multiorder.run(scenarios=scenarios, time_limit_s=time_limit)
+    console.print_json(json.dumps(rows))
