@@ -116,13 +116,26 @@ def get_db(request: Request) -> Iterator[Session]:
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
 
 
-def migrate(engine: Engine, revision: str = "head") -> None:
-    """Upgrade the schema with Alembic (config built in code: works from an installed package)."""
-    from alembic import command
+def _alembic(connection: Any) -> Any:
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    config.attributes["connection"] = connection
+    return config
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Upgrade the schema with Alembic (config built in code: works from an installed package)."""
+    from alembic import command
+
     with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        command.upgrade(_alembic(connection), revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Walk the schema back to ``revision`` ("base": no tables)."""
+    from alembic import command
+
+    with engine.begin() as connection:
+        command.downgrade(_alembic(connection), revision)

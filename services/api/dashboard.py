@@ -79,8 +79,8 @@ def summary(db: Session, *, live: Any, now: datetime) -> dict[str, Any]:
         util = row.pop("_util")
         row["utilization"] = round(sum(util) / len(util), 3) if util else None
         row["idle_hours_24h"] = round(row["idle_hours_24h"], 1)
-    orders = dict(db.execute(select(Order.status, func.count()).group_by(Order.status))
-                  .tuples().all())
+    orders = {status: int(n) for status, n in db.execute(
+        select(Order.status, func.count()).group_by(Order.status))}
     return {
         "now": now.isoformat(),
         "parks": db.scalar(select(func.count()).select_from(Park)) or 0,

@@ -45,8 +45,8 @@ class MarketCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         with session_scope(self.session_factory) as db:
             total = db.scalar(select(func.count()).select_from(Resource)) or 0
-            orders = dict(db.execute(select(Order.status, func.count()).group_by(Order.status))
-                          .tuples().all())
+            orders = {status: int(n) for status, n in db.execute(
+                select(Order.status, func.count()).group_by(Order.status))}
         counts = self.live.count_by_status()
         resources = GaugeMetricFamily("sharefab_resources", "Resources by live status",
                                       labels=["status"])

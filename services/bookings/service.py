@@ -75,15 +75,15 @@ def accept(session: Session, *, quote_id: str, now: datetime,
             raise ConflictError(f"quote {quote_id}: resource {a.resource!r} no longer exists; "
                                 "ask for a new quote")
         _check_in_window(resource, a.start, a.end, quote_id)
-        _check_free(session, resource, a.start, a.end, pending=rows)
+        _check_free(session, resource, a.start, a.end)
         row = Booking(
             id=f"B-{uuid.uuid4().hex[:12]}", resource_id=resource.id, order_id=order.id,
             step_id=a.step, quote_id=quote.id, quantity=a.quantity, start=a.start, end=a.end,
             pricing=a.pricing.value, cost=a.cost, status=BookingState.BOOKED.value,
             exclusive=resource.capacity == 1, source="quote")
         session.add(row)
+        session.flush()  # the next lot's check sees this one
         rows.append(row)
-    session.flush()
     quote.status = QuoteState.ACCEPTED.value
     for other in session.scalars(select(Quote).where(Quote.order_id == order.id,
                                                      Quote.id != quote.id)):
@@ -120,15 +120,15 @@ def _check_in_window(resource: Resource, start: datetime, end: datetime, quote_i
             f"{start.isoformat()}..{end.isoformat()} (its calendar changed); ask for a new quote")
 
 
-def _check_free(session: Session, resource: Resource, start: datetime, end: datetime,
-                pending: Sequence[Booking] = ()) -> None:
-    """ConflictError when one more lot over [start, end) exceeds the resource's capacity."""
+def _check_free(session: Session, resource: Resource, start: datetime, end: datetime) -> None:
+    """ConflictError when one more lot over [start, end) exceeds the resource's capacity.
+
+    Counts every flushed booking, so earlier lots of the same acceptance are included.
+    """
     stored = session.scalars(select(Booking).where(
         Booking.resource_id == resource.id, Booking.status.in_(ACTIVE_STATES),
         Booking.start < end, Booking.end > start)).all()
     overlapping = [(b.start, b.end) for b in stored]
-    overlapping += [(b.start, b.end) for b in pending
-                    if b.resource_id == resource.id and b.start < end and b.end > start]
     if _peak(overlapping, start, end) + 1 > resource.capacity:
         raise ConflictError(
             f"resource {resource.id} is already booked between {start.isoformat()} and "

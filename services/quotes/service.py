@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from domain import model as m
@@ -28,8 +28,9 @@ def get(session: Session, *, quote_id: str) -> Quote | None:
 
 
 def get_all(session: Session, *, order_id: str) -> Sequence[Quote]:
+    kind_rank = case({"cheapest": 0, "fastest": 1, "balanced": 2}, value=Quote.kind, else_=3)
     return session.scalars(select(Quote).where(Quote.order_id == order_id)
-                           .order_by(Quote.created_at, Quote.id)).all()
+                           .order_by(Quote.created_at, kind_rank, Quote.id)).all()
 
 
 def market_for(session: Session, *, order_id: str, unavailable: set[str],

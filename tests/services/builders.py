@@ -64,10 +64,10 @@ def generated_scenario(n_factories: int = 50, n_orders: int = 20, seed: int = 1
     """A random but valid DESIGN 4.1 market in canonical form, with extension fields."""
     rng = random.Random(seed)
     codes = sorted(PROCESSES)
-    factories = []
+    factories: list[dict[str, Any]] = []
     for i in range(n_factories):
         fid = f"F{i:03d}"
-        resources = []
+        resources: list[dict[str, Any]] = []
         for j in range(rng.randint(1, 5)):
             windows, t = [], rng.randint(0, 12)
             for _ in range(rng.randint(0, 4)):

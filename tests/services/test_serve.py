@@ -1,0 +1,65 @@
+"""``sharefab serve``: the command line, and a real start with the demo park (as `make run`)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+import services.cli  # registers the command modules on the app
+from services.cli.apps import app
+
+_ = services.cli
+
+
+def test_serve__help_lists_host_port_demo():
+    result = CliRunner().invoke(app, ["serve", "--help"])
+    assert result.exit_code == 0
+    for option in ("--host", "--port", "--demo"):
+        assert option in result.output
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_serve__demo_serves_dashboard_and_api_within_60_s(tmp_path):
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHAREFAB_")}
+    env["SHAREFAB_DATA_DIR"] = str(tmp_path / "var")
+    exe = Path(sys.executable).with_name("sharefab")
+    proc = subprocess.Popen([str(exe), "serve", "--demo", "--port", str(port)], cwd=tmp_path,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline, page = time.monotonic() + 60, None
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                page = httpx.get(base + "/", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        assert page is not None, "not serving within 60 s"
+        assert page.status_code == 200
+        assert len(httpx.get(base + "/factories").json()) >= 20
+        assert len(httpx.get(base + "/resources").json()) >= 100
+        assert "sharefab_resources" in httpx.get(base + "/metrics").text
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            output, _ = proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            output, _ = proc.communicate()
+    assert f"{base}/docs" in output
