@@ -17,7 +17,7 @@ from matching import quotes
 from matching.build import build_problem
 from matching.cpsat import Budget, run_cpsat
 from matching.greedy import greedy
-from matching.plan import to_plan
+from matching.plan import plan_objective, to_plan
 from matching.problem import Problem
 from matching.quotes import QuoteKind
 from matching.solution import Solution
@@ -70,7 +70,10 @@ def solve(scenario: Scenario, *, policy: Policy = "cpsat",
                             max_lots_per_step=opts.max_lots_per_step)
     baseline = greedy(problem)
     if policy == "greedy":
-        return to_plan(scenario, _explain(problem, baseline, baseline))
+        plan = to_plan(scenario, _explain(problem, baseline, baseline))
+        value = plan_objective(scenario, plan)
+        return dataclasses.replace(plan, solver=dataclasses.replace(
+            plan.solver, objective=value, bound=0.0))
     found, _, _ = run_cpsat(problem, opts.budget(), hint=baseline)
     if not found.lots and baseline.lots:
         found = dataclasses.replace(baseline, status=found.status, wall_s=found.wall_s)
@@ -103,7 +106,7 @@ def quote(scenario: Scenario, order_id: str, *,
     """
     if not any(o.id == order_id for o in scenario.orders):
         raise ValueError(f"order_id {order_id!r} is not an order of the scenario")
-    opts = options or SolveOptions(time_limit_s=0.15, candidates_per_step=5)
+    opts = options or SolveOptions(time_limit_s=0.12, candidates_per_step=8)
     return [Quote(kind, plan, breakdown)
             for kind, plan, breakdown in quotes.alternatives(scenario, order_id, opts.budget(),
                                                              opts.candidates_per_step,

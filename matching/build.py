@@ -6,19 +6,19 @@ constraint) so that neither the solver nor the greedy baseline meets an order th
 
 from __future__ import annotations
 
+import dataclasses
+import heapq
 import itertools
 import math
 from collections import defaultdict
 from collections.abc import Iterable
 
-from domain.geo import road_km
 from domain.model import Booking, Factory, Order, PricingMode, Resource, Scenario, Step
 from domain.pricing import step_value_cny
 from domain.routing import topological_order
 from matching.candidates import Candidate, CandidateIndex
 from matching.lots import lot_setup_min
 from matching.problem import (
-    Leg,
     Option,
     OrderFacts,
     PriceTerm,
@@ -28,6 +28,7 @@ from matching.problem import (
     Weights,
     run_rate,
 )
+from matching.solution import Solution
 from scheduling.calendar import bookings_min, free_intervals, to_minute, windows_min
 from scheduling.intervals import Interval, gaps
 
@@ -102,12 +103,12 @@ def _rough_cost(order: Order, step: Step, r: Resource) -> float:
 
 def _rough_hubs(capable: dict[str, list[Candidate]], max_factories: int) -> set[str]:
     """Factories able to run the most steps of the order (rough, before any window math)."""
-    steps_of: dict[str, set[str]] = defaultdict(set)
-    for sid, cands in capable.items():
-        for c in cands:
-            steps_of[c.factory.id].add(sid)
-    ranked = sorted(steps_of, key=lambda f: (-len(steps_of[f]), f))
-    return {f for f in ranked[: 2 * max(2, max_factories)] if len(steps_of[f]) > 1}
+    count: dict[str, int] = defaultdict(int)
+    for cands in capable.values():
+        for f in {c.factory.id for c in cands}:
+            count[f] += 1
+    ranked = heapq.nsmallest(2 * max(2, max_factories), count, key=lambda f: (-count[f], f))
+    return {f for f in ranked if count[f] > 1}
 
 
 def shortlist(order: Order, step: Step, cands: list[Candidate], n: int,
@@ -257,21 +258,6 @@ class _Builder:
             kept.setdefault(opt.resource, opt)
         return list(kept.values())
 
-    def legs(self, orders: list[OrderFacts]) -> dict[tuple[str, str], Leg]:
-        t = self.scenario.transport
-        out: dict[tuple[str, str], Leg] = {}
-        for o in orders:
-            for s in o.steps:
-                for p in s.after:
-                    for a in {x.factory for x in o.step(p).options}:
-                        for b in {x.factory for x in s.options}:
-                            if a == b or (a, b) in out:
-                                continue
-                            fa, fb = self.factories[a], self.factories[b]
-                            km = road_km(fa.lat, fa.lon, fb.lat, fb.lon)
-                            out[(a, b)] = Leg(km, t.duration_min(km), round(t.cost_cny(km) * 100))
-        return out
-
 
 def build_problem(scenario: Scenario, *, order_ids: Iterable[str] | None = None,
                   keep_per_step: int | None = None, max_lots_per_step: int = 3) -> Problem:
@@ -291,6 +277,28 @@ def build_problem(scenario: Scenario, *, order_ids: Iterable[str] | None = None,
     used = {o.resource for of in orders for s in of.steps for o in s.options}
     resources = {rid: f for rid, f in b.facts.items() if rid in used}
     horizon = max([r.span()[1] for r in resources.values()] + [1])
+    sited = {r.factory for r in resources.values()}
     return Problem(horizon=horizon, resources=resources, orders=tuple(orders),
                    weights=Weights.of(scenario.objective), max_lots_per_step=max_lots_per_step,
-                   legs=b.legs(orders), refused=refused)
+                   sites={f.id: (f.lat, f.lon) for f in scenario.factories if f.id in sited},
+                   transport=scenario.transport, refused=refused)
+
+
+def narrow(problem: Problem, keep: int, hints: Iterable[Solution]) -> Problem:
+    """A smaller model of ``problem``: per step the resources the hints use, topped up with the
+    cheapest others up to ``keep``. Greedy searches wide and cheaply; CP-SAT polishes narrow."""
+    used = {(x.order, x.step, x.resource) for h in hints for x in h.lots}
+    orders = []
+    for o in problem.orders:
+        steps = []
+        for s in o.steps:
+            share = math.ceil(o.quantity / problem.max_lots(o))
+            mine = [x for x in s.options if (o.id, s.id, x.resource) in used]
+            others = sorted((x for x in s.options if (o.id, s.id, x.resource) not in used),
+                            key=lambda x: x.cost_fen(share))
+            steps.append(dataclasses.replace(s, options=tuple(
+                mine + others[: max(0, keep - len(mine))])))
+        orders.append(dataclasses.replace(o, steps=tuple(steps)))
+    kept = {x.resource for o in orders for s in o.steps for x in s.options}
+    return dataclasses.replace(problem, orders=tuple(orders), resources={
+        rid: f for rid, f in problem.resources.items() if rid in kept})

@@ -56,7 +56,8 @@ def _ready_at(problem: Problem, order: OrderFacts, step: StepFacts, placed: dict
 
 
 def place_step(problem: Problem, ledger: _Ledger, order: OrderFacts, step: StepFacts,
-               placed: dict[str, list[Lot]], factories: set[str]) -> list[_Try] | str:
+               placed: dict[str, list[Lot]], factories: set[str],
+               cheapest_first: bool = False) -> list[_Try] | str:
     """Lots for ``step`` (not yet committed), or why none could be found."""
     remaining, floor = order.quantity, order.lot_floor()
     limit = problem.max_lots(order)
@@ -78,7 +79,8 @@ def place_step(problem: Problem, ledger: _Ledger, order: OrderFacts, step: StepF
             if start is not None:
                 tr = _Try(opt, remaining, start, start + opt.duration_min(remaining),
                           opt.cost_fen(remaining))
-                key = (tr.end, tr.cost_fen)
+                key = ((_priced(problem, order, step, placed, tr), tr.end) if cheapest_first
+                       else (tr.end, tr.cost_fen))
                 if best_full is None or key < best_full[0]:
                     best_full = (key, tr)
                 continue
@@ -97,6 +99,16 @@ def place_step(problem: Problem, ledger: _Ledger, order: OrderFacts, step: StepF
         used.add(pick.option.factory)
         remaining -= pick.quantity
     return chosen
+
+
+def _priced(problem: Problem, order: OrderFacts, step: StepFacts, placed: dict[str, list[Lot]],
+            tr: _Try) -> int:
+    """Objective units of a lot: its price, the trucks it needs from the previous steps, and
+    the tardiness it would already cause if the order ended with it."""
+    w = problem.weights
+    sources = {problem.resources[x.resource].factory for p in step.after for x in placed[p]}
+    trucks = sum(problem.leg(f, tr.option.factory).cost_fen for f in sources)
+    return w.cost * (tr.cost_fen + trucks) + w.tardiness * max(0, tr.end - order.due_min)
 
 
 def _room_for(order: OrderFacts, step: StepFacts, placed: dict[str, list[Lot]],
@@ -141,8 +153,12 @@ def _largest_part(ledger: _Ledger, opt: Option, most: int, floor: int, ready: in
     return _Try(opt, lo, start, start + opt.duration_min(lo), opt.cost_fen(lo))
 
 
-def greedy(problem: Problem) -> Solution:
-    """Earliest-finish list schedule of every order of ``problem``; failures become reasons."""
+def greedy(problem: Problem, *, cheapest_first: bool = False) -> Solution:
+    """Earliest-finish list schedule of every order of ``problem``; failures become reasons.
+
+    ``cheapest_first`` swaps the per-step preference (cheapest lot, then earliest finish); the
+    cheapest quote starts from that variant.
+    """
     t0 = time.perf_counter()
     ledger = _Ledger(problem)
     placed: dict[str, dict[str, list[Lot]]] = {o.id: {} for o in problem.orders}
@@ -158,7 +174,8 @@ def greedy(problem: Problem) -> Solution:
             ready_steps = [s for s in order.steps
                            if s.id not in done and all(p in done for p in s.after)]
             for step in ready_steps:
-                result = place_step(problem, ledger, order, step, done, factories[order.id])
+                result = place_step(problem, ledger, order, step, done, factories[order.id],
+                                    cheapest_first)
                 if isinstance(result, str):
                     unplaced[order.id] = result
                     del active[order.id]

@@ -111,3 +111,14 @@ def cost_breakdown(scenario: Scenario, plan: OrderPlan) -> dict[str, float]:
     penalty = round(plan.lateness_min / 60 * scenario.objective.tardiness_per_hour, 2)
     return {"processing": processing, "transport": transport, "tardiness_penalty": penalty,
             "total": round(processing + transport + penalty, 2)}
+
+
+def plan_objective(scenario: Scenario, plan: Plan) -> float:
+    """The scenario's objective of a plan in CNY (unplaced orders not counted)."""
+    w = scenario.objective
+    planned = [o for o in plan.orders if o.status is OrderStatus.PLANNED]
+    cost = sum(o.total_cost for o in planned)
+    late_h = sum(o.lateness_min for o in planned) / 60
+    ends = [o.completion for o in planned if o.completion is not None]
+    span_h = (max(ends) - scenario.horizon_start).total_seconds() / 3600 if ends else 0.0
+    return round(w.cost * cost + w.tardiness_per_hour * late_h + w.makespan_per_hour * span_h, 2)

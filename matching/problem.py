@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from domain.model import Objective, PricingMode
+from domain.geo import road_km
+from domain.model import Objective, PricingMode, Transport
 from scheduling.intervals import Interval
 
 # Objective units: 1 CNY = 6000 units, so that a fen of cost (x60) and a minute of a per-hour
@@ -118,6 +119,9 @@ class Leg:
     cost_fen: int
 
 
+_SAME_SITE = Leg(0.0, 0, 0)
+
+
 @dataclass(frozen=True, slots=True)
 class Weights:
     """Integer objective weights: per fen of cost, per minute of tardiness and of makespan."""
@@ -142,14 +146,24 @@ class Problem:
     orders: tuple[OrderFacts, ...]
     weights: Weights
     max_lots_per_step: int = 3
+    # Factory locations and the haulage terms; legs are computed on first use and cached.
+    sites: dict[str, tuple[float, float]] = field(default_factory=dict)
+    transport: Transport = field(default_factory=Transport)
     legs: dict[tuple[str, str], Leg] = field(default_factory=dict)
     # Orders a pre-check already refused: id -> reason for a person.
     refused: dict[str, str] = field(default_factory=dict)
 
     def leg(self, from_factory: str, to_factory: str) -> Leg:
         if from_factory == to_factory:
-            return Leg(0.0, 0, 0)
-        return self.legs[(from_factory, to_factory)]
+            return _SAME_SITE
+        key = (from_factory, to_factory)
+        leg = self.legs.get(key)
+        if leg is None:
+            (a_lat, a_lon), (b_lat, b_lon) = self.sites[from_factory], self.sites[to_factory]
+            km = road_km(a_lat, a_lon, b_lat, b_lon)
+            t = self.transport
+            leg = self.legs[key] = Leg(km, t.duration_min(km), round(t.cost_cny(km) * 100))
+        return leg
 
     def max_lots(self, order: OrderFacts) -> int:
         return max(1, min(self.max_lots_per_step, order.quantity // order.lot_floor()))

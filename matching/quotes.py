@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from datetime import UTC, datetime
 from typing import Literal
 
 from ortools.sat.python import cp_model
 
 from domain.model import Order, OrderPlan, OrderStatus, Scenario
-from matching.build import build_problem
+from matching.build import build_problem, narrow
 from matching.cpsat import Budget, add_hint, extract, solve_model
 from matching.cpsat_model import ModelVars, build_model, cost_units
 from matching.greedy import greedy
@@ -25,6 +26,9 @@ from matching.problem import Problem, Weights
 from matching.solution import Solution
 
 QuoteKind = Literal["cheapest", "fastest", "balanced"]
+# Greedy looks at WIDE_FACTOR times more candidates than the CP-SAT model keeps.
+WIDE_FACTOR = 4
+_NEVER = datetime.max.replace(tzinfo=UTC)
 KINDS: tuple[QuoteKind, ...] = ("cheapest", "fastest", "balanced")
 # Fastest: a minute of completion outweighs any money difference (money units stay < 1e12).
 _MINUTE_FIRST = 10**12
@@ -39,7 +43,8 @@ def _unmatched(order: Order, reason: str) -> list[tuple[QuoteKind, OrderPlan, di
 def alternatives(scenario: Scenario, order_id: str, budget: Budget, keep: int | None,
                  max_lots: int) -> list[tuple[QuoteKind, OrderPlan, dict[str, float]]]:
     order = next(o for o in scenario.orders if o.id == order_id)
-    problem = build_problem(scenario, order_ids=[order_id], keep_per_step=keep,
+    wide = None if keep is None else max(WIDE_FACTOR * keep, 20)
+    problem = build_problem(scenario, order_ids=[order_id], keep_per_step=wide,
                             max_lots_per_step=max_lots)
     if order_id in problem.refused:
         return _unmatched(order, problem.refused[order_id])
@@ -47,6 +52,9 @@ def alternatives(scenario: Scenario, order_id: str, budget: Budget, keep: int | 
     problem = dataclasses.replace(problem, weights=Weights(
         60, problem.weights.tardiness, 0))
     hint = greedy(problem)
+    cheap_hint = greedy(problem, cheapest_first=True)
+    if keep is not None:
+        problem = narrow(problem, keep, [hint, cheap_hint])
     mv = build_model(problem, must_place=True)
     share = dataclasses.replace(budget, time_limit_s=budget.time_limit_s / 3,
                                 deterministic_time_s=None if budget.deterministic_time_s is None
@@ -58,8 +66,10 @@ def alternatives(scenario: Scenario, order_id: str, budget: Budget, keep: int | 
     results: dict[QuoteKind, Solution] = {}
     for kind in KINDS:
         if kind == "cheapest":
+            current = cheap_hint if cheap_hint.lots else current
             mv.model.minimize(money + late)
         elif kind == "fastest":
+            current = hint if hint.lots else current
             mv.model.minimize(_MINUTE_FIRST * done + money)
         else:
             c_star = max(1, _money_units(problem, results["cheapest"]))
@@ -73,12 +83,16 @@ def alternatives(scenario: Scenario, order_id: str, budget: Budget, keep: int | 
                       "precedence and transport within the time limit")
             return _unmatched(order, reason)
         results[kind] = current = found
-    out = []
     lookup = resource_lookup(scenario, set(problem.resources))
+    priced = {}
     for kind in KINDS:
         plan = order_plan(scenario, order, results[kind], lookup)
-        out.append((kind, plan, cost_breakdown(scenario, plan)))
-    return out
+        priced[kind] = (plan, cost_breakdown(scenario, plan))
+    # Short budgets: a later run may beat an earlier one at its own goal; label by the facts.
+    pool = list(priced.values())
+    priced["cheapest"] = min(pool, key=lambda pb: (pb[1]["total"], pb[0].completion or _NEVER))
+    priced["fastest"] = min(pool, key=lambda pb: (pb[0].completion or _NEVER, pb[1]["total"]))
+    return [(kind, *priced[kind]) for kind in KINDS]
 
 
 def _solve(mv: ModelVars, problem: Problem, budget: Budget,
