@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from datetime import UTC, datetime
 from typing import Literal
 
 from ortools.sat.python import cp_model
@@ -28,7 +27,6 @@ from matching.solution import Solution
 QuoteKind = Literal["cheapest", "fastest", "balanced"]
 # Greedy looks at WIDE_FACTOR times more candidates than the CP-SAT model keeps.
 WIDE_FACTOR = 4
-_NEVER = datetime.max.replace(tzinfo=UTC)
 KINDS: tuple[QuoteKind, ...] = ("cheapest", "fastest", "balanced")
 # Fastest: a minute of completion outweighs any money difference (money units stay < 1e12).
 _MINUTE_FIRST = 10**12
@@ -71,6 +69,9 @@ def alternatives(scenario: Scenario, order_id: str, budget: Budget, keep: int | 
         elif kind == "fastest":
             current = hint if hint.lots else current
             mv.model.minimize(_MINUTE_FIRST * done + money)
+        elif set(results["cheapest"].lots) == set(results["fastest"].lots):
+            results[kind] = results["cheapest"]  # one plan is best at both: nothing to balance
+            continue
         else:
             c_star = max(1, _money_units(problem, results["cheapest"]))
             t_star = max(1, _completion(results["fastest"]))
@@ -84,15 +85,27 @@ def alternatives(scenario: Scenario, order_id: str, budget: Budget, keep: int | 
             return _unmatched(order, reason)
         results[kind] = current = found
     lookup = resource_lookup(scenario, set(problem.resources))
-    priced = {}
-    for kind in KINDS:
-        plan = order_plan(scenario, order, results[kind], lookup)
-        priced[kind] = (plan, cost_breakdown(scenario, plan))
-    # Short budgets: a later run may beat an earlier one at its own goal; label by the facts.
-    pool = list(priced.values())
-    priced["cheapest"] = min(pool, key=lambda pb: (pb[1]["total"], pb[0].completion or _NEVER))
-    priced["fastest"] = min(pool, key=lambda pb: (pb[0].completion or _NEVER, pb[1]["total"]))
-    return [(kind, *priced[kind]) for kind in KINDS]
+    # Short budgets: a run may stop before it beats its own hint, or a later run may beat an
+    # earlier one at its goal. So every plan seen (greedy hints included) competes, and each
+    # label goes to the plan that is best at it.
+    pool = []
+    for sol in [*results.values(), *(h for h in (hint, cheap_hint) if h.lots)]:
+        plan = order_plan(scenario, order, sol, lookup)
+        pool.append((plan, cost_breakdown(scenario, plan)))
+    cheapest = min(pool, key=lambda pb: (pb[1]["total"], _minutes(scenario, pb[0])))
+    fastest = min(pool, key=lambda pb: (_minutes(scenario, pb[0]), pb[1]["total"]))
+    best_cny = max(0.01, cheapest[1]["total"])
+    best_min = max(1, _minutes(scenario, fastest[0]))
+    balanced = min(pool, key=lambda pb: (pb[1]["total"] / best_cny
+                                         + _minutes(scenario, pb[0]) / best_min))
+    return [("cheapest", *cheapest), ("fastest", *fastest), ("balanced", *balanced)]
+
+
+def _minutes(scenario: Scenario, plan: OrderPlan) -> int:
+    """Completion in minutes from the horizon start (the fastest quote's yardstick)."""
+    if plan.completion is None:
+        return 10**9
+    return int((plan.completion - scenario.horizon_start).total_seconds() // 60)
 
 
 def _solve(mv: ModelVars, problem: Problem, budget: Budget,
