@@ -36,13 +36,19 @@ class Settings(BaseSettings):
 
     # Upgrade the schema to the newest Alembic revision when the app starts.
     migrate_on_start: bool = True
-    # Start the MQTT runtime (ingest + dispatch) inside the API process (embedded mode).
+    # Start the MQTT runtime (broker when mqtt_url is unset, work-order dispatch) in the API.
+    mqtt_enabled: bool = True
+    # Also run the MQTT ingest inside the API; production sets false and runs
+    # `sharefab worker ingest` processes (shared subscription group mqtt_share_group).
     mqtt_in_process: bool = True
-    # Live state and MQTT ingest (connectors/): Redis key prefix, heartbeat TTL (a resource
+    # Live state, job streams and MQTT ingest: Redis key prefix, heartbeat TTL (a resource
     # not heard from for this long reads offline), MQTT 5 shared-subscription group.
     redis_key_prefix: str = "sharefab:"
     heartbeat_ttl_s: int = Field(default=30, ge=1)
     mqtt_share_group: str = Field(default="ingest", pattern=r"^[A-Za-z0-9_\-]{1,64}$")
+    # Run a matcher thread inside the API for POST /orders/{id}/quotes?wait=false; production
+    # sets false and runs `sharefab worker match` processes on the Redis stream instead.
+    match_in_process: bool = True
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     quote_default_time_limit_s: float = Field(default=5.0, gt=0)
     quote_max_time_limit_s: float = Field(default=60.0, gt=0)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ from services.db import make_engine, make_session_factory, migrate
 from services.factories.views import router as factories_router
 from services.live import LiveStateStore
 from services.live_memory import InMemoryLiveStore
+from services.match_worker import BackgroundMatcher, MatchWorker, QuoteQueue, make_redis
 from services.orders.views import router as orders_router
 from services.parks.views import router as parks_router
 from services.quotes.runner import QuoteFn, QuoteRunner
@@ -74,12 +76,22 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
             from services.demo import seed
 
             seed(app.state.session_factory, now=app.state.clock())
+        app.state.quote_queue = QuoteQueue(make_redis(settings.redis_url),
+                                           prefix=settings.redis_key_prefix)
+        matcher = None
+        if settings.match_in_process:
+            matcher = BackgroundMatcher(MatchWorker(
+                app.state.quote_queue, app.state.session_factory, app.state.live,
+                app.state.quote_runner.quote_fn, app.state.clock, consumer=f"api-{os.getpid()}"))
+            matcher.start()
         runtime = await _start_mqtt(app, settings, demo)
         try:
             yield
         finally:
             if runtime is not None:
                 await runtime.stop()
+            if matcher is not None:
+                matcher.stop()
             engine.dispose()
 
     app = FastAPI(
@@ -109,8 +121,8 @@ def _health() -> dict[str, str]:
 
 
 async def _start_mqtt(app: FastAPI, settings: Settings, demo: bool) -> Any | None:
-    """Start the MQTT runtime in-process when wanted and installed; it may be the dispatcher."""
-    if not settings.mqtt_in_process:
+    """Start the MQTT runtime in-process when wanted and installed; it holds the dispatcher."""
+    if not settings.mqtt_enabled:
         return None
     runtime_cls = _optional("services.mqtt_runtime", "MqttRuntime")
     if runtime_cls is None:

@@ -1,4 +1,5 @@
-"""``sharefab serve``: run the API (uvicorn), optionally with the demo park."""
+"""``sharefab serve`` (the API under uvicorn, optionally with the demo park) and
+``sharefab worker match`` (matcher processes on the Redis stream of quote requests)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import typer
 from rich.console import Console
 from rich.panel import Panel
 
-from services.cli.apps import app
+from services.cli.apps import app, worker_app
 
 
 @app.command()
@@ -34,3 +35,42 @@ def serve(
         f"database   {settings.sqlalchemy_url.split('@')[-1]}",
         title="sharefab serve"))
     uvicorn.run(create_app(settings, demo=demo), host=host, port=port, log_level=log_level)
+
+
+@worker_app.command("match")
+def worker_match(
+    consumer: str = typer.Option("", "--consumer", help="consumer name (default host-pid)"),
+    claim_idle_s: float = typer.Option(60.0, "--claim-idle-s", min=1.0,
+                                       help="take over requests a dead worker held this long"),
+) -> None:
+    """Solve queued quote requests from the Redis stream (needs SHAREFAB_REDIS_URL)."""
+    import os
+    import signal
+    import socket
+    import threading
+    from datetime import UTC, datetime
+
+    from matching.api import quote
+    from services.api.app import open_live_store
+    from services.db import make_engine, make_session_factory, migrate
+    from services.match_worker import MatchWorker, QuoteQueue, make_redis
+    from services.settings import get_settings
+
+    settings = get_settings()
+    if not settings.redis_url:
+        raise typer.BadParameter("SHAREFAB_REDIS_URL is unset: a separate matcher process needs "
+                                 "the real Redis (the embedded mode matches inside the API)")
+    engine = make_engine(settings.sqlalchemy_url)
+    if settings.migrate_on_start:
+        migrate(engine)
+    queue = QuoteQueue(make_redis(settings.redis_url), prefix=settings.redis_key_prefix,
+                       claim_idle_ms=int(claim_idle_s * 1000))
+    name = consumer or f"{socket.gethostname()}-{os.getpid()}"
+    worker = MatchWorker(queue, make_session_factory(engine), open_live_store(settings), quote,
+                         lambda: datetime.now(UTC), consumer=name)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    Console().print(f"match worker [bold]{name}[/bold] on {queue.stream}")
+    worker.run(stop)
+    engine.dispose()

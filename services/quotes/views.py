@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import anyio.to_thread
 from fastapi import APIRouter, Query, Request, status
+from fastapi.responses import JSONResponse
 
 from domain.model import Scenario
 from services.db import DbSession, session_scope
@@ -16,14 +19,21 @@ router = APIRouter(tags=["quotes"])
 
 
 @router.post("/orders/{order_id}/quotes", response_model=list[QuoteRead],
-             status_code=status.HTTP_201_CREATED)
+             status_code=status.HTTP_201_CREATED,
+             responses={202: {"description": "queued for a matcher worker (wait=false)"}})
 async def create_quotes(request: Request, order_id: str,
-                        time_limit_s: float | None = Query(None, gt=0)) -> list[QuoteRead]:
+                        time_limit_s: float | None = Query(None, gt=0),
+                        wait: bool = Query(True, description="solve now, or queue and answer "
+                                                             "202 (GET the quotes later)"),
+                        ) -> Any:
+    """Price the order against the market now (cheapest, fastest and balanced alternatives)."""
     state, settings = request.app.state, request.app.state.settings
     limit = time_limit_s or settings.quote_default_time_limit_s
     if limit > settings.quote_max_time_limit_s:
         raise InvalidError("query.time_limit_s",
                            f"at most {settings.quote_max_time_limit_s} s, got {limit}")
+    if not wait:
+        return await anyio.to_thread.run_sync(_enqueue, state, order_id, limit)
 
     def snapshot() -> Scenario:
         with session_scope(state.session_factory) as db:
@@ -41,6 +51,14 @@ async def create_quotes(request: Request, order_id: str,
             return [service.to_read(q) for q in rows]
 
     return await anyio.to_thread.run_sync(save)
+
+
+def _enqueue(state: Any, order_id: str, limit: float) -> JSONResponse:
+    with session_scope(state.session_factory) as db:  # 404 / 409 now, not in the worker
+        service.market_for(db, order_id=order_id, unavailable=set(), now=state.clock())
+    request_id = state.quote_queue.submit(order_id=order_id, time_limit_s=limit)
+    return JSONResponse(status_code=202, headers={"Location": f"/orders/{order_id}/quotes"},
+                        content={"order": order_id, "request": request_id, "status": "queued"})
 
 
 @router.get("/orders/{order_id}/quotes", response_model=list[QuoteRead])

@@ -62,7 +62,8 @@ def live() -> InMemoryLiveStore:
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
-    return Settings(database_url=database_url, environment="test", mqtt_in_process=False,
+    return Settings(database_url=database_url, environment="test", mqtt_enabled=False,
+                    match_in_process=False,
                     quote_default_time_limit_s=2.0, **overrides)
 
 

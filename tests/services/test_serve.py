@@ -39,8 +39,9 @@ def test_serve__demo_serves_dashboard_and_api_within_60_s(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHAREFAB_")}
     env["SHAREFAB_DATA_DIR"] = str(tmp_path / "var")
     exe = Path(sys.executable).with_name("sharefab")
+    log = (tmp_path / "serve.log").open("w")  # a file, not a pipe: a full pipe would block it
     proc = subprocess.Popen([str(exe), "serve", "--demo", "--port", str(port)], cwd=tmp_path,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline, page = time.monotonic() + 60, None
@@ -50,7 +51,7 @@ def test_serve__demo_serves_dashboard_and_api_within_60_s(tmp_path):
                 break
             except httpx.TransportError:
                 time.sleep(0.3)
-        assert page is not None, "not serving within 60 s"
+        assert page is not None, f"not serving within 60 s (exit code {proc.poll()})"
         assert page.status_code == 200
         assert len(httpx.get(base + "/factories").json()) >= 20
         assert len(httpx.get(base + "/resources").json()) >= 100
@@ -58,8 +59,9 @@ def test_serve__demo_serves_dashboard_and_api_within_60_s(tmp_path):
     finally:
         proc.send_signal(signal.SIGINT)
         try:
-            output, _ = proc.communicate(timeout=20)
+            proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
-            output, _ = proc.communicate()
-    assert f"{base}/docs" in output
+            proc.wait()
+        log.close()
+    assert f"{base}/docs" in (tmp_path / "serve.log").read_text()
