@@ -5,8 +5,8 @@ callback queued, the fuzz test calls it directly. It never raises on input: ever
 ``applied``, ``rejected`` (with a reason, counted, and published to ``sharefab/v1/_rejected``)
 or ``ignored`` (platform-to-gateway traffic the wildcard subscription also sees).
 
-One batch costs one Redis round trip for all its seq checks and live-state writes (Lua scripts
-in a pipeline), plus one for the counters. Windows and progress go to the database through the
+One batch costs one Redis round trip for all its seq checks and live-state writes (one Lua
+script call), plus one for the counters. Windows and progress go to the database through the
 ``Effects`` protocol, implemented by the services layer.
 """
 
@@ -128,10 +128,7 @@ class Ingest:
                now: datetime) -> list[tuple[int, Outcome]]:
         if not accepted:
             return []
-        pipe = self.state.redis.pipeline(transaction=False)
-        for i, acc in accepted:
-            self._queue_write(pipe, batch[i].topic, acc, now)
-        results = pipe.execute()
+        results = self.state.apply([self._op(batch[i].topic, acc, now) for i, acc in accepted])
         out: list[tuple[int, Outcome]] = []
         for (i, acc), result in zip(accepted, results, strict=True):
             topic, kind = batch[i].topic, acc.ref.kind
@@ -146,19 +143,18 @@ class Ingest:
                 out.append((i, self._side_effects(topic, acc, now)))
         return out
 
-    def _queue_write(self, pipe: redis.client.Pipeline, topic: str, acc: Accepted,
-                     now: datetime) -> None:
+    def _op(self, topic: str, acc: Accepted, now: datetime) -> list[str]:
         ref, p = acc.ref, acc.payload
         if isinstance(p, StatePayload):
             assert ref.resource is not None
-            self.state.apply_state(pipe, topic=topic, seq=p.seq, park=ref.park,
-                                   factory=ref.factory, resource=ref.resource, status=p.status,
-                                   utilization=p.utilization, last_seen=p.ts, now=now)
-        elif isinstance(p, GatewayStatusPayload):
-            self.state.apply_gateway(pipe, topic=topic, seq=p.seq, park=ref.park,
-                                     factory=ref.factory, online=p.online, ts=p.ts)
-        else:
-            self.state.check_seq(pipe, topic, p.seq)
+            return self.state.state_op(topic=topic, seq=p.seq, park=ref.park,
+                                       factory=ref.factory, resource=ref.resource,
+                                       status=p.status, utilization=p.utilization,
+                                       last_seen=p.ts, now=now)
+        if isinstance(p, GatewayStatusPayload):
+            return self.state.gateway_op(topic=topic, seq=p.seq, park=ref.park,
+                                         factory=ref.factory, online=p.online, ts=p.ts)
+        return self.state.seq_op(topic=topic, seq=p.seq)
 
     def _side_effects(self, topic: str, acc: Accepted, now: datetime) -> Outcome:
         ref, p = acc.ref, acc.payload

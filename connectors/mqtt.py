@@ -25,6 +25,7 @@ from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
@@ -52,12 +53,18 @@ class BrokerAddress:
         return cls(parsed.hostname or "127.0.0.1", parsed.port or 1883, mqtt5)
 
 
-def new_client(address: BrokerAddress, client_id: str | None = None) -> mqtt.Client:
-    """A paho client with bounded queues and automatic reconnect backoff (0.1 s .. 5 s)."""
+def new_client(address: BrokerAddress, client_id: str | None = None, *,
+               persistent: bool = False) -> mqtt.Client:
+    """A paho client with bounded queues and automatic reconnect backoff (1 s .. 5 s).
+
+    ``persistent`` (MQTT 3.1.1 only; MQTT 5 says it at connect time): the broker keeps the
+    session and queues messages while the client is away.
+    """
     client = mqtt.Client(
         CallbackAPIVersion.VERSION2,
         client_id=client_id or f"sharefab-{uuid.uuid4().hex[:12]}",
         protocol=MQTTProtocolVersion.MQTTv5 if address.mqtt5 else MQTTProtocolVersion.MQTTv311,
+        clean_session=None if address.mqtt5 else not persistent,
     )
     client.max_inflight_messages_set(MAX_INFLIGHT)
     client.max_queued_messages_set(MAX_QUEUED)
@@ -65,10 +72,19 @@ def new_client(address: BrokerAddress, client_id: str | None = None) -> mqtt.Cli
     return client
 
 
-def connect(client: mqtt.Client, address: BrokerAddress, *, keepalive: int = 30) -> None:
-    """Start the network thread; the first connection is retried like any reconnect."""
+def connect(client: mqtt.Client, address: BrokerAddress, *, keepalive: int = 30,
+            session_expiry_s: int = 0) -> None:
+    """Start the network thread; the first connection is retried like any reconnect.
+
+    ``session_expiry_s`` > 0 (MQTT 5): resume the broker's session and keep it that long.
+    """
     if address.mqtt5:
-        client.connect_async(address.host, address.port, keepalive=keepalive, clean_start=True)
+        props = None
+        if session_expiry_s:
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            props.SessionExpiryInterval = session_expiry_s
+        client.connect_async(address.host, address.port, keepalive=keepalive,
+                             clean_start=not session_expiry_s, properties=props)
     else:
         client.connect_async(address.host, address.port, keepalive=keepalive)
     client.loop_start()
@@ -120,12 +136,13 @@ class IngestClient:
     def __init__(self, address: BrokerAddress, ingest: Ingest, *, shared: bool | None = None,
                  topic_filter: str = ALL_FILTER, group: str = "ingest",
                  client_id: str | None = None, queue_size: int = 20_000,
-                 batch_max: int = 500) -> None:
+                 batch_max: int = 500, persistent: bool = False) -> None:
         self.address = address
         self.ingest = ingest
         self.shared = address.mqtt5 if shared is None else shared
         self.subscription = shared_filter(topic_filter, group) if self.shared else topic_filter
-        self.client = new_client(address, client_id)
+        self.persistent = persistent
+        self.client = new_client(address, client_id, persistent=persistent)
         self.client.manual_ack_set(True)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
@@ -214,8 +231,12 @@ class IngestClient:
 
     # ----------------------------------------------------------------- lifecycle
     def start(self, timeout_s: float = 10.0) -> bool:
+        try:
+            self.ingest.state.warm_up()
+        except Exception as exc:  # Redis may come later: the worker retries each batch
+            log.warning("ingest: Redis not ready at start (%s)", exc)
         self._worker.start()
-        connect(self.client, self.address)
+        connect(self.client, self.address, session_expiry_s=3600 if self.persistent else 0)
         return self.subscribed.wait(timeout_s)
 
     def stop(self) -> None:

@@ -10,14 +10,16 @@ Keys (all under one prefix, so tests and deployments can share a Redis):
     {p}metrics:messages     messages received by all ingest processes
     {p}metrics:rejected     hash reason -> count
 
-The seq check and the write it guards run in one Lua script, so two consumers of a shared
-subscription can never let an older message overwrite a newer one. The effective status a
-reader sees folds in the gateway and the heartbeat: a resource whose gateway is offline, or
-whose heartbeat expired, is ``offline`` whatever its last message said (no sweeper needed).
+The seq check and the write it guards run in one Lua script (one call per batch), so two
+consumers of a shared subscription can never let an older message overwrite a newer one.
+The effective status a reader sees folds in the gateway and the heartbeat: a resource whose
+gateway is offline, or whose heartbeat expired, is ``offline`` whatever its last message said
+(no sweeper needed).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,38 +29,45 @@ import redis
 
 from domain.schemas import format_utc
 
-# Returns 1 = applied, 0 = duplicate seq, -1 = stale seq.
-_SEQ_GUARD = """
-local last = redis.call('GET', KEYS[1])
-if last then
-  local l = tonumber(last)
-  local s = tonumber(ARGV[1])
-  if s < l then return -1 end
-  if s == l then return 0 end
+# One call applies a whole batch: for each op, 1 = applied, 0 = duplicate seq, -1 = stale seq.
+# ARGV: prefix, seq TTL, JSON list of ops (numbers travel as strings: Lua numbers are doubles
+# and would print large seqs in exponent form). Ops:
+#   ["s", topic, seq, resource, park, factory, status, utilization, last_seen, hb_ttl]
+#   ["g", topic, seq, park, factory, online (1/0), ts]
+#   ["q", topic, seq]                       (seq check only: the effect is in the database)
+# Keys are built inside the script from the prefix: fine on one Redis, not on Redis Cluster.
+_APPLY_BATCH = """
+local p, seq_ttl = ARGV[1], ARGV[2]
+local ops = cjson.decode(ARGV[3])
+local out = {}
+for i, op in ipairs(ops) do
+  local skey = p .. 'seq:' .. op[2]
+  local seq = tonumber(op[3])
+  local last = redis.call('GET', skey)
+  local r = 1
+  if last then
+    local l = tonumber(last)
+    if seq < l then r = -1 elseif seq == l then r = 0 end
+  end
+  if r == 1 then
+    redis.call('SET', skey, op[3], 'EX', seq_ttl)
+    if op[1] == 's' then
+      local rid = op[4]
+      redis.call('HSET', p .. 'live:' .. rid, 'status', op[7], 'utilization', op[8],
+                 'last_seen', op[9], 'park', op[5], 'factory', op[6])
+      if tonumber(op[10]) > 0 then
+        redis.call('SET', p .. 'hb:' .. rid, op[9], 'EX', op[10])
+      else
+        redis.call('DEL', p .. 'hb:' .. rid)
+      end
+      redis.call('SADD', p .. 'resources', rid)
+    elseif op[1] == 'g' then
+      redis.call('HSET', p .. 'gw:' .. op[4] .. '/' .. op[5], 'online', op[6], 'ts', op[7])
+    end
+  end
+  out[i] = r
 end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-"""
-
-_CHECK_SEQ = _SEQ_GUARD + "return 1\n"
-
-# KEYS: seq, live, hb, resources. ARGV: seq, seq_ttl, status, utilization, last_seen, hb_ttl,
-# park, factory, resource.
-_APPLY_STATE = _SEQ_GUARD + """
-redis.call('HSET', KEYS[2], 'status', ARGV[3], 'utilization', ARGV[4], 'last_seen', ARGV[5],
-           'park', ARGV[7], 'factory', ARGV[8])
-if tonumber(ARGV[6]) > 0 then
-  redis.call('SET', KEYS[3], ARGV[5], 'EX', ARGV[6])
-else
-  redis.call('DEL', KEYS[3])
-end
-redis.call('SADD', KEYS[4], ARGV[9])
-return 1
-"""
-
-# KEYS: seq, gw. ARGV: seq, seq_ttl, online (1/0), ts.
-_APPLY_GATEWAY = _SEQ_GUARD + """
-redis.call('HSET', KEYS[2], 'online', ARGV[3], 'ts', ARGV[4])
-return 1
+return out
 """
 
 SEQ_TTL_S = 30 * 24 * 3600
@@ -83,9 +92,7 @@ class RedisState:
         self.redis = client
         self.prefix = prefix
         self.heartbeat_ttl_s = heartbeat_ttl_s
-        self._check_seq = client.register_script(_CHECK_SEQ)
-        self._apply_state = client.register_script(_APPLY_STATE)
-        self._apply_gateway = client.register_script(_APPLY_GATEWAY)
+        self._apply_batch = client.register_script(_APPLY_BATCH)
 
     # ------------------------------------------------------------------ keys
     def seq_key(self, topic: str) -> str:
@@ -104,28 +111,38 @@ class RedisState:
     def index_key(self) -> str:
         return f"{self.prefix}resources"
 
-    # ------------------------------------------------------------------ writes (pipelined)
-    def check_seq(self, pipe: Any, topic: str, seq: int) -> None:
-        self._check_seq(keys=[self.seq_key(topic)], args=[seq, SEQ_TTL_S], client=pipe)
-
-    def apply_state(self, pipe: Any, *, topic: str, seq: int, park: str, factory: str,
-                    resource: str, status: str, utilization: float | None,
-                    last_seen: datetime, now: datetime) -> None:
+    # ------------------------------------------------------------------ writes
+    def state_op(self, *, topic: str, seq: int, park: str, factory: str, resource: str,
+                 status: str, utilization: float | None, last_seen: datetime,
+                 now: datetime) -> list[str]:
         # A replayed retained message keeps only what is left of its heartbeat.
         age_s = max(0.0, (now - last_seen).total_seconds())
         hb_ttl = int(self.heartbeat_ttl_s - age_s)
-        self._apply_state(
-            keys=[self.seq_key(topic), self.live_key(resource), self.hb_key(resource),
-                  self.index_key],
-            args=[seq, SEQ_TTL_S, status, "" if utilization is None else repr(utilization),
-                  format_utc(last_seen), hb_ttl, park, factory, resource],
-            client=pipe)
+        return ["s", topic, str(seq), resource, park, factory, status,
+                "" if utilization is None else repr(utilization), format_utc(last_seen),
+                str(hb_ttl)]
 
-    def apply_gateway(self, pipe: Any, *, topic: str, seq: int, park: str, factory: str,
-                      online: bool, ts: datetime) -> None:
-        self._apply_gateway(keys=[self.seq_key(topic), self.gw_key(park, factory)],
-                            args=[seq, SEQ_TTL_S, 1 if online else 0, format_utc(ts)],
-                            client=pipe)
+    @staticmethod
+    def gateway_op(*, topic: str, seq: int, park: str, factory: str, online: bool,
+                   ts: datetime) -> list[str]:
+        return ["g", topic, str(seq), park, factory, "1" if online else "0", format_utc(ts)]
+
+    @staticmethod
+    def seq_op(*, topic: str, seq: int) -> list[str]:
+        return ["q", topic, str(seq)]
+
+    def warm_up(self) -> None:
+        """Open the connection and load the script now, not on the first message's clock."""
+        self.redis.ping()
+        self._apply_batch(keys=[], args=[self.prefix, SEQ_TTL_S, "[]"])
+
+    def apply(self, ops: list[list[str]]) -> list[int]:
+        """Apply ops atomically, in order, in one round trip; 1 applied, 0 dup, -1 stale."""
+        if not ops:
+            return []
+        result = self._apply_batch(keys=[], args=[self.prefix, SEQ_TTL_S,
+                                                  json.dumps(ops, separators=(",", ":"))])
+        return [int(x) for x in result]
 
     def mark_known_offline(self, *, park: str, factory: str, resources: Iterable[str],
                            ts: datetime) -> None:

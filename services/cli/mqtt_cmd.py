@@ -1,0 +1,111 @@
+"""Commands of the MQTT side: ``worker ingest``, ``gateway``, ``bench ingest``."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import typer
+
+from services.cli.apps import app, bench_app, worker_app
+
+log = logging.getLogger(__name__)
+
+
+@worker_app.command("ingest")
+def worker_ingest(
+    log_level: str = typer.Option("INFO", help="Python logging level."),
+) -> None:
+    """Consume gateway messages (shared subscription $share/ingest/sharefab/v1/#) into Redis
+    and the database. Start several for more throughput; needs SHAREFAB_MQTT_URL and
+    SHAREFAB_REDIS_URL."""
+    from services.ingest_worker import run
+    from services.settings import get_settings
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
+    run(get_settings())
+
+
+def _factories_from_db(park: str, limit: int) -> dict[str, list[str]]:
+    """Factories of ``park`` the platform's database knows (empty when there is none)."""
+    from services.db import make_engine, make_session_factory
+    from services.ingest_worker import DbDirectory
+    from services.settings import get_settings
+
+    engine = make_engine(get_settings().sqlalchemy_url)
+    try:
+        directory = DbDirectory(make_session_factory(engine))
+        found = {f: rids for (p, f), rids in sorted(directory.factories().items()) if p == park}
+    finally:
+        engine.dispose()
+    return dict(list(found.items())[:limit])
+
+
+@app.command("gateway")
+def gateway(
+    park: str = typer.Option(..., "--park", help="Park id the simulated factories belong to."),
+    factories: int = typer.Option(1, "--factories", min=1, max=1000,
+                                  help="How many factory gateways to simulate."),
+    rate: float = typer.Option(1.0, "--rate", min=0.01, max=1000.0,
+                               help="Ticks per second (one state message per resource each)."),
+    resources: int = typer.Option(3, "--resources", min=1, max=100,
+                                  help="Resources per factory when inventing factories."),
+    mqtt_url: str | None = typer.Option(None, "--mqtt-url",
+                                        help="Broker URL; default SHAREFAB_MQTT_URL."),
+    from_db: bool = typer.Option(True, help="Use the factories of PARK stored in the database "
+                                            "when there are any; else invent P-F1.."),
+    seed: int = typer.Option(0, help="Seed of the simulated breakdowns and windows."),
+) -> None:
+    """Simulate factory edge gateways: state, idle windows, breakdowns; answer work orders."""
+    from connectors.gateway import SimulatedGateway
+    from connectors.mqtt import BrokerAddress
+    from services.settings import get_settings
+
+    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(message)s")
+    url = mqtt_url or get_settings().mqtt_url
+    if not url:
+        raise typer.BadParameter("no broker: pass --mqtt-url or set SHAREFAB_MQTT_URL",
+                                 param_hint="--mqtt-url")
+    address = BrokerAddress.from_url(url)
+    chosen: dict[str, list[str]] = {}
+    if from_db:
+        try:
+            chosen = _factories_from_db(park, factories)
+        except Exception as exc:  # no database is fine: invent factories
+            log.info("no factories from the database (%s); inventing them", exc)
+    if not chosen:
+        chosen = {f"{park}-F{i + 1}": [f"{park}-F{i + 1}-R{j + 1}" for j in range(resources)]
+                  for i in range(factories)}
+    gateways = [SimulatedGateway(address, park, f, rids, rate_hz=rate, seed=seed + i)
+                for i, (f, rids) in enumerate(chosen.items())]
+    for gw in gateways:
+        gw.start()
+    typer.echo(f"{len(gateways)} gateways of park {park} publishing to {url} at {rate} Hz "
+               f"({sum(len(r) for r in chosen.values())} resources); Ctrl-C stops")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    for gw in gateways:
+        gw.stop()
+
+
+@bench_app.command("ingest")
+def bench_ingest(
+    messages: int = typer.Option(20_000, min=100, max=1_000_000,
+                                 help="Messages per measured run."),
+    processes: int = typer.Option(2, min=1, max=8,
+                                  help="Ingest processes sharing the subscription."),
+    out: Path = typer.Option(Path("bench/results/ingest.md"), help="Markdown section to write."),
+) -> None:
+    """MQTT ingest throughput (QoS 0/1) and latency vs mosquitto_sub and a bare paho client."""
+    # bench/ is repository tooling, not an installed package: put the checkout on sys.path.
+    root = str(Path(__file__).resolve().parents[2])
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    bench = importlib.import_module("bench.ingest")
+    typer.echo(bench.run(messages=messages, processes=processes, out=out))
