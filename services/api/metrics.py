@@ -32,6 +32,11 @@ from services.resources.models import Resource
 REQUESTS = Counter("sharefab_http_requests", "HTTP requests answered",
                    ["method", "route", "status"])
 LATENCY = Histogram("sharefab_http_request_seconds", "HTTP request latency", ["method", "route"])
+QUOTE_SECONDS = Histogram("sharefab_quote_solve_seconds", "Wall time of matching.api.quote",
+                          buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60))
+BOOKINGS = Counter("sharefab_bookings", "Lots booked by accepted quotes")
+BOOKING_CONFLICTS = Counter("sharefab_booking_conflicts",
+                            "Quote acceptances refused because the time was taken")
 STATUSES = ("idle", "running", "down", "offline", "unknown")
 
 

@@ -146,6 +146,29 @@ def _peak(intervals: list[tuple[datetime, datetime]], start: datetime, end: date
     return peak
 
 
+def cancel_order(session: Session, *, order_id: str) -> list[Booking]:
+    """Cancel an order: its unfinished bookings free their time, open quotes lapse.
+
+    Lots already done stay done (the pieces exist); a finished order cannot be cancelled.
+    """
+    order = session.get(Order, order_id, with_for_update=True)
+    if order is None:
+        raise NotFoundError("order", order_id)
+    if order.status in (OrderState.DONE.value, OrderState.CANCELLED.value):
+        raise ConflictError(f"order {order_id} is already {order.status}")
+    freed = list(session.scalars(select(Booking).where(
+        Booking.order_id == order_id,
+        Booking.status.in_((BookingState.BOOKED.value, BookingState.RUNNING.value)))))
+    for b in freed:
+        b.status = BookingState.CANCELLED.value
+    for q in session.scalars(select(Quote).where(Quote.order_id == order_id,
+                                                 Quote.status == QuoteState.OFFERED.value)):
+        q.status = QuoteState.SUPERSEDED.value
+    order.status = OrderState.CANCELLED.value
+    session.flush()
+    return freed
+
+
 def add_existing(session: Session, *, booking: m.Booking, source: str) -> Booking:
     """Store time already sold elsewhere (scenario import), with the same overlap check.
 

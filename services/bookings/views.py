@@ -7,10 +7,11 @@ import logging
 from fastapi import APIRouter, Query, Request
 from fastapi import status as http
 
+from services.api.metrics import BOOKING_CONFLICTS, BOOKINGS
 from services.bookings import service
 from services.bookings.models import BookingRead, BookingState
 from services.db import DbSession
-from services.errors import NotFoundError
+from services.errors import ConflictError, NotFoundError
 
 router = APIRouter(tags=["bookings"])
 log = logging.getLogger(__name__)
@@ -20,9 +21,14 @@ log = logging.getLogger(__name__)
              status_code=http.HTTP_201_CREATED)
 def accept_quote(db: DbSession, request: Request, quote_id: str) -> list[BookingRead]:
     state = request.app.state
-    bookings = service.accept(db, quote_id=quote_id, now=state.clock(),
-                              ttl_s=state.settings.quote_ttl_s)
+    try:
+        bookings = service.accept(db, quote_id=quote_id, now=state.clock(),
+                                  ttl_s=state.settings.quote_ttl_s)
+    except ConflictError:
+        BOOKING_CONFLICTS.inc()
+        raise
     db.commit()  # the work orders go out only for bookings that are really stored
+    BOOKINGS.inc(len(bookings))
     dispatcher = getattr(state, "dispatcher", None)
     if dispatcher is not None:
         try:
@@ -30,6 +36,12 @@ def accept_quote(db: DbSession, request: Request, quote_id: str) -> list[Booking
         except Exception:  # the bookings stand; the gateway re-syncs from the API
             log.exception("dispatching work orders of quote %s failed", quote_id)
     return bookings
+
+
+@router.post("/orders/{order_id}/cancel", response_model=list[BookingRead])
+def cancel_order(db: DbSession, order_id: str) -> list[BookingRead]:
+    """Cancel the order; answers the bookings whose time was given back."""
+    return service.read_all(db, service.cancel_order(db, order_id=order_id))
 
 
 @router.get("/bookings", response_model=list[BookingRead])

@@ -15,6 +15,7 @@ import anyio.to_thread
 
 from domain.model import Scenario
 from matching.api import Quote, SolveOptions
+from services.api.metrics import QUOTE_SECONDS
 
 QuoteFn = Callable[..., list[Quote]]
 
@@ -31,4 +32,6 @@ class QuoteRunner:
                                  options=SolveOptions(time_limit_s=time_limit_s))
         started = time.perf_counter()
         quotes = await anyio.to_thread.run_sync(call, limiter=self._limiter)
-        return quotes, time.perf_counter() - started
+        wall_s = time.perf_counter() - started
+        QUOTE_SECONDS.observe(wall_s)
+        return quotes, wall_s

@@ -237,3 +237,34 @@ def test_overlap_guard__postgres_constraint_sqlite_transaction_check(client):
         with engine.begin() as conn:
             conn.execute(insert, {"id": "X2", "s": s2, "e": e2, "x": True})
         assert row_counts(client)["bookings"] == 2
+
+
+def test_cancel_order__frees_the_time_for_the_next_order(client):
+    _contended_market(client, capacity=1, orders=2)
+    first, second = _quote(client, "O0")[0], _quote(client, "O1")[0]
+    assert client.post(f"/quotes/{first['id']}/accept").status_code == 201
+    assert client.post(f"/quotes/{second['id']}/accept").status_code == 409
+    freed = client.post("/orders/O0/cancel")
+    assert freed.status_code == 200
+    assert [x["status"] for x in freed.json()] == ["cancelled"]
+    assert client.get("/orders/O0").json()["status"] == "cancelled"
+    assert client.post(f"/quotes/{second['id']}/accept").status_code == 201
+    assert client.post("/orders/O0/cancel").status_code == 409
+
+
+def test_metrics__bookings_and_conflicts_counted(client):
+    _contended_market(client, capacity=1, orders=2)
+    first, second = _quote(client, "O0")[0], _quote(client, "O1")[0]
+
+    def value(name: str) -> float:
+        for line in client.get("/metrics").text.splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+        raise AssertionError(name)
+
+    booked, refused = value("sharefab_bookings_total"), value("sharefab_booking_conflicts_total")
+    client.post(f"/quotes/{first['id']}/accept")
+    client.post(f"/quotes/{second['id']}/accept")
+    assert value("sharefab_bookings_total") == booked + 1
+    assert value("sharefab_booking_conflicts_total") == refused + 1
+    assert value("sharefab_quote_solve_seconds_count") >= 2
