@@ -127,7 +127,10 @@ class SimulatedGateway:
         online = GatewayStatusPayload(ts=self.clock(), seq=self._online_seq, online=True)
         client.publish(gateway_status_topic(self.park, self.factory), encode(online), qos=1,
                        retain=True)
-        client.subscribe(f"sharefab/v1/{self.park}/{self.factory}/+/work-orders", qos=1)
+        # One exact filter per resource: cheaper for the broker than a wildcard, and amqtt's
+        # "+" matching delivers other kinds too.
+        client.subscribe([(resource_topic(self.park, self.factory, rid, Kind.WORK_ORDERS), 1)
+                          for rid in self.machines])
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any,
                        reason: ReasonCode, props: Properties | None) -> None:
@@ -138,6 +141,8 @@ class SimulatedGateway:
                     message: mqtt.MQTTMessage) -> None:
         try:
             ref = parse_topic(message.topic)
+            if ref.kind is not Kind.WORK_ORDERS:
+                return
             order = WorkOrderPayload.model_validate_json(message.payload)
         except ValueError as exc:
             log.warning("gateway %s: bad work order on %s: %s", self.factory, message.topic, exc)

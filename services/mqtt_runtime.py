@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -38,7 +39,7 @@ def booking_fields(row: Any) -> dict[str, Any]:
 class MqttRuntime:
     def __init__(self, settings: Any, live: RedisLiveStore,
                  session_factory: sessionmaker[Session], demo: bool = False,
-                 demo_rate_hz: float = 1.0) -> None:
+                 demo_rate_hz: float = 0.2) -> None:
         if not isinstance(live, RedisLiveStore):
             raise TypeError("MqttRuntime needs the Redis-backed live store (make_live_store)")
         self.settings = settings
@@ -81,6 +82,9 @@ class MqttRuntime:
                                   seed=i)
             gw.start()
             self.gateways.append(gw)
+            # amqtt 0.12 iterates its subscription table while a new session subscribes
+            # ("dictionary changed size during iteration"): let each gateway settle first.
+            time.sleep(0.02)
         log.info("demo: %d simulated gateways publishing", len(self.gateways))
 
     async def stop(self) -> None:
