@@ -10,6 +10,7 @@ Indexing (tuple keys, as in or-tools' flexible_job_shop_sat example):
 - ``lots[(order, step, k)]``            -> LotVars, k = 0..K-1
 - ``LotVars.on[resource]``              -> BoolVar, the lot runs on that resource
 - ``LotVars.at[factory]``               -> BoolVar, the lot runs in that factory
+- ``sites[(order, step)][factory]``     -> BoolVar, some lot of the step runs in that factory
 - ``legs[(order, after, before, f, g)]`` -> BoolVar, a truck f -> g between the two steps
 """
 
@@ -46,6 +47,7 @@ class ModelVars:
     completion: dict[str, cp_model.IntVar] = field(default_factory=dict)
     tardiness: dict[str, cp_model.IntVar] = field(default_factory=dict)
     legs: dict[tuple[str, str, str, str, str], cp_model.IntVar] = field(default_factory=dict)
+    sites: dict[tuple[str, str], dict[str, cp_model.IntVar]] = field(default_factory=dict)
     makespan: cp_model.IntVar | None = None
 
     def step_lots(self, order: str, step: str) -> list[LotVars]:
@@ -181,27 +183,52 @@ def add_no_overlap(mv: ModelVars, problem: Problem) -> None:
                              [1] * len(intervals) + [d for _, d in fixed], facts.capacity)
 
 
+def step_sites(mv: ModelVars, order: str, step: StepFacts) -> dict[str, cp_model.IntVar]:
+    """Literal per factory: some lot of ``step`` runs there (cached in ``ModelVars.sites``)."""
+    key = (order, step.id)
+    if key not in mv.sites:
+        lots = mv.step_lots(order, step.id)
+        sites = {}
+        for f in sorted({o.factory for o in step.options}):
+            lit = mv.model.new_bool_var(f"site[{order},{step.id},{f}]")
+            for lot in lots:
+                mv.model.add_implication(lot.at[f], lit)
+            mv.model.add_bool_or([lot.at[f] for lot in lots]).only_enforce_if(lit)
+            sites[f] = lit
+        mv.sites[key] = sites
+    return mv.sites[key]
+
+
 def add_precedence_and_transport(mv: ModelVars, problem: Problem) -> None:
     """Hard: every lot of a step starts after every lot of each predecessor has arrived: its end,
     plus travel time when the two lots sit in different factories. Soft: each truck used (from
-    factory, to factory, step pair) is priced in ``add_objective``."""
+    factory, to factory, step pair) is priced in ``add_objective``.
+
+    Travel time is linear in the predecessor lot's factory literals (exactly one is true), so
+    a lot pair needs one constraint per destination factory, not one per factory pair.
+    """
     m = mv.model
     for order in problem.orders:
         for step in order.steps:
             for pred_id in step.after:
+                pred = order.step(pred_id)
                 for a in mv.step_lots(order.id, pred_id):
                     for b in mv.step_lots(order.id, step.id):
                         m.add(b.start >= a.end).only_enforce_if([a.present, b.present])
-                        for f, at_f in a.at.items():
-                            for g, at_g in b.at.items():
-                                if f == g:
-                                    continue
-                                leg = problem.leg(f, g)
-                                m.add(b.start >= a.end + leg.minutes).only_enforce_if([at_f, at_g])
-                                key = (order.id, pred_id, step.id, f, g)
-                                if key not in mv.legs:
-                                    mv.legs[key] = m.new_bool_var(f"leg[{key}]")
-                                m.add_bool_or([~at_f, ~at_g, mv.legs[key]])
+                        for g, at_g in b.at.items():
+                            delay = [(problem.leg(f, g).minutes, at_f)
+                                     for f, at_f in a.at.items() if f != g]
+                            if any(minutes for minutes, _ in delay):
+                                m.add(b.start >= a.end + sum(t * lit for t, lit in delay)
+                                      ).only_enforce_if([a.present, at_g])
+                from_sites = step_sites(mv, order.id, pred)
+                to_sites = step_sites(mv, order.id, step)
+                for f, at_f in from_sites.items():
+                    for g, at_g in to_sites.items():
+                        if f != g:
+                            key = (order.id, pred_id, step.id, f, g)
+                            mv.legs[key] = m.new_bool_var(f"leg[{key}]")
+                            m.add_bool_or([~at_f, ~at_g, mv.legs[key]])
 
 
 def add_max_factories(mv: ModelVars, problem: Problem) -> None:
@@ -213,9 +240,8 @@ def add_max_factories(mv: ModelVars, problem: Problem) -> None:
             continue
         used = {f: m.new_bool_var(f"uses[{order.id},{f}]") for f in factories}
         for step in order.steps:
-            for lot in mv.step_lots(order.id, step.id):
-                for f, lit in lot.at.items():
-                    m.add_implication(lit, used[f])
+            for f, lit in step_sites(mv, order.id, step).items():
+                m.add_implication(lit, used[f])
         m.add(sum(used.values()) <= order.max_factories)
 
 
