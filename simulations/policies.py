@@ -1,0 +1,134 @@
+"""How an arriving (or re-planned) order is placed: the three policies the analyst compares.
+
+- ``cpsat``: the platform's matching engine (``matching.api.solve``), lots split across
+  factories, CP-SAT with a small deterministic budget per order;
+- ``greedy``: the engine's own greedy baseline, same market, same order;
+- ``single``: the status quo without a platform: one factory must take the whole order. We
+  model the customer asking the best-rated capable factories (up to ``max_quotes``) for a
+  quote, each planned by the same engine on a market cut to that one factory, and taking the
+  best (least cost plus tardiness penalty). A factory is capable when it has, for every step,
+  a machine for that process and material.
+
+Each policy only sees a Scenario and answers an OrderPlan: the simulation never reaches into
+the engine, and the engine never sees the simulation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Protocol
+
+from domain.model import Order, OrderPlan, OrderStatus, Plan, Scenario
+from matching.api import SolveOptions
+
+Solver = Callable[..., Plan]
+POLICY_NAMES = ("cpsat", "greedy", "single")
+
+
+class Policy(Protocol):
+    name: str
+    # True when the policy can plan several orders in one call (``plan_all``).
+    batch: bool
+
+    def plan(self, scenario: Scenario, order_id: str) -> OrderPlan:
+        """Plan ``order_id`` of ``scenario`` (its only order) on the scenario's market."""
+        ...
+
+    def plan_all(self, scenario: Scenario) -> dict[str, OrderPlan]:
+        """Plan every order of ``scenario`` together (only when ``batch``)."""
+        ...
+
+
+def _engine_solve() -> Solver:
+    from matching.api import solve  # imported late so a stub engine can stand in for tests
+
+    return solve
+
+
+@dataclasses.dataclass
+class EnginePolicy:
+    """``cpsat`` or ``greedy``: hand the snapshot to the matching engine as it is."""
+
+    name: str
+    options: SolveOptions
+    solver: Solver | None = None
+    solver_wall_s: float = 0.0
+    solves: int = 0
+    batch: bool = True
+
+    def plan(self, scenario: Scenario, order_id: str) -> OrderPlan:
+        return self.plan_all(scenario)[order_id]
+
+    def plan_all(self, scenario: Scenario) -> dict[str, OrderPlan]:
+        solve = self.solver or _engine_solve()
+        result = solve(scenario, policy=self.name, options=self.options)
+        self.solver_wall_s += result.solver.wall_s
+        self.solves += 1
+        return {o.id: o for o in result.orders}
+
+
+def capable(order: Order, scenario: Scenario, factory_id: str) -> bool:
+    """True when the factory has a machine for every step's process and the order's material."""
+    for f in scenario.factories:
+        if f.id == factory_id:
+            return all(any(r.capability.fits(s.process, order.material) for r in f.resources)
+                       for s in order.steps)
+    return False
+
+
+def penalised_cost(plan: OrderPlan, scenario: Scenario) -> float:
+    """What the customer compares quotes by: price plus the tardiness penalty."""
+    return plan.total_cost + scenario.objective.tardiness_per_hour * plan.lateness_min / 60.0
+
+
+@dataclasses.dataclass
+class SinglePolicy:
+    """``single``: one factory takes the whole order (quotes from up to ``max_quotes``)."""
+
+    options: SolveOptions
+    engine: str = "cpsat"
+    max_quotes: int = 5
+    solver: Solver | None = None
+    name: str = "single"
+    solver_wall_s: float = 0.0
+    solves: int = 0
+    batch: bool = False
+
+    def plan(self, scenario: Scenario, order_id: str) -> OrderPlan:
+        solve = self.solver or _engine_solve()
+        order = next(o for o in scenario.orders if o.id == order_id)
+        one_factory = dataclasses.replace(order, max_factories=1)
+        ranked = sorted((f for f in scenario.factories if capable(order, scenario, f.id)),
+                        key=lambda f: (-f.rating, f.id))[: self.max_quotes]
+        best: OrderPlan | None = None
+        for f in ranked:
+            sub = dataclasses.replace(scenario, factories=(f,), orders=(one_factory,),
+                                      bookings=tuple(b for b in scenario.bookings
+                                                     if any(r.id == b.resource
+                                                            for r in f.resources)))
+            result = solve(sub, policy=self.engine, options=self.options)
+            self.solver_wall_s += result.solver.wall_s
+            self.solves += 1
+            plan = result.order(order_id)
+            if plan.status is not OrderStatus.PLANNED:
+                continue
+            if best is None or penalised_cost(plan, scenario) < penalised_cost(best, scenario):
+                best = plan
+        if best is not None:
+            return best
+        reason = ("no single factory can do every step" if not ranked
+                  else f"none of {len(ranked)} capable factories can plan it")
+        return OrderPlan(id=order_id, status=OrderStatus.UNMATCHED, reason=reason)
+
+    def plan_all(self, scenario: Scenario) -> dict[str, OrderPlan]:
+        return {o.id: self.plan(scenario, o.id) for o in scenario.orders}
+
+
+def make_policy(name: str, options: SolveOptions, solver: Solver | None = None) -> Policy:
+    """The policy called ``name``; ``solver`` replaces the engine (tests only)."""
+    if name in ("cpsat", "greedy"):
+        return EnginePolicy(name=name, options=options, solver=solver)
+    if name == "single":
+        return SinglePolicy(options=options, solver=solver)
+    raise ValueError(f"unknown policy {name!r}; choose from {', '.join(POLICY_NAMES)}")
