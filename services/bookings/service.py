@@ -46,16 +46,6 @@ def get_all(session: Session, *, order_id: str | None = None, resource_id: str |
     return session.scalars(query).all()
 
 
-def active_on(session: Session, *, resource_ids: list[str], after: datetime) -> list[m.Booking]:
-    """Bookings holding time on these resources that end after ``after``."""
-    if not resource_ids:
-        return []
-    rows = session.scalars(select(Booking).where(
-        Booking.resource_id.in_(resource_ids), Booking.status.in_(ACTIVE_STATES),
-        Booking.end > after).order_by(Booking.start))
-    return [to_domain(b) for b in rows]
-
-
 def accept(session: Session, *, quote_id: str, now: datetime,
            ttl_s: int) -> list[BookingRead]:
     """Book every lot of an offered quote at once, or nothing (ConflictError names the lot)."""
@@ -113,8 +103,20 @@ def _lock_resources(session: Session, ids: list[str]) -> dict[str, Resource]:
     return {r.id: r for r in rows}
 
 
+def _free_spans(resource: Resource) -> list[tuple[datetime, datetime]]:
+    """The resource's windows with touching or overlapping ones joined: [8, 12) + [12, 20) is
+    one stretch of free time [8, 20), as the matching engine sees it."""
+    spans: list[tuple[datetime, datetime]] = []
+    for w in sorted(resource.windows, key=lambda w: w.start):
+        if spans and w.start <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], w.end))
+        else:
+            spans.append((w.start, w.end))
+    return spans
+
+
 def _check_in_window(resource: Resource, start: datetime, end: datetime, quote_id: str) -> None:
-    if not any(w.start <= start and end <= w.end for w in resource.windows):
+    if not any(s <= start and end <= e for s, e in _free_spans(resource)):
         raise ConflictError(
             f"quote {quote_id}: resource {resource.id} is no longer free "
             f"{start.isoformat()}..{end.isoformat()} (its calendar changed); ask for a new quote")

@@ -20,7 +20,7 @@ from services.errors import ConflictError, NotFoundError
 from services.orders.models import Order, OrderState
 from services.orders.service import OPEN_STATES
 from services.quotes.models import Quote, QuoteRead, QuoteState
-from services.scenario.service import snapshot_for_order
+from services.scenario.snapshot import snapshot_for_order
 
 
 def get(session: Session, *, quote_id: str) -> Quote | None:

@@ -268,3 +268,15 @@ def test_metrics__bookings_and_conflicts_counted(client):
     assert value("sharefab_bookings_total") == booked + 1
     assert value("sharefab_booking_conflicts_total") == refused + 1
     assert value("sharefab_quote_solve_seconds_count") >= 2
+
+
+def test_accept__lot_across_touching_windows_is_inside_the_calendar(client):
+    # [8, 12) and [12, 15) are one free stretch of 7 h: the 6 h lot must run across 12:00
+    client.post("/factories", json=b.factory("F1", resources=[
+        b.resource("R1", windows=[(8, 12), (12, 15)])]))
+    client.post("/orders", json=b.order("O0", quantity=60, min_lot=60, due=b._t(20),
+                                        steps=[b.step("s1", minutes_per_piece=6.0)]))
+    offer = _quote(client, "O0")[0]
+    (lot,) = offer["plan"]["allocations"]
+    assert lot["start"] < b._t(12) < lot["end"]
+    assert client.post(f"/quotes/{offer['id']}/accept").status_code == 201
