@@ -84,7 +84,7 @@ def make_option(order: Order, step: Step, cand: Candidate) -> Option:
 _Scored = tuple[Option, tuple[Interval, ...], list[int]]
 # Before the exact look (free intervals, options), a rough score keeps this many times the
 # final number of candidates: a market of 10,000 then costs a few hundred cheap scores per step.
-SHORTLIST_FACTOR = 4
+SHORTLIST_FACTOR = 2
 
 
 def _rough_cost(order: Order, step: Step, r: Resource) -> float:

@@ -69,12 +69,12 @@ def create_lots(mv: ModelVars, problem: Problem, *, must_place: bool) -> None:
     for order in problem.orders:
         placed = m.new_constant(1) if must_place else m.new_bool_var(f"placed[{order.id}]")
         mv.placed[order.id] = placed
-        k_max = problem.max_lots(order)
+        k_max, fixed = problem.max_lots(order), fixed_quantity(problem, order)
         for step in order.steps:
             for k in range(k_max):
                 name = f"{order.id}.{step.id}.{k}"
-                present = placed if k_max == 1 else m.new_bool_var(f"present[{name}]")
-                if k_max == 1:
+                present = placed if fixed else m.new_bool_var(f"present[{name}]")
+                if fixed:
                     qty: cp_model.IntVar | int = order.quantity
                     duration = None
                 else:
@@ -125,7 +125,7 @@ def add_lot_sizes(mv: ModelVars, problem: Problem) -> None:
     lot lasts at least setup + ceil(q * minutes_per_piece / speed) on its resource."""
     m = mv.model
     for order in problem.orders:
-        if problem.max_lots(order) == 1:
+        if fixed_quantity(problem, order):
             continue
         floor = order.lot_floor()
         for step in order.steps:

@@ -19,6 +19,7 @@ from domain.model import Order, OrderPlan, OrderStatus, Scenario
 from matching.build import build_problem, narrow
 from matching.cpsat import Budget, add_hint, extract, solve_model
 from matching.cpsat_model import ModelVars, build_model, cost_units
+from matching.factory_sets import factory_set_hints
 from matching.greedy import greedy
 from matching.plan import cost_breakdown, order_plan, resource_lookup
 from matching.problem import Problem, Weights
@@ -26,7 +27,7 @@ from matching.solution import Solution
 
 QuoteKind = Literal["cheapest", "fastest", "balanced"]
 # Greedy looks at WIDE_FACTOR times more candidates than the CP-SAT model keeps.
-WIDE_FACTOR = 4
+WIDE_FACTOR = 3
 KINDS: tuple[QuoteKind, ...] = ("cheapest", "fastest", "balanced")
 # Fastest: a minute of completion outweighs any money difference (money units stay < 1e12).
 _MINUTE_FIRST = 10**12
@@ -50,7 +51,9 @@ def alternatives(scenario: Scenario, order_id: str, budget: Budget, keep: int | 
     problem = dataclasses.replace(problem, weights=Weights(
         60, problem.weights.tardiness, 0))
     hint = greedy(problem)
-    cheap_hint = greedy(problem, cheapest_first=True)
+    cheap_hint = min([greedy(problem, cheapest_first=True),
+                      *factory_set_hints(problem, problem.orders[0])],
+                     key=lambda sol: _score(problem, sol))
     if keep is not None:
         problem = narrow(problem, keep, [hint, cheap_hint])
     mv = build_model(problem, must_place=True)
@@ -134,6 +137,14 @@ def _money_units(problem: Problem, sol: Solution) -> int:
                 fen += sum(problem.leg(f, g).cost_fen for f in factories_of[p]
                            for g in factories_of[s.id])
     return fen * problem.weights.cost
+
+
+def _score(problem: Problem, sol: Solution) -> int:
+    """The cheapest quote's objective (money and tardiness, in units) of a one-order plan."""
+    if not sol.lots:
+        return 10**18
+    late = max(0, _completion(sol) - problem.orders[0].due_min)
+    return _money_units(problem, sol) + problem.weights.tardiness * late
 
 
 def _completion(sol: Solution) -> int:

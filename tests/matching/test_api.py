@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from bench.market_gen import generate
 from domain.model import Factory, Order, OrderStatus, Plan, SolverInfo
 from matching.api import SolveOptions, quote, solve
+from matching.plan import cost_breakdown
 from tests.matching.builders import factory, order, resource, scenario, step
 from tests.matching.conftest import checked_solve
 from tests.matching.plan_checker import check_plan
@@ -100,3 +102,14 @@ def test_quote__impossible_order_comes_back_unmatched_with_reason() -> None:
 def test_solve__unknown_policy_is_refused() -> None:
     with pytest.raises(ValueError, match="policy"):
         solve(scenario(_market(), []), policy="magic")  # type: ignore[arg-type]
+
+
+def test_quote__cheapest_never_worse_than_greedy_on_a_generated_market() -> None:
+    s = generate(300, 1, seed=3)
+    opts = SolveOptions(time_limit_s=0.3, candidates_per_step=8)
+    baseline = solve(s, policy="greedy", options=opts).order("O1")
+    cheapest = quote(s, "O1", options=opts)[0]
+    assert not check_plan(s, Plan((cheapest.plan,), SolverInfo("FEASIBLE")))
+    if baseline.status is OrderStatus.PLANNED:
+        assert cheapest.plan.status is OrderStatus.PLANNED
+        assert cheapest.cost_breakdown["total"] <= cost_breakdown(s, baseline)["total"] + 0.01
