@@ -71,6 +71,8 @@ def run_policies(config: SimConfig, policies: Sequence[str], *, seed: int | None
                           lookahead_after_due_min=lookahead_min(
                               config.solver.lookahead_after_due_days),
                           batch_min=config.solver.batch_min, on_day=on_day)
+        if progress is not None:
+            progress(name, days, days)
         out.append(PolicyRun(result=result, kpis=compute(result)))
     return out
 

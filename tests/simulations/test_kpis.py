@@ -1,0 +1,68 @@
+"""KPIs computed by hand on tiny scripted runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from matching.api import SolveOptions
+from simulations.des import simulate
+from simulations.kpis import KPI_COLUMNS, compute, daily_idle_used, percentile, to_csv
+from simulations.policies import make_policy
+from tests.simulations.builders import ScriptedSolver, factory, market, order, resource
+
+LASER = "cutting.laser"
+
+
+def result():
+    f1 = factory("F1", [resource("F1-L1", LASER, [(480, 1200)])], park="P1")
+    f2 = factory("F2", [resource("F2-L1", LASER, [(480, 1080)])], park="P2", lat=29.9)
+    solver = ScriptedSolver({
+        "O1": [("s1", "F1", "F1-L1", 10, 480, 600)],                    # on time
+        "O2": [("s1", "F1", "F1-L1", 5, 600, 660),
+               ("s1", "F2", "F2-L1", 5, 600, 660)],                     # late (due 630)
+    })
+    o3 = order("O3", [LASER])                                           # unmatched
+    m = market([f1, f2], [(0, order("O1", [LASER])), (60, order("O2", [LASER], due_min=630)),
+                          (120, o3)], end_min=1440)
+    return simulate(m, make_policy("greedy", SolveOptions(), solver))
+
+
+def test_compute__counts_rates_lead_times_and_costs():
+    k = compute(result())
+    assert (k.orders, k.filled, k.unmatched, k.completed, k.on_time, k.late) == (3, 2, 1, 2, 1, 1)
+    assert k.on_time_rate == pytest.approx(1 / 3)
+    assert k.fill_rate == pytest.approx(2 / 3)
+    assert k.mean_lead_time_h == pytest.approx(((600 - 0) + (660 - 60)) / 2 / 60)
+    assert k.mean_tardiness_h == pytest.approx(30 / 60 / 2)
+    assert k.cost_per_order == pytest.approx((120 + 120) / 2)  # scripted cost = minutes
+    assert k.factories_per_order == pytest.approx(1.5)
+    assert k.multi_factory_orders == 1
+
+
+def test_compute__utilization_and_idle_capacity():
+    k = compute(result())
+    busy = 120 + 60 + 60
+    offered = (1200 - 480) + (1080 - 480)
+    staffed = 2 * 1440  # the builder staffs every machine the whole run
+    assert k.idle_capacity_used == pytest.approx(busy / offered)
+    assert k.utilization == pytest.approx((staffed - offered + busy) / staffed)
+
+
+def test_daily_idle_used__one_day_run():
+    (day,) = daily_idle_used(result())
+    assert day == pytest.approx(240 / 1320)
+
+
+def test_percentile__nearest_rank():
+    assert percentile([5.0, 1.0, 3.0, 2.0, 4.0], 90) == 5.0
+    assert percentile([5.0, 1.0, 3.0, 2.0, 4.0], 50) == 3.0
+    assert percentile([], 90) == 0.0
+
+
+def test_to_csv__fixed_decimals_and_columns():
+    text = to_csv([compute(result())], KPI_COLUMNS)
+    header, row = text.splitlines()
+    assert header.split(",")[:7] == ["policy", "orders", "filled", "unmatched", "completed",
+                                     "on_time", "late"]
+    assert "on_time_rate" in header and "cost_per_order" in header
+    assert ",120.00," in row and ",0.3333," in row

@@ -1,0 +1,68 @@
+"""The three policies at the boundary to the engine."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.model import OrderStatus, Scenario
+from matching.api import SolveOptions
+from simulations.policies import SinglePolicy, capable, make_policy
+from tests.simulations.builders import T0, ScriptedSolver, factory, order, resource
+
+LASER = "cutting.laser"
+MILL = "machining.cnc_milling"
+OPTS = SolveOptions(workers=1, deterministic_time_s=0.2)
+
+
+def scenario(*factories, orders=()):
+    return Scenario(horizon_start=T0, factories=tuple(factories), orders=tuple(orders))
+
+
+def test_capable__needs_every_step_in_one_factory():
+    both = factory("F1", [resource("F1-L", LASER, [(0, 600)]), resource("F1-M", MILL, [(0, 600)])])
+    laser_only = factory("F2", [resource("F2-L", LASER, [(0, 600)])])
+    o = order("O1", [LASER, MILL])
+    s = scenario(both, laser_only, orders=[o])
+    assert capable(o, s, "F1")
+    assert not capable(o, s, "F2")
+
+
+def test_single__asks_only_capable_factories_one_at_a_time():
+    both = factory("F1", [resource("F1-L", LASER, [(0, 600)]), resource("F1-M", MILL, [(0, 600)])])
+    laser_only = factory("F2", [resource("F2-L", LASER, [(0, 600)])])
+    o = order("O1", [LASER, MILL])
+    solver = ScriptedSolver({"O1": [("s1", "F1", "F1-L", 10, 0, 60),
+                                    ("s2", "F1", "F1-M", 10, 60, 120)]})
+    plan = SinglePolicy(options=OPTS, solver=solver).plan(scenario(both, laser_only, orders=[o]),
+                                                          "O1")
+    assert plan.status is OrderStatus.PLANNED
+    (seen,) = solver.seen
+    assert [f.id for f in seen.factories] == ["F1"]
+    assert seen.orders[0].max_factories == 1
+
+
+def test_single__no_capable_factory_is_unmatched_with_a_reason():
+    laser_only = factory("F2", [resource("F2-L", LASER, [(0, 600)])])
+    mill_only = factory("F3", [resource("F3-M", MILL, [(0, 600)])])
+    o = order("O1", [LASER, MILL])
+    solver = ScriptedSolver({})
+    plan = SinglePolicy(options=OPTS, solver=solver).plan(
+        scenario(laser_only, mill_only, orders=[o]), "O1")
+    assert plan.status is OrderStatus.UNMATCHED
+    assert plan.reason == "no single factory can do every step"
+    assert solver.seen == []
+
+
+def test_single__real_engine_refuses_what_cpsat_splits():
+    laser = factory("F2", [resource("F2-L", LASER, [(0, 600)])])
+    mill = factory("F3", [resource("F3-M", MILL, [(0, 600)])], lat=29.9)
+    s = scenario(laser, mill, orders=[order("O1", [LASER, MILL])])
+    assert make_policy("single", OPTS).plan(s, "O1").status is OrderStatus.UNMATCHED
+    split = make_policy("cpsat", OPTS).plan(s, "O1")
+    assert split.status is OrderStatus.PLANNED
+    assert {a.factory for a in split.allocations} == {"F2", "F3"}
+
+
+def test_make_policy__unknown_name():
+    with pytest.raises(ValueError, match="unknown policy 'magic'"):
+        make_policy("magic", OPTS)
