@@ -26,21 +26,21 @@ def test_config__negative_rate_names_the_field():
 def test_config__unknown_process_is_refused():
     raw = read_raw(EXAMPLE)
     raw["orders"]["families"][0]["steps"][0]["process"] = "cutting.lightsaber"
-    with pytest.raises(ConfigError, match="cutting.lightsaber"):
+    with pytest.raises(ConfigError, match=r"cutting\.lightsaber"):
         parse_config(raw)
 
 
 def test_config__unpriced_process_is_refused():
     raw = read_raw(EXAMPLE)
     del raw["market"]["processes"]["cutting.laser"]
-    with pytest.raises(ConfigError, match="cutting.laser has no entry"):
+    with pytest.raises(ConfigError, match=r"cutting\.laser has no entry"):
         parse_config(raw)
 
 
 def test_config__unknown_field_is_refused():
     raw = read_raw(EXAMPLE)
     raw["market"]["factorys"] = 3
-    with pytest.raises(ConfigError, match="market.factorys"):
+    with pytest.raises(ConfigError, match=r"market\.factorys"):
         parse_config(raw)
 
 
@@ -55,7 +55,7 @@ def test_with_params__alias_and_dotted_path():
 
 
 def test_with_params__unknown_name_is_refused():
-    with pytest.raises(ConfigError, match="no field 'orders.per_week'"):
+    with pytest.raises(ConfigError, match=r"no field 'orders\.per_week'"):
         with_params(read_raw(EXAMPLE), {"orders.per_week": 3})
 
 

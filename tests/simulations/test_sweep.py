@@ -32,7 +32,7 @@ def test_parse_grid__bad_spec_is_a_clear_error(spec):
 
 
 def test_run_sweep__bad_point_fails_before_any_work():
-    with pytest.raises(ConfigError, match="orders.per_day"):
+    with pytest.raises(ConfigError, match=r"orders\.per_day"):
         run_sweep(tiny_raw(), {"orders_per_day": [10, -1]}, ["greedy"], use_ray=False)
 
 
@@ -56,5 +56,5 @@ def test_sweep__four_points_on_local_ray():
     assert greedy[2]["orders"] > greedy[0]["orders"]
     assert greedy[0]["outages"] > greedy[1]["outages"]
     # A point run on Ray gives the same numbers as the same point run here.
-    (local,) = [r for r in run_point(tiny_raw(), grid_points(grid)[3], ["greedy"], 3)]
+    (local,) = list(run_point(tiny_raw(), grid_points(grid)[3], ["greedy"], 3))
     assert local == greedy[3]
