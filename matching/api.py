@@ -120,7 +120,7 @@ def quote(scenario: Scenario, order_id: str, *,
     """
     if not any(o.id == order_id for o in scenario.orders):
         raise ValueError(f"order_id {order_id!r} is not an order of the scenario")
-    opts = options or SolveOptions(time_limit_s=0.1, candidates_per_step=8)
+    opts = options or SolveOptions(time_limit_s=0.08, candidates_per_step=8)
     return [Quote(kind, plan, breakdown)
             for kind, plan, breakdown in quotes.alternatives(scenario, order_id, opts.budget(),
                                                              opts.candidates_per_step,

@@ -147,9 +147,10 @@ def max_pieces(option: Option, length_min: int) -> int:
 
 
 class _Builder:
-    def __init__(self, scenario: Scenario, keep_per_step: int | None, max_lots: int) -> None:
+    def __init__(self, scenario: Scenario, keep_per_step: int | None, max_lots: int,
+                 processes: set[str] | None = None) -> None:
         self.scenario = scenario
-        self.index = CandidateIndex(scenario)
+        self.index = CandidateIndex(scenario, processes)
         self.keep = keep_per_step
         self.max_lots = max_lots
         self.bookings: dict[str, list[Booking]] = defaultdict(list)
@@ -262,8 +263,10 @@ class _Builder:
 def build_problem(scenario: Scenario, *, order_ids: Iterable[str] | None = None,
                   keep_per_step: int | None = None, max_lots_per_step: int = 3) -> Problem:
     """Facts for the orders ``order_ids`` (all by default), refused ones with their reason."""
-    b = _Builder(scenario, keep_per_step, max_lots_per_step)
     wanted = set(order_ids) if order_ids is not None else None
+    processes = {s.process for o in scenario.orders if wanted is None or o.id in wanted
+                 for s in o.steps}
+    b = _Builder(scenario, keep_per_step, max_lots_per_step, processes)
     orders: list[OrderFacts] = []
     refused: dict[str, str] = {}
     for order in scenario.orders:

@@ -23,11 +23,13 @@ class Candidate(NamedTuple):
 class CandidateIndex:
     """Resources grouped by process code (built once per scenario)."""
 
-    def __init__(self, scenario: Scenario) -> None:
+    def __init__(self, scenario: Scenario, processes: set[str] | None = None) -> None:
+        """Index every resource, or only those of ``processes`` (all a batch of orders needs)."""
         by_process: dict[str, list[Candidate]] = defaultdict(list)
         for factory in scenario.factories:
             for resource in factory.resources:
-                by_process[resource.process].append(Candidate(factory, resource))
+                if processes is None or resource.process in processes:
+                    by_process[resource.process].append(Candidate(factory, resource))
         self._by_process = dict(by_process)
 
     def capable(self, order: Order, step: Step) -> list[Candidate]:

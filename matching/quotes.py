@@ -27,7 +27,7 @@ from matching.solution import Solution
 
 QuoteKind = Literal["cheapest", "fastest", "balanced"]
 # Greedy looks at WIDE_FACTOR times more candidates than the CP-SAT model keeps.
-WIDE_FACTOR = 3
+WIDE_FACTOR = 4
 KINDS: tuple[QuoteKind, ...] = ("cheapest", "fastest", "balanced")
 # Fastest: a minute of completion outweighs any money difference (money units stay < 1e12).
 _MINUTE_FIRST = 10**12

@@ -27,10 +27,13 @@ def at_minute(minute: int, origin: datetime) -> datetime:
 
 def windows_min(resource: Resource, origin: datetime) -> list[Interval]:
     """The resource's published windows in minutes, merged; the part before ``origin`` dropped."""
-    return normalize(
-        (max(0, to_minute(w.start, origin, round_up=True)), to_minute(w.end, origin))
-        for w in resource.windows
-    )
+    t0 = origin.timestamp()
+    out = []
+    for w in resource.windows:  # the hot loop of candidate search: plain float arithmetic
+        start = (w.start.timestamp() - t0) / 60.0
+        end = (w.end.timestamp() - t0) / 60.0
+        out.append((max(0, math.ceil(start - 1e-9)), math.floor(end + 1e-9)))
+    return normalize(out)
 
 
 def bookings_min(bookings: Iterable[Booking], origin: datetime) -> list[Interval]:
@@ -46,4 +49,6 @@ def free_intervals(resource: Resource, bookings: Iterable[Booking],
     For a service line (capacity > 1) a booking takes one slot, not the whole line, so callers
     keep the windows and count the bookings against the capacity instead.
     """
-    return subtract(windows_min(resource, origin), bookings_min(bookings, origin))
+    booked = bookings_min(bookings, origin)
+    windows = windows_min(resource, origin)
+    return subtract(windows, booked) if booked else windows
