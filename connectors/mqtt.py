@@ -14,10 +14,10 @@ whatever state was missing.
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -148,7 +148,11 @@ class IngestClient:
         self.client.on_disconnect = self._on_disconnect
         self.client.on_subscribe = self._on_subscribe
         self.client.on_message = self._on_message
-        self.queue: queue.Queue[Incoming] = queue.Queue(maxsize=queue_size)
+        # deque append/popleft are atomic under the GIL: cheaper than queue.Queue's locks on
+        # the network thread. Bounded by hand: a full buffer makes on_message wait.
+        self.buffer: deque[Incoming] = deque()
+        self.buffer_max = queue_size
+        self._wake = threading.Event()
         self.batch_max = batch_max
         self.generation = 0
         self.connects = 0
@@ -184,28 +188,24 @@ class IngestClient:
 
     def _on_message(self, client: mqtt.Client, userdata: Any,
                     message: mqtt.MQTTMessage) -> None:
-        item = Incoming(message.topic, bytes(message.payload), retained=bool(message.retain),
-                        qos=message.qos, mid=message.mid, generation=self.generation)
-        while not self._stop.is_set():
-            try:
-                self.queue.put(item, timeout=0.5)
-                return
-            except queue.Full:
-                continue
+        while len(self.buffer) >= self.buffer_max and not self._stop.is_set():
+            time.sleep(0.001)  # backpressure: stop reading, TCP pushes back on the broker
+        self.buffer.append(Incoming(message.topic, bytes(message.payload),
+                                    retained=bool(message.retain), qos=message.qos,
+                                    mid=message.mid, generation=self.generation))
+        if len(self.buffer) == 1:
+            self._wake.set()
 
     # ----------------------------------------------------------------- worker thread
     def _drain(self) -> None:
-        while not self._stop.is_set() or not self.queue.empty():
-            try:
-                first = self.queue.get(timeout=0.2)
-            except queue.Empty:
+        buffer, take = self.buffer, self.buffer.popleft
+        while not self._stop.is_set() or buffer:
+            if not buffer:
+                self._wake.clear()
+                if not buffer:  # re-check: a message may have arrived before clear()
+                    self._wake.wait(0.2)
                 continue
-            batch = [first]
-            while len(batch) < self.batch_max:
-                try:
-                    batch.append(self.queue.get_nowait())
-                except queue.Empty:
-                    break
+            batch = [take() for _ in range(min(len(buffer), self.batch_max))]
             self._process(batch)
 
     def _process(self, batch: list[Incoming]) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 from domain.schemas import ID_PATTERN
 
@@ -84,6 +85,7 @@ def is_rejected_topic(topic: str) -> bool:
     return topic == REJECTED_TOPIC
 
 
+@lru_cache(maxsize=65_536)  # a park repeats the same few thousand topics all day
 def parse_topic(topic: str) -> TopicRef:
     """Split a topic into park, factory, resource and kind; raise TopicError naming the level."""
     if len(topic) > 512:

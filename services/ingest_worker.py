@@ -49,19 +49,24 @@ class DbEffects:
 class DbDirectory:
     """Known parks, factories and resources from the database, cached.
 
-    Refreshed every ``refresh_s``, and at most every ``miss_refresh_s`` when an unknown id
-    shows up (a factory registered a minute ago should not wait for the next full refresh).
+    Refreshed every ``refresh_s``; an id not in the cache triggers a refresh at once (a factory
+    registered a second ago must not lose its first retained messages), but each unknown id
+    at most once per ``miss_ttl_s`` and all of them together at most every ``min_gap_s``, so
+    a flood of made-up ids cannot hammer the database.
     """
 
     def __init__(self, session_factory: sessionmaker[Session], *, refresh_s: float = 30.0,
-                 miss_refresh_s: float = 2.0,
+                 miss_ttl_s: float = 1.0, min_gap_s: float = 0.1,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.session_factory = session_factory
-        self.refresh_s, self.miss_refresh_s, self.clock = refresh_s, miss_refresh_s, clock
+        self.refresh_s, self.miss_ttl_s, self.min_gap_s = refresh_s, miss_ttl_s, min_gap_s
+        self.clock = clock
         self._where: dict[str, tuple[str, str]] = {}
         self._by_factory: dict[tuple[str, str], list[str]] = {}
         self._loaded_at = float("-inf")
+        self._misses: dict[object, float] = {}
         self._lock = threading.Lock()
+        self.refreshes = 0
 
     def refresh(self) -> None:
         with session_scope(self.session_factory) as session:
@@ -72,43 +77,57 @@ class DbDirectory:
         with self._lock:
             self._where, self._by_factory = where, by_factory
             self._loaded_at = self.clock()
+            self.refreshes += 1
 
-    def _fresh(self, *, missed: bool) -> None:
-        age = self.clock() - self._loaded_at
-        if age > self.refresh_s or (missed and age > self.miss_refresh_s):
-            try:
-                self.refresh()
-            except Exception as exc:  # keep the old view when the database blinks
-                log.warning("directory refresh failed: %s", exc)
-                self._loaded_at = self.clock()
+    def _try_refresh(self) -> None:
+        try:
+            self.refresh()
+        except Exception as exc:  # keep the old view when the database blinks
+            log.warning("directory refresh failed: %s", exc)
+            self._loaded_at = self.clock()
+
+    def _fresh(self) -> None:
+        if self.clock() - self._loaded_at > self.refresh_s:
+            self._try_refresh()
+
+    def _missed(self, key: object) -> bool:
+        """Refresh for an unknown ``key`` if allowed now; True when a refresh happened."""
+        now = self.clock()
+        if now - self._misses.get(key, float("-inf")) < self.miss_ttl_s:
+            return False
+        if now - self._loaded_at < self.min_gap_s:
+            return False
+        if len(self._misses) > 10_000:
+            self._misses.clear()
+        self._misses[key] = now
+        self._try_refresh()
+        return True
 
     def has_factory(self, park: str, factory: str) -> bool:
-        self._fresh(missed=False)
+        self._fresh()
         if (park, factory) in self._by_factory:
             return True
-        self._fresh(missed=True)
-        return (park, factory) in self._by_factory
+        return self._missed((park, factory)) and (park, factory) in self._by_factory
 
     def has_resource(self, park: str, factory: str, resource: str) -> bool:
-        self._fresh(missed=False)
+        self._fresh()
         if self._where.get(resource) == (park, factory):
             return True
-        self._fresh(missed=True)
-        return self._where.get(resource) == (park, factory)
+        return self._missed(resource) and self._where.get(resource) == (park, factory)
 
     def resources_of(self, park: str, factory: str) -> list[str]:
-        self._fresh(missed=False)
+        self._fresh()
         return list(self._by_factory.get((park, factory), ()))
 
     def locate(self, resource: str) -> tuple[str, str] | None:
-        self._fresh(missed=False)
+        self._fresh()
         if resource not in self._where:
-            self._fresh(missed=True)
+            self._missed(resource)
         return self._where.get(resource)
 
     def factories(self) -> dict[tuple[str, str], list[str]]:
         """(park, factory) -> resource ids: what the demo gateways simulate."""
-        self._fresh(missed=False)
+        self._fresh()
         return {k: list(v) for k, v in self._by_factory.items()}
 
 

@@ -38,7 +38,7 @@ def world(tmp_path, mqtt_url, redis_url):
             b.resource(rid)])).status_code == 201
         yield client, BrokerAddress.from_url(mqtt_url), park, factory, rid
         state: RedisState = app.state.live.state
-        state.clear()
+    state.clear()  # after the lifespan stopped the workers that use these keys
 
 
 def test_state_message__visible_through_the_api(world):

@@ -1,0 +1,78 @@
+"""The ingest's view of known ids (``DbDirectory``) and its database effects, on SQLite."""
+
+import pytest
+
+from domain.model import Window
+from domain.schemas import FactoryIn
+from services.bookings.models import Booking
+from services.db import make_engine, make_session_factory, migrate, session_scope
+from services.factories import service as factories
+from services.ingest_worker import DbDirectory, DbEffects
+from services.resources.models import Resource
+from tests.connectors.helpers import NOW, minutes
+from tests.services import builders as b
+
+
+class Clock:
+    def __init__(self):
+        self.t = 0.0
+
+    def __call__(self):
+        return self.t
+
+
+@pytest.fixture
+def session_factory(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'dir.db'}")
+    migrate(engine)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+def add_factory(session_factory, fid, park, rids):
+    with session_scope(session_factory) as db:
+        factories.create(db, factory_in=FactoryIn.model_validate(
+            b.factory(fid, park=park, resources=[b.resource(r) for r in rids])))
+
+
+def test_directory__new_resource_found_on_first_miss(session_factory):
+    clock = Clock()
+    directory = DbDirectory(session_factory, clock=clock)
+    add_factory(session_factory, "F1", "P1", ["F1-R1"])
+    assert directory.has_resource("P1", "F1", "F1-R1")
+    clock.t += 1.0
+    add_factory(session_factory, "F2", "P1", ["F2-R1"])  # registered after the cache loaded
+    assert directory.has_resource("P1", "F2", "F2-R1")
+    assert directory.resources_of("P1", "F2") == ["F2-R1"]
+    assert directory.locate("F2-R1") == ("P1", "F2")
+
+
+def test_directory__wrong_factory_refused(session_factory):
+    add_factory(session_factory, "F1", "P1", ["F1-R1"])
+    directory = DbDirectory(session_factory, clock=Clock())
+    assert not directory.has_resource("P1", "F9", "F1-R1")
+    assert not directory.has_factory("P2", "F1")
+
+
+def test_directory__flood_of_unknown_ids_refreshes_rarely(session_factory):
+    clock = Clock()
+    directory = DbDirectory(session_factory, clock=clock)
+    for i in range(1000):
+        directory.has_resource("P1", "F1", f"X{i}")
+        clock.t += 0.001  # 1000 made-up ids within one second
+    assert directory.refreshes <= 11  # the first load plus at most one per min_gap_s
+
+
+def test_db_effects__windows_replaced_and_progress_recorded(session_factory):
+    add_factory(session_factory, "F1", "P1", ["F1-R1"])
+    with session_scope(session_factory) as db:
+        db.add(Booking(id="B1", resource_id="F1-R1", quantity=10, start=NOW,
+                       end=NOW + minutes(60)))
+    effects = DbEffects(session_factory)
+    effects.replace_windows("F1-R1", [Window(NOW + minutes(120), NOW + minutes(180))])
+    effects.record_progress("B1", 9, 1)
+    with session_scope(session_factory) as db:
+        windows = [(w.start, w.end) for w in db.get(Resource, "F1-R1").windows]
+        booking = db.get(Booking, "B1")
+        assert windows == [(NOW + minutes(120), NOW + minutes(180))]
+        assert (booking.done, booking.scrap, booking.status) == (9, 1, "done")
