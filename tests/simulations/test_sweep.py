@@ -58,3 +58,32 @@ def test_sweep__four_points_on_local_ray():
     # A point run on Ray gives the same numbers as the same point run here.
     (local,) = list(run_point(tiny_raw(), grid_points(grid)[3], ["greedy"], 3))
     assert local == greedy[3]
+
+
+def test_cli_sweep__writes_one_table(tmp_path):
+    import yaml
+    from typer.testing import CliRunner
+
+    from services.cli.apps import app
+
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(yaml.safe_dump(tiny_raw()), encoding="utf-8")
+    out = tmp_path / "sweep.csv"
+    result = CliRunner().invoke(app, ["sweep", str(cfg), "--param", "orders_per_day=5,15",
+                                      "--policy", "greedy", "--no-ray", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    table = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [(t["orders_per_day"], t["policy"]) for t in table] == [("5", "greedy"),
+                                                                    ("15", "greedy")]
+    assert int(table[1]["orders"]) > int(table[0]["orders"])
+
+
+def test_cli_sweep__bad_param_is_refused(tmp_path):
+    from typer.testing import CliRunner
+
+    from services.cli.apps import app
+
+    result = CliRunner().invoke(app, ["sweep", str(EXAMPLE), "--param", "orders_per_week=5",
+                                      "--no-ray", "--out", str(tmp_path / "x.csv")])
+    assert result.exit_code == 2
+    assert "orders_per_week" in result.output
