@@ -3,7 +3,7 @@
 Keys (all under one prefix, so tests and deployments can share a Redis):
 
     {p}seq:{topic}          last accepted seq of a topic (shared by every ingest process)
-    {p}live:{resource}      hash: status, utilization, last_seen, park, factory
+    {p}live:{resource}      hash: status, utilization, last_seen (epoch s), park, factory
     {p}hb:{resource}        heartbeat, ``SET ... EX heartbeat_ttl``: gone = not heard from
     {p}gw:{park}/{factory}  hash: online (1/0), ts of the gateway's last status
     {p}resources            set of resource ids that have a live hash
@@ -26,8 +26,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import redis
-
-from domain.schemas import format_utc
 
 # One call applies a whole batch: for each op, 1 = applied, 0 = duplicate seq, -1 = stale seq.
 # ARGV: prefix, seq TTL, JSON list of ops (numbers travel as strings: Lua numbers are doubles
@@ -118,14 +116,16 @@ class RedisState:
         # A replayed retained message keeps only what is left of its heartbeat.
         age_s = max(0.0, (now - last_seen).total_seconds())
         hb_ttl = int(self.heartbeat_ttl_s - age_s)
+        # Times are stored as epoch seconds: formatting ISO text per message costs more.
         return ["s", topic, str(seq), resource, park, factory, status,
-                "" if utilization is None else repr(utilization), format_utc(last_seen),
+                "" if utilization is None else repr(utilization), repr(last_seen.timestamp()),
                 str(hb_ttl)]
 
     @staticmethod
     def gateway_op(*, topic: str, seq: int, park: str, factory: str, online: bool,
                    ts: datetime) -> list[str]:
-        return ["g", topic, str(seq), park, factory, "1" if online else "0", format_utc(ts)]
+        return ["g", topic, str(seq), park, factory, "1" if online else "0",
+                repr(ts.timestamp())]
 
     @staticmethod
     def seq_op(*, topic: str, seq: int) -> list[str]:
@@ -152,7 +152,7 @@ class RedisState:
             key = self.live_key(resource)
             pipe.hsetnx(key, "status", "offline")
             pipe.hsetnx(key, "utilization", "")
-            pipe.hsetnx(key, "last_seen", format_utc(ts))
+            pipe.hsetnx(key, "last_seen", repr(ts.timestamp()))
             pipe.hsetnx(key, "park", park)
             pipe.hsetnx(key, "factory", factory)
             pipe.sadd(self.index_key, resource)
@@ -228,6 +228,10 @@ def _s(value: Any) -> str:
 
 
 def _parse_ts(text: str) -> datetime:
+    """Epoch seconds as written by ``state_op`` (ISO text accepted too)."""
     if not text:
         return datetime.fromtimestamp(0, UTC)
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    try:
+        return datetime.fromtimestamp(float(text), UTC)
+    except ValueError:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
