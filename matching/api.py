@@ -41,6 +41,15 @@ class SolveOptions:
     max_lots_per_step: int = 3
     candidates_per_step: int | None = 12
 
+    def __post_init__(self) -> None:
+        for name in ("time_limit_s", "workers", "max_lots_per_step"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"SolveOptions.{name} must be positive, got {getattr(self, name)}")
+        if self.deterministic_time_s is not None and self.deterministic_time_s <= 0:
+            raise ValueError("SolveOptions.deterministic_time_s must be positive or None")
+        if self.candidates_per_step is not None and self.candidates_per_step < 1:
+            raise ValueError("SolveOptions.candidates_per_step must be >= 1 or None")
+
     def budget(self, share: float = 1.0) -> Budget:
         det = None if self.deterministic_time_s is None else self.deterministic_time_s * share
         return Budget(self.time_limit_s * share, self.workers, self.seed, det)
@@ -52,7 +61,8 @@ class Quote:
 
     kind: QuoteKind
     plan: OrderPlan
-    cost_breakdown: dict[str, float]  # "processing", "transport", "tardiness_penalty" in CNY
+    # "processing", "transport", "tardiness_penalty" and their "total", in CNY
+    cost_breakdown: dict[str, float]
 
 
 def solve(scenario: Scenario, *, policy: Policy = "cpsat",

@@ -110,9 +110,12 @@ def add_assignment(mv: ModelVars, problem: Problem) -> None:
                     m.add(lot.end == lot.start + sum(
                         opt.duration_min(order.quantity) * lot.on[opt.resource]
                         for opt in step.options))
-                for f in sorted({o.factory for o in step.options}):
+                factories = sorted({o.factory for o in step.options})
+                for f in factories:
                     here = [lot.on[o.resource] for o in step.options if o.factory == f]
-                    if len(here) == 1:
+                    if len(factories) == 1:
+                        lot.at[f] = lot.present  # one factory: the lot is there iff present
+                    elif len(here) == 1:
                         lot.at[f] = here[0]
                     else:
                         lit = m.new_bool_var(f"at[{f}]")
@@ -251,7 +254,9 @@ def add_due_dates(mv: ModelVars, problem: Problem) -> None:
     mv.makespan = m.new_int_var(0, h, "makespan")
     for order in problem.orders:
         done = m.new_int_var(0, h, f"completion[{order.id}]")
-        for step in order.steps:
+        waited_for = {p for s in order.steps for p in s.after}
+        # Every other lot precedes some lot of a final step, so the final steps' lots suffice.
+        for step in (s for s in order.steps if s.id not in waited_for):
             for lot in mv.step_lots(order.id, step.id):
                 m.add(done >= lot.end).only_enforce_if(lot.present)
         late = m.new_int_var(0, max(0, h - order.due_min), f"tardiness[{order.id}]")

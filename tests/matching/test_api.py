@@ -113,3 +113,10 @@ def test_quote__cheapest_never_worse_than_greedy_on_a_generated_market() -> None
     if baseline.status is OrderStatus.PLANNED:
         assert cheapest.plan.status is OrderStatus.PLANNED
         assert cheapest.cost_breakdown["total"] <= cost_breakdown(s, baseline)["total"] + 0.01
+
+
+def test_solve_options__bad_budget_names_the_field() -> None:
+    with pytest.raises(ValueError, match="time_limit_s"):
+        SolveOptions(time_limit_s=0)
+    with pytest.raises(ValueError, match="candidates_per_step"):
+        SolveOptions(candidates_per_step=0)
