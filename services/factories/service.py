@@ -54,9 +54,8 @@ def create(session: Session, *, factory_in: FactoryIn, position: int | None = No
     )
     session.add(factory)
     session.flush()
-    for i, r in enumerate(factory_in.resources):
-        resource_service.add(session, factory_id=factory.id, resource_in=r, position=i,
-                             source=source)
+    resource_service.add_many(session, factory_id=factory.id,
+                              resources_in=list(factory_in.resources), source=source)
     return factory
 
 

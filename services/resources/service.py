@@ -77,6 +77,25 @@ def add(session: Session, *, factory_id: str, resource_in: ResourceIn, position:
     return resource
 
 
+def add_many(session: Session, *, factory_id: str, resources_in: list[ResourceIn],
+             source: str) -> list[Resource]:
+    """Insert a new factory's resources with their windows: one lookup, one flush."""
+    ids = [r.id for r in resources_in]
+    taken = session.scalars(select(Resource.id).where(Resource.id.in_(ids))).first() \
+        if ids else None
+    if taken is not None:
+        raise ConflictError(f"resource {taken!r} already exists")
+    rows = []
+    for i, r in enumerate(resources_in):
+        resource = Resource(id=r.id, factory_id=factory_id, position=i)
+        _apply(resource, r)
+        resource.windows = [_window_row(w, source) for w in r.windows]
+        rows.append(resource)
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
 def upsert(session: Session, *, factory_id: str, resource_in: ResourceIn, position: int,
            source: str) -> Resource:
     """Add the resource, or overwrite the stored one in place (its bookings stay attached)."""
