@@ -23,9 +23,9 @@ RESULTS = Path(__file__).resolve().parent / "results" / "sim.md"
 
 # The solver budget of the benchmark (per engine call): CP-SAT, 1 worker, deterministic time
 # limit; orders are planned in batches every BATCH_MIN simulated minutes.
-BENCH_SOLVER = {"solver.deterministic_time_s": 0.01, "solver.candidates_per_step": 6,
-                "solver.max_lots_per_step": 3, "solver.batch_min": 30,
-                "solver.lookahead_after_due_days": 3}
+BENCH_SOLVER = {"solver.deterministic_time_s": 0.005, "solver.candidates_per_step": 4,
+                "solver.max_lots_per_step": 2, "solver.batch_min": 60,
+                "solver.lookahead_after_due_days": 2}
 
 
 def bench_config(factories: int, orders: int, days: float, extra: dict[str, Any] | None = None
