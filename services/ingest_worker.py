@@ -12,9 +12,11 @@ import logging
 import signal
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.ingest import Ingest
@@ -24,6 +26,8 @@ from connectors.state import RedisState
 from domain.model import Window
 from services import bookings, resources
 from services.db import session_scope
+from services.factories.models import Factory
+from services.resources.models import Resource
 
 log = logging.getLogger(__name__)
 
@@ -49,24 +53,27 @@ class DbEffects:
 class DbDirectory:
     """Known parks, factories and resources from the database, cached.
 
-    Refreshed every ``refresh_s``; an id not in the cache triggers a refresh at once (a factory
-    registered a second ago must not lose its first retained messages), but each unknown id
-    at most once per ``miss_ttl_s`` and all of them together at most every ``min_gap_s``, so
-    a flood of made-up ids cannot hammer the database.
+    The whole table is reloaded every ``refresh_s``. An id missing from the cache is looked up
+    at once by primary key (a factory registered a second ago must not lose its first retained
+    messages); each unknown id at most once per ``miss_ttl_s``, and at most
+    ``max_lookups_per_s`` lookups in all, so a flood of made-up ids cannot hammer the database.
     """
 
     def __init__(self, session_factory: sessionmaker[Session], *, refresh_s: float = 30.0,
-                 miss_ttl_s: float = 1.0, min_gap_s: float = 0.1,
+                 miss_ttl_s: float = 1.0, max_lookups_per_s: int = 50,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.session_factory = session_factory
-        self.refresh_s, self.miss_ttl_s, self.min_gap_s = refresh_s, miss_ttl_s, min_gap_s
+        self.refresh_s, self.miss_ttl_s = refresh_s, miss_ttl_s
+        self.max_lookups_per_s = max_lookups_per_s
         self.clock = clock
         self._where: dict[str, tuple[str, str]] = {}
         self._by_factory: dict[tuple[str, str], list[str]] = {}
         self._loaded_at = float("-inf")
         self._misses: dict[object, float] = {}
+        self._lookups: deque[float] = deque()
         self._lock = threading.Lock()
         self.refreshes = 0
+        self.lookups = 0
 
     def refresh(self) -> None:
         with session_scope(self.session_factory) as session:
@@ -79,41 +86,57 @@ class DbDirectory:
             self._loaded_at = self.clock()
             self.refreshes += 1
 
-    def _try_refresh(self) -> None:
-        try:
-            self.refresh()
-        except Exception as exc:  # keep the old view when the database blinks
-            log.warning("directory refresh failed: %s", exc)
-            self._loaded_at = self.clock()
-
     def _fresh(self) -> None:
         if self.clock() - self._loaded_at > self.refresh_s:
-            self._try_refresh()
+            try:
+                self.refresh()
+            except Exception as exc:  # keep the old view when the database blinks
+                log.warning("directory refresh failed: %s", exc)
+                self._loaded_at = self.clock()
 
-    def _missed(self, key: object) -> bool:
-        """Refresh for an unknown ``key`` if allowed now; True when a refresh happened."""
+    def _may_look_up(self, key: object) -> bool:
         now = self.clock()
         if now - self._misses.get(key, float("-inf")) < self.miss_ttl_s:
             return False
-        if now - self._loaded_at < self.min_gap_s:
+        while self._lookups and now - self._lookups[0] > 1.0:
+            self._lookups.popleft()
+        if len(self._lookups) >= self.max_lookups_per_s:
             return False
         if len(self._misses) > 10_000:
             self._misses.clear()
         self._misses[key] = now
-        self._try_refresh()
+        self._lookups.append(now)
+        self.lookups += 1
         return True
+
+    def _look_up(self, condition: Any) -> None:
+        """Load the resources matching ``condition`` into the cache."""
+        query = (select(Resource.id, Factory.park_id, Factory.id)
+                 .join(Factory, Resource.factory_id == Factory.id).where(condition))
+        try:
+            with session_scope(self.session_factory) as session:
+                rows = session.execute(query).all()
+        except Exception as exc:
+            log.warning("directory lookup failed: %s", exc)
+            return
+        with self._lock:
+            for rid, park, factory in rows:
+                self._where[rid] = (park, factory)
+                known = self._by_factory.setdefault((park, factory), [])
+                if rid not in known:
+                    known.append(rid)
 
     def has_factory(self, park: str, factory: str) -> bool:
         self._fresh()
-        if (park, factory) in self._by_factory:
-            return True
-        return self._missed((park, factory)) and (park, factory) in self._by_factory
+        if (park, factory) not in self._by_factory and self._may_look_up((park, factory)):
+            self._look_up((Factory.id == factory) & (Factory.park_id == park))
+        return (park, factory) in self._by_factory
 
     def has_resource(self, park: str, factory: str, resource: str) -> bool:
         self._fresh()
-        if self._where.get(resource) == (park, factory):
-            return True
-        return self._missed(resource) and self._where.get(resource) == (park, factory)
+        if self._where.get(resource) != (park, factory) and self._may_look_up(resource):
+            self._look_up(Resource.id == resource)
+        return self._where.get(resource) == (park, factory)
 
     def resources_of(self, park: str, factory: str) -> list[str]:
         self._fresh()
@@ -121,8 +144,8 @@ class DbDirectory:
 
     def locate(self, resource: str) -> tuple[str, str] | None:
         self._fresh()
-        if resource not in self._where:
-            self._missed(resource)
+        if resource not in self._where and self._may_look_up(resource):
+            self._look_up(Resource.id == resource)
         return self._where.get(resource)
 
     def factories(self) -> dict[tuple[str, str], list[str]]:

@@ -49,7 +49,7 @@ def test_state_message__visible_through_the_api(world):
                        "utilization": 0.3}).encode()
     pub.publish(resource_topic(park, factory, rid, Kind.STATE), body, qos=1)
     assert wait_for(lambda: (client.get(f"/resources/{rid}").json().get("live") or {})
-                    .get("status") == "down")
+                    .get("status") == "down"), client.app.state.live.state.totals()
     live = client.get(f"/resources/{rid}").json()["live"]
     assert live["utilization"] == 0.3
     assert live["last_seen"].startswith(datetime.now(UTC).strftime("%Y-%m-%d"))

@@ -54,13 +54,23 @@ def test_directory__wrong_factory_refused(session_factory):
     assert not directory.has_factory("P2", "F1")
 
 
-def test_directory__flood_of_unknown_ids_refreshes_rarely(session_factory):
+def test_directory__resource_registered_right_after_a_lookup_is_found(session_factory):
     clock = Clock()
     directory = DbDirectory(session_factory, clock=clock)
+    assert not directory.has_resource("P1", "F1", "F1-R1")  # not registered yet
+    add_factory(session_factory, "F2", "P1", ["F2-R1"])
+    assert directory.has_resource("P1", "F2", "F2-R1")  # same instant: its own lookup
+    assert directory.has_factory("P1", "F2")
+
+
+def test_directory__flood_of_unknown_ids_looked_up_at_a_bounded_rate(session_factory):
+    clock = Clock()
+    directory = DbDirectory(session_factory, clock=clock, max_lookups_per_s=50)
     for i in range(1000):
-        directory.has_resource("P1", "F1", f"X{i}")
+        assert not directory.has_resource("P1", "F1", f"X{i}")
         clock.t += 0.001  # 1000 made-up ids within one second
-    assert directory.refreshes <= 11  # the first load plus at most one per min_gap_s
+    assert directory.lookups == 50
+    assert directory.refreshes == 1
 
 
 def test_db_effects__windows_replaced_and_progress_recorded(session_factory):
