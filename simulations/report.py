@@ -68,8 +68,9 @@ def fig_cost(runs: Sequence[PolicyRun]) -> str:
     fig, ax = plt.subplots(figsize=(5.2, 3.4))
     data = [costs_cny(r.result) or [0.0] for r in runs]
     names = [r.kpis.policy for r in runs]
-    box = ax.boxplot(data, tick_labels=names, patch_artist=True, showfliers=False,
+    box = ax.boxplot(data, patch_artist=True, showfliers=False,
                      medianprops={"color": "#1d2330"})
+    ax.set_xticks(range(1, len(names) + 1), names)  # not tick_labels=: matplotlib < 3.9
     for patch, name in zip(box["boxes"], names, strict=True):
         patch.set_facecolor(color(name))
         patch.set_alpha(0.55)

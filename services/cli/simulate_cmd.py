@@ -24,7 +24,14 @@ from rich.progress import (
 from rich.table import Table
 
 from services.cli.apps import app, bench_app
-from simulations.config import ConfigError, load_config, read_raw
+from simulations.config import (
+    ConfigError,
+    load_config,
+    parse_config,
+    parse_value,
+    read_raw,
+    with_params,
+)
 from simulations.runner import check_policies, run_policies, write_outputs
 
 console = Console()
@@ -56,11 +63,14 @@ def simulate(
     seed: Annotated[int | None, typer.Option(help="random seed (default: the config's)")] = None,
     out: Annotated[Path, typer.Option(help="directory for kpis.csv, events, report.html")] =
         Path("sim-out"),
+    param: Annotated[list[str] | None, typer.Option(
+        help="NAME=VALUE override (repeatable), e.g. days=1 or market.mtbf_h=100")] = None,
 ) -> None:
     """Simulate the market under each policy; write KPIs, event logs and an HTML report."""
     names = _policies(policy)
     try:
-        cfg = load_config(config)
+        cfg = load_config(config) if not param else parse_config(
+            with_params(read_raw(config), _overrides(param)), str(config))
     except ConfigError as exc:
         raise _fail(str(exc)) from None
     with _progress() as bar:
@@ -83,6 +93,16 @@ def simulate(
     console.print(table)
     for p in written:
         console.print(f"wrote {p}")
+
+
+def _overrides(specs: list[str]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for spec in specs:
+        name, sep, value = spec.partition("=")
+        if not sep or not name.strip():
+            raise ConfigError(f"--param {spec!r}: write NAME=VALUE (e.g. days=1)")
+        out[name.strip()] = parse_value(value.strip())
+    return out
 
 
 @app.command("sweep")

@@ -73,13 +73,10 @@ def test_example__report_shows_the_numbers(example_runs, tmp_path):
 
 
 def test_cli_simulate__writes_the_files(tmp_path):
-    small = tmp_path / "small.yaml"
-    raw = with_params(read_raw(EXAMPLE), {"days": 1, "drain_days": 3, "factories": 12})
-    import yaml
-
-    small.write_text(yaml.safe_dump(raw), encoding="utf-8")
-    result = CliRunner().invoke(app, ["simulate", str(small), "--policy", "greedy,single",
-                                      "--seed", "3", "--out", str(tmp_path / "out")])
+    result = CliRunner().invoke(app, ["simulate", str(EXAMPLE), "--policy", "greedy,single",
+                                      "--seed", "3", "--out", str(tmp_path / "out"),
+                                      "--param", "days=1", "--param", "drain_days=3",
+                                      "--param", "factories=12"])
     assert result.exit_code == 0, result.output
     header = (tmp_path / "out" / "kpis.csv").read_text().splitlines()[0].split(",")
     for column in ("policy", "orders", "filled", "on_time_rate", "mean_lead_time_h",
@@ -87,6 +84,7 @@ def test_cli_simulate__writes_the_files(tmp_path):
         assert column in header
     assert (tmp_path / "out" / "events_single.csv").exists()
     assert (tmp_path / "out" / "report.html").exists()
+    assert "12 factories" in (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
 
 
 def test_cli_simulate__unknown_policy_is_refused(tmp_path):
