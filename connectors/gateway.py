@@ -32,7 +32,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from connectors.mqtt import BrokerAddress, connect, new_client, wait_connected
+from connectors.mqtt import BrokerAddress, connect, new_client
 from connectors.payloads import (
     AvailabilityPayload,
     GatewayStatusPayload,
@@ -47,6 +47,7 @@ from domain.schemas import WindowIn
 log = logging.getLogger(__name__)
 
 CHINA = timedelta(hours=8)  # the demo parks are in China: shifts are in UTC+8
+SESSION_EXPIRY_S = 3600  # the broker keeps a vanished gateway's work orders this long
 
 
 @dataclass
@@ -99,8 +100,12 @@ class SimulatedGateway:
         self._online_seq = 0
         self.ticks = 0
         self.work_orders_received = 0
-        self.client = new_client(address, f"gw-{park}-{factory}-{self.rng.getrandbits(32):x}")
+        # One stable client id per factory and a persistent session: QoS 1 work orders sent
+        # while the gateway is away wait in the broker instead of being lost.
+        self.client = new_client(address, f"gw-{park}-{factory}", persistent=True)
         self.client.on_connect = self._on_connect
+        self.client.on_subscribe = self._on_subscribe
+        self.subscribed = threading.Event()
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
         self._reserve_status_seqs()
@@ -131,6 +136,10 @@ class SimulatedGateway:
         # "+" matching delivers other kinds too.
         client.subscribe([(resource_topic(self.park, self.factory, rid, Kind.WORK_ORDERS), 1)
                           for rid in self.machines])
+
+    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int,
+                      reasons: list[ReasonCode], props: Properties | None) -> None:
+        self.subscribed.set()
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any,
                        reason: ReasonCode, props: Properties | None) -> None:
@@ -235,8 +244,9 @@ class SimulatedGateway:
             self._stop.wait(max(0.0, next_at - time.monotonic()))
 
     def start(self, timeout_s: float = 10.0) -> bool:
-        connect(self.client, self.address)
-        ok = wait_connected(self.client, timeout_s)
+        """Connect and wait until subscribed to the work orders (then start ticking)."""
+        connect(self.client, self.address, session_expiry_s=SESSION_EXPIRY_S)
+        ok = self.subscribed.wait(timeout_s)
         self._thread.start()
         return ok
 
