@@ -54,6 +54,8 @@ def run(*, factories: int = 200, orders: int = 5000, days: float = 30.0,
         wall = time.perf_counter() - t0
         k = run_.kpis
         results["policies"][name] = {"wall_s": wall, "solver_s": run_.result.solver_wall_s,
+                                     "engine_s": run_.result.engine_wall_s,
+                                     "calls": run_.result.engine_calls,
                                      "kpis": k, "events": len(run_.result.log)}
         console.print(f"{name}: {wall:.1f} s wall, {k.orders} orders, {k.filled} filled, "
                       f"on time {k.on_time_rate:.1%}, cost/order {k.cost_per_order:,.2f}")
@@ -74,13 +76,18 @@ def run(*, factories: int = 200, orders: int = 5000, days: float = 30.0,
         f"lots per step; orders are planned in batches every {s.batch_min} simulated minutes "
         f"(0 = each on arrival). Python {platform.python_version()}.",
         "",
-        "| policy | wall s | solver s | orders | filled | on time | mean lead h | "
-        "cost/order CNY | factories/order | idle capacity used | log events |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "`engine s`: time inside `matching.api.solve` (candidates, greedy hint, model, search); "
+        "`CP-SAT s`: what the engine reports as its solver's wall time (model build and "
+        "search); the rest of `wall s` is the simulation itself (snapshots, SimPy, KPIs).",
+        "",
+        "| policy | wall s | engine s | CP-SAT s | engine calls | orders | filled | on time | "
+        "mean lead h | cost/order CNY | factories/order | idle capacity used | log events |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in results["policies"].items():
         k = r["kpis"]
-        lines.append(f"| {name} | {r['wall_s']:.1f} | {r['solver_s']:.1f} | {k.orders} | "
+        lines.append(f"| {name} | {r['wall_s']:.1f} | {r['engine_s']:.1f} | "
+                     f"{r['solver_s']:.1f} | {r['calls']} | {k.orders} | "
                      f"{k.filled} | {k.on_time_rate:.1%} | {k.mean_lead_time_h:.1f} | "
                      f"{k.cost_per_order:,.2f} | {k.factories_per_order:.2f} | "
                      f"{k.idle_capacity_used:.1%} | {r['events']} |")
@@ -91,7 +98,7 @@ def run(*, factories: int = 200, orders: int = 5000, days: float = 30.0,
                   f"{c['wall_s'] / g['wall_s']:.1f}, cost per order x"
                   f"{c['kpis'].cost_per_order / max(g['kpis'].cost_per_order, 1e-9):.3f}, "
                   f"on-time rate {c['kpis'].on_time_rate:.1%} vs {g['kpis'].on_time_rate:.1%}."]
-    if "cpsat" in pol:
+    if "cpsat" in pol and (factories, orders, days) == (200, 5000, 30.0):
         verdict = "meets" if pol["cpsat"]["wall_s"] <= 120 else "misses"
         lines += ["", f"Target: <= 120 s for cpsat on this machine: {verdict} "
                   f"({pol['cpsat']['wall_s']:.1f} s)."]

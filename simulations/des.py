@@ -92,7 +92,10 @@ class SimResult:
     log: list[LogEntry]
     end_min: int
     outages: int
+    # Wall-clock figures for benchmarks; never part of the KPIs (they would break repeatability).
     solver_wall_s: float
+    engine_wall_s: float = 0.0
+    engine_calls: int = 0
 
 
 class Simulation:
@@ -132,11 +135,12 @@ class Simulation:
         if self.on_day is not None:
             self.env.process(self._days())
         self.env.run(until=self.market.end_min)
-        wall = float(getattr(self.policy, "solver_wall_s", 0.0))
         return SimResult(policy=self.policy.name, market=self.market,
                          orders=list(self.runs.values()), busy=self.busy, log=self.log,
                          end_min=self.market.end_min, outages=self._outage_count,
-                         solver_wall_s=wall)
+                         solver_wall_s=float(getattr(self.policy, "solver_wall_s", 0.0)),
+                         engine_wall_s=float(getattr(self.policy, "call_wall_s", 0.0)),
+                         engine_calls=int(getattr(self.policy, "solves", 0)))
 
     @property
     def now(self) -> int:
