@@ -7,6 +7,7 @@ policies placed; placed counts are reported too, so a policy cannot look cheap b
 
 from __future__ import annotations
 
+import os
 import statistics
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +30,7 @@ def run(scenarios: int = 5, time_limit_s: float = 20.0, n_resources: int = 300,
         n_orders: int = 10, seed: int = 100,
         markdown: Path | None = RESULTS / "multiorder.md") -> list[dict[str, Any]]:
     rows = []
+    load_before = os.getloadavg()[0]
     for i in range(scenarios):
         scenario = generate(n_resources, n_orders, seed=seed + i)
         greedy = _objectives(scenario, solve(scenario, policy="greedy"))
@@ -44,11 +46,11 @@ def run(scenarios: int = 5, time_limit_s: float = 20.0, n_resources: int = 300,
         print(rows[-1], flush=True)
     if markdown is not None:
         markdown.parent.mkdir(parents=True, exist_ok=True)
-        markdown.write_text(render(rows, time_limit_s))
+        markdown.write_text(render(rows, time_limit_s, (load_before + os.getloadavg()[0]) / 2))
     return rows
 
 
-def render(rows: list[dict[str, Any]], time_limit_s: float) -> str:
+def render(rows: list[dict[str, Any]], time_limit_s: float, load: float) -> str:
     ratios = [r["ratio"] for r in rows if r["ratio"] is not None]
     lines = [
         "## Multi-order batches: CP-SAT vs greedy",
@@ -56,7 +58,8 @@ def render(rows: list[dict[str, Any]], time_limit_s: float) -> str:
         f"Measured {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}: `sharefab bench "
         f"multiorder`. Generated markets (`bench/market_gen.py`), CP-SAT {time_limit_s:g} s, "
         "2 workers, greedy = the engine's earliest-finish baseline, same run. Objective = "
-        "processing + transport + tardiness penalty over the orders both placed.",
+        "processing + transport + tardiness penalty over the orders both placed. 1-min load "
+        f"average during the run: {load:.1f} on {os.cpu_count()} cores.",
         "",
         "| seed | resources | orders | placed greedy / CP-SAT | greedy CNY | CP-SAT CNY "
         "| CP-SAT / greedy | solver |",

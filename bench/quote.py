@@ -8,6 +8,7 @@ CP-SAT solve (``reference_s``, wider candidate lists) and with the greedy baseli
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from datetime import UTC, datetime
@@ -16,8 +17,9 @@ from typing import Any
 
 from bench.market_gen import generate
 from domain.model import OrderStatus, Plan, Scenario
-from matching.api import SolveOptions, quote, solve
+from matching.api import QUOTE_DEFAULTS, SolveOptions, quote, solve
 from matching.plan import cost_breakdown
+from matching.quotes import WIDE_FACTOR
 
 RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results"
 
@@ -58,10 +60,11 @@ def measure(n: int, runs: int, reference_s: float, seed: int) -> dict[str, Any]:
 
 def run(sizes: list[int] | None = None, runs: int = 20, reference_s: float = 30.0,
         seed: int = 7, markdown: Path | None = RESULTS / "quote.md") -> list[dict[str, Any]]:
+    load_before = os.getloadavg()[0]
     rows = [measure(n, runs, reference_s, seed) for n in (sizes or [100, 1000, 10000])]
     if markdown is not None:
         markdown.parent.mkdir(parents=True, exist_ok=True)
-        markdown.write_text(render(rows, reference_s))
+        markdown.write_text(render(rows, reference_s, (load_before + os.getloadavg()[0]) / 2))
     return rows
 
 
@@ -69,14 +72,18 @@ def _ratio(a: float | None, b: float | None) -> str:
     return "-" if a is None or not b else f"{a / b:.3f}"
 
 
-def render(rows: list[dict[str, Any]], reference_s: float) -> str:
+def render(rows: list[dict[str, Any]], reference_s: float, load: float) -> str:
     lines = [
         "## Quote latency and quality (one 5-step order)",
         "",
         f"Measured {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}: `sharefab bench quote`. "
         "Markets from `bench/market_gen.py` (seeded). Latency = `matching.api.quote` wall time "
-        "(candidate search, model build, three CP-SAT solves for cheapest/fastest/balanced, "
-        "default budget 0.15 s in total, 2 workers). Objective = processing + transport + "
+        "(candidate search, greedy hints over "
+        f"{WIDE_FACTOR * (QUOTE_DEFAULTS.candidates_per_step or 0)} candidates per step, "
+        f"CP-SAT over {QUOTE_DEFAULTS.candidates_per_step} per step sharing "
+        f"{QUOTE_DEFAULTS.time_limit_s:g} s between cheapest/fastest/balanced, "
+        f"{QUOTE_DEFAULTS.workers} workers). 1-min load average during the run: {load:.1f} "
+        f"on {os.cpu_count()} cores. Objective = processing + transport + "
         f"tardiness penalty of the cheapest quote; reference = `solve` with {reference_s:g} s "
         "and 30 candidates per step; greedy = the engine's baseline, same run.",
         "",
