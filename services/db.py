@@ -116,6 +116,9 @@ def get_db(request: Request) -> Iterator[Session]:
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
 
 
+_MIGRATION_LOCK = 0x5F_AB_0001  # any constant the other processes agree on
+
+
 def _alembic(connection: Any) -> Any:
     from alembic.config import Config
 
@@ -130,6 +133,10 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     from alembic import command
 
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Several API replicas may start at once: one upgrades, the others wait, then
+            # find nothing left to do. The lock ends with this transaction.
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
         command.upgrade(_alembic(connection), revision)
 
 

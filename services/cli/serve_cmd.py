@@ -18,11 +18,15 @@ def serve(
     log_level: str = typer.Option("info", "--log-level", help="uvicorn log level"),
 ) -> None:
     """Run the ShareFab API, dashboard and /metrics (embedded mode when no URLs are set)."""
+    import logging
+
     import uvicorn
 
     from services.api.app import create_app
     from services.settings import get_settings
 
+    logging.basicConfig(level=log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     mode = "embedded (SQLite, in-process Redis stand-in and MQTT broker)" if settings.embedded \

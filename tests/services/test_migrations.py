@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import Engine, create_engine, inspect, text
 
 import services.models
 from services.db import downgrade, make_engine, migrate
@@ -28,3 +34,48 @@ def test_migrations__down_to_base_and_up_again(tmp_path):
     migrate(engine)  # a second upgrade at the next start is a no-op
     assert set(services.models.Base.metadata.tables) <= set(inspect(engine).get_table_names())
     engine.dispose()
+
+
+@contextmanager
+def _fresh(database_url: str) -> Iterator[str]:
+    """An empty database: the SQLite file of this test, or a new PostgreSQL schema."""
+    if not database_url.startswith("postgresql"):
+        yield database_url
+        return
+    base = database_url.split("?", 1)[0]
+    schema = f"t_mig_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{base}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.mark.timeout(90)  # without the advisory lock PostgreSQL's two upgrades block for good
+def test_migrations__concurrent_starts_upgrade_once(database_url):
+    """Two processes starting at once on an empty database (threads here) both succeed."""
+    errors: list[BaseException] = []
+
+    def start(engine: Engine) -> None:
+        try:
+            migrate(engine)
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    with _fresh(database_url) as url:
+        engines = [make_engine(url) for _ in range(2)]
+        threads = [threading.Thread(target=start, args=(e,)) for e in engines]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        assert not any(t.is_alive() for t in threads), "an upgrade is still waiting"
+        assert errors == []
+        with engines[0].connect() as conn:
+            assert MigrationContext.configure(conn).get_current_revision() == "0001"
+        for e in engines:
+            e.dispose()
