@@ -39,6 +39,15 @@ def test_assignment__certification_filter_forbids_uncertified_factory(policy: st
     assert {a.factory for a in plan.order("O1").allocations} == {"F2"}
 
 
+def test_assignment__park_filter_keeps_the_order_inside_its_parks(policy: str) -> None:
+    s = scenario([factory("F1", resource("F1-M1", rate=10.0), park="P1"),
+                  factory("F2", resource("F2-M1", rate=90.0), park="P2")],
+                 [order("O1", quantity=10, parks=("P2",)), order("O2", quantity=10)])
+    plan = checked_solve(s, policy)
+    assert {a.factory for a in plan.order("O1").allocations} == {"F2"}
+    assert {a.factory for a in plan.order("O2").allocations} == {"F1"}  # no filter: cheaper
+
+
 # -- lot sizes / splitting / min_lot -------------------------------------------------------
 def test_lot_sizes__split_across_two_machines_when_one_window_is_too_short(policy: str) -> None:
     # each machine has 2 h: 120 pieces at 1 min need two lots of >= 20 on both machines
