@@ -216,6 +216,9 @@ class _Builder:
                 continue
             scored.append((opt, free, rooms))
         label = f"step {step.id} '{step.process}'"
+        if not any(self.facts_of(c).free for c in cands):
+            return (f"no free window for {label}: the published windows of its {len(cands)} "
+                    "capable resources are empty or fully booked")
         if not scored:
             return (f"no free window long enough for {label}: a lot of {floor} pieces needs at "
                     f"least {need_min} min, and none of the {len(cands)} capable resources has "

@@ -92,6 +92,7 @@ def test_windows__fully_booked_resource_unmatched(policy: str) -> None:
     o = checked_solve(s, policy).order("O1")
     assert o.status is OrderStatus.UNMATCHED
     assert "step s1" in (o.reason or "")
+    assert "fully booked" in (o.reason or "")
 
 
 # -- no overlap / capacity ------------------------------------------------------------------
