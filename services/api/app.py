@@ -78,16 +78,17 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
             seed(app.state.session_factory, now=app.state.clock())
         app.state.quote_queue = QuoteQueue(make_redis(settings.redis_url),
                                            prefix=settings.redis_key_prefix)
-        matcher = None
-        if settings.match_in_process:
-            matcher = BackgroundMatcher(MatchWorker(
-                app.state.quote_queue, app.state.session_factory, app.state.live,
-                app.state.quote_runner.quote_fn, app.state.clock, consumer=f"api-{os.getpid()}"))
-            matcher.start()
-        runtime = await _start_mqtt(app, settings, demo)
+        matcher, runtime = None, None
         try:
+            if settings.match_in_process:
+                matcher = BackgroundMatcher(MatchWorker(
+                    app.state.quote_queue, app.state.session_factory, app.state.live,
+                    app.state.quote_runner.quote_fn, app.state.clock,
+                    consumer=f"api-{os.getpid()}"))
+                matcher.start()
+            runtime = await _start_mqtt(app, settings, demo)
             yield
-        finally:
+        finally:  # also when a start step fails: nothing keeps running behind a dead app
             if runtime is not None:
                 await runtime.stop()
             if matcher is not None:

@@ -41,7 +41,10 @@ async def create_quotes(request: Request, order_id: str,
                                       now=state.clock())
 
     market = await anyio.to_thread.run_sync(snapshot)
-    alternatives, wall_s = await state.quote_runner.run(market, order_id, limit)
+    try:
+        alternatives, wall_s = await state.quote_runner.run(market, order_id, limit)
+    except ValueError as exc:  # the engine refusing its input is a 422, not a crash
+        raise InvalidError(f"order {order_id}", str(exc)) from exc
 
     def save() -> list[QuoteRead]:
         with session_scope(state.session_factory) as db:

@@ -280,3 +280,18 @@ def test_accept__lot_across_touching_windows_is_inside_the_calendar(client):
     (lot,) = offer["plan"]["allocations"]
     assert lot["start"] < b._t(12) < lot["end"]
     assert client.post(f"/quotes/{offer['id']}/accept").status_code == 201
+
+
+def test_quote__engine_refusing_its_input_is_422_and_stores_nothing(client):
+    client.post("/scenario", json=b.example())
+
+    def refuse(scenario, order_id, *, options=None):
+        raise ValueError("step s2: no lot size fits min_lot")
+
+    client.app.state.quote_runner.quote_fn = refuse
+    before = row_counts(client)
+    answer = client.post("/orders/O1/quotes", params=FAST)
+    assert answer.status_code == 422
+    assert "O1" in answer.json()["detail"]
+    assert "min_lot" in answer.json()["detail"]
+    assert row_counts(client) == before
