@@ -113,13 +113,12 @@ class RedisState:
     def state_op(self, *, topic: str, seq: int, park: str, factory: str, resource: str,
                  status: str, utilization: float | None, last_seen: datetime,
                  now: datetime) -> list[str]:
-        # A replayed retained message keeps only what is left of its heartbeat.
-        age_s = max(0.0, (now - last_seen).total_seconds())
-        hb_ttl = int(self.heartbeat_ttl_s - age_s)
-        # Times are stored as epoch seconds: formatting ISO text per message costs more.
+        # A replayed retained message keeps only what is left of its heartbeat. Times are
+        # stored as epoch seconds: formatting ISO text per message costs more.
+        seen_s = last_seen.timestamp()
+        hb_ttl = int(self.heartbeat_ttl_s - max(0.0, now.timestamp() - seen_s))
         return ["s", topic, str(seq), resource, park, factory, status,
-                "" if utilization is None else repr(utilization), repr(last_seen.timestamp()),
-                str(hb_ttl)]
+                "" if utilization is None else repr(utilization), repr(seen_s), str(hb_ttl)]
 
     @staticmethod
     def gateway_op(*, topic: str, seq: int, park: str, factory: str, online: bool,
