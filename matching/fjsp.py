@@ -94,25 +94,37 @@ def fast_alternatives(jobs: Jobs, factor: float = 2.0) -> Jobs:
             for ops in jobs]
 
 
+# Widening phases: (slowest machine kept, as a multiple of the fastest; share of the budget).
+# The last phase is the full model and gets whatever time is left.
+PHASES: tuple[tuple[float, float], ...] = ((1.5, 0.2), (2.0, 0.3))
+
+
 def solve_fjsp(jobs: Jobs, budget: Budget,
-               pruned_share: float = 1 / 3) -> tuple[list[Scheduled], Solution]:
-    """Greedy-hinted CP-SAT in two phases: the pruned model for ``pruned_share`` of the time
-    (it stops early when proven optimal), then the full model hinted with that schedule for the
-    rest. Returns the schedule and the full model's answer (its bound is a true bound)."""
+               phases: tuple[tuple[float, float], ...] = PHASES
+               ) -> tuple[list[Scheduled], Solution]:
+    """Greedy-hinted CP-SAT on ever wider candidate sets, each phase hinted with the best
+    schedule so far (a phase stops early when its pruned model is proven optimal); the last
+    phase is the full model, so its bound is a true bound. Returns schedule and answer."""
     t0 = time.perf_counter()
-    start: Solution | None = None
-    if pruned_share > 0:
-        pruned = fjsp_problem(fast_alternatives(jobs))
-        first = dataclasses.replace(budget, time_limit_s=budget.time_limit_s * pruned_share)
-        start, _, _ = run_cpsat(pruned, first, hint=greedy(pruned), must_place=True)
-    problem = fjsp_problem(jobs)
-    hint = start if start is not None and start.lots else greedy(problem)
-    rest = max(0.1, budget.time_limit_s - (time.perf_counter() - t0))
-    found, _, _ = run_cpsat(problem, dataclasses.replace(budget, time_limit_s=rest),
-                            hint=hint, must_place=True)
-    if not found.lots or makespan(schedule_of(found)) > makespan(schedule_of(hint)):
-        found = dataclasses.replace(hint, status=found.status, bound_cny=found.bound_cny)
-    return schedule_of(found), found
+    best: Solution | None = None
+    found: Solution | None = None
+    for factor, share in [*phases, (0.0, 1.0)]:
+        last = factor == 0.0
+        problem = fjsp_problem(jobs if last else fast_alternatives(jobs, factor))
+        left = budget.time_limit_s - (time.perf_counter() - t0)
+        limit = max(0.1, left if last else min(left, budget.time_limit_s * share))
+        hint = best if best is not None else greedy(problem)
+        found, _, _ = run_cpsat(problem, dataclasses.replace(budget, time_limit_s=limit),
+                                hint=hint, must_place=True)
+        if found.lots and (best is None or makespan(schedule_of(found))
+                           <= makespan(schedule_of(best))):
+            best = found
+    assert found is not None
+    if best is None:
+        best = greedy(fjsp_problem(jobs))
+    # Report the full model's status and bound with the best schedule seen.
+    answer = dataclasses.replace(best, status=found.status, bound_cny=found.bound_cny)
+    return schedule_of(answer), answer
 
 
 def greedy_fjsp(jobs: Jobs) -> list[Scheduled]:
