@@ -189,7 +189,10 @@ class Ingest:
             else:
                 assert outcome.reason is not None
                 rejected[outcome.reason.value] += 1
-                self._publish_rejection(msg, outcome)
+                # A retained message replayed on (re)subscription is a duplicate by design:
+                # counted, but not worth a notice to the gateway's developers.
+                if not (msg.retained and outcome.reason is Reason.DUPLICATE_SEQ):
+                    self._publish_rejection(msg, outcome)
         self.messages += received
         self.rejected.update(rejected)
         try:

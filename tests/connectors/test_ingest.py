@@ -142,3 +142,12 @@ def test_ingest__batch_keeps_order_and_counts():
     assert [o.status for o in outcomes] == ["applied", "rejected", "ignored", "applied"]
     assert ingest.messages == 3
     assert ingest.state.read(["R1"])["R1"].status == "down"
+
+
+def test_ingest__replayed_retained_duplicate_counted_without_notice():
+    ingest, published = make()
+    ingest.handle(STATE, state_body(3), retained=True)
+    again = ingest.handle(STATE, state_body(3), retained=True)  # resubscribed: replayed
+    assert again.reason is Reason.DUPLICATE_SEQ
+    assert ingest.rejected == {"duplicate_seq": 1}
+    assert published == []
