@@ -7,6 +7,7 @@ speed is read next to what it buys. The baseline is greedy, measured in the same
 
 from __future__ import annotations
 
+import os
 import platform
 import time
 from pathlib import Path
@@ -48,6 +49,7 @@ def run(*, factories: int = 200, orders: int = 5000, days: float = 30.0,
     market = generate(cfg)
     gen_s = time.perf_counter() - t0
     results: dict[str, Any] = {"generate_s": gen_s, "policies": {}}
+    load_before = os.getloadavg()[0]
     for name in names:
         t0 = time.perf_counter()
         (run_,) = run_policies(cfg, [name], market=market)
@@ -59,6 +61,7 @@ def run(*, factories: int = 200, orders: int = 5000, days: float = 30.0,
                                      "kpis": k, "events": len(run_.result.log)}
         console.print(f"{name}: {wall:.1f} s wall, {k.orders} orders, {k.filled} filled, "
                       f"on time {k.on_time_rate:.1%}, cost/order {k.cost_per_order:,.2f}")
+    load_after = os.getloadavg()[0]
     resources = sum(len(f.resources) for f in market.factories)
     s = cfg.solver
     lines = [
@@ -74,7 +77,9 @@ def run(*, factories: int = 200, orders: int = 5000, days: float = 30.0,
         f"{s.deterministic_time_s} s (wall-clock cap {s.time_limit_s} s), "
         f"{s.candidates_per_step} candidate resources per step, up to {s.max_lots_per_step} "
         f"lots per step; orders are planned in batches every {s.batch_min} simulated minutes "
-        f"(0 = each on arrival). Python {platform.python_version()}.",
+        f"(0 = each on arrival). Python {platform.python_version()}, {os.cpu_count()} CPUs, "
+        f"1-minute load average {load_before:.1f} before and {load_after:.1f} after the run "
+        "(other work on the machine slows every number here).",
         "",
         "`engine s`: time inside `matching.api.solve` (candidates, greedy hint, model, search); "
         "`CP-SAT s`: what the engine reports as its solver's wall time (model build and "
