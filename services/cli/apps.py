@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
+from pathlib import Path
+from types import ModuleType
+
 import typer
 
 app = typer.Typer(
@@ -15,3 +20,15 @@ bench_app = typer.Typer(help="Benchmarks; each writes a section of BENCHMARKS.md
 worker_app = typer.Typer(help="Background workers (ingest, match).", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 app.add_typer(worker_app, name="worker")
+
+
+def load_bench(name: str) -> ModuleType:
+    """Import ``bench.<name>``.
+
+    bench/ is repository tooling, not an installed package: the checkout root goes on sys.path
+    so the console script finds it when run from elsewhere.
+    """
+    root = str(Path(__file__).resolve().parents[2])
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    return importlib.import_module(f"bench.{name}")

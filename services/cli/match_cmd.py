@@ -5,11 +5,8 @@ Thin: parse arguments, call matching / bench, print with rich.
 
 from __future__ import annotations
 
-import importlib
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Annotated
 
 import typer
@@ -19,18 +16,10 @@ from rich.table import Table
 
 from domain.schemas import dump_plan, parse_scenario
 from matching.api import SolveOptions, solve
-from services.cli.apps import app, bench_app
+from services.cli.apps import app, bench_app, load_bench
 
 console = Console()
 
-
-def _bench(name: str) -> ModuleType:
-    """Import ``bench.<name>``; bench/ is repository tooling, not an installed package, so the
-    checkout root goes on sys.path when the console script runs from elsewhere."""
-    root = str(Path(__file__).resolve().parents[2])
-    if root not in sys.path:
-        sys.path.insert(0, root)
-    return importlib.import_module(f"bench.{name}")
 
 
 @app.command("match")
@@ -81,7 +70,7 @@ def bench_fjsp(
     workers: Annotated[int, typer.Option(help="CP-SAT workers")] = 2,
 ) -> None:
     """Solve FJSP instances with the matching engine; makespan vs best known."""
-    fjsp = _bench("fjsp")
+    fjsp = load_bench("fjsp")
     rows = fjsp.run(directory, time_limit_s=time_limit, json_out=json_out, workers=workers)
     table = Table(title="FJSP (makespan)")
     for col in ("instance", "makespan", "bound", "BKS", "gap %", "greedy", "wall s"):
@@ -100,7 +89,7 @@ def bench_quote(
     reference_s: Annotated[float, typer.Option(help="long reference solve, seconds")] = 30.0,
 ) -> None:
     """Quote latency p50/p95 and cost vs a long solve and vs greedy."""
-    bq = _bench("quote")
+    bq = load_bench("quote")
     rows = bq.run(sizes=[int(x) for x in sizes.split(",")], runs=runs, reference_s=reference_s)
     console.print_json(json.dumps(rows))
 
@@ -111,6 +100,6 @@ def bench_multiorder(
     time_limit: Annotated[float, typer.Option(help="CP-SAT seconds per scenario")] = 20.0,
 ) -> None:
     """CP-SAT vs greedy cost on generated multi-order scenarios."""
-    multiorder = _bench("multiorder")
+    multiorder = load_bench("multiorder")
     rows = multiorder.run(scenarios=scenarios, time_limit_s=time_limit)
     console.print_json(json.dumps(rows))

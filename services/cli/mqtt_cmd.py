@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 import signal
-import sys
 import threading
 from pathlib import Path
 
 import typer
 
-from services.cli.apps import app, bench_app, worker_app
+from services.cli.apps import app, bench_app, load_bench, worker_app
 
 log = logging.getLogger(__name__)
 
@@ -103,9 +101,5 @@ def bench_ingest(
     out: Path = typer.Option(Path("bench/results/ingest.md"), help="Markdown section to write."),
 ) -> None:
     """MQTT ingest throughput (QoS 0/1) and latency vs mosquitto_sub and a bare paho client."""
-    # bench/ is repository tooling, not an installed package: put the checkout on sys.path.
-    root = str(Path(__file__).resolve().parents[2])
-    if root not in sys.path:
-        sys.path.insert(0, root)
-    bench = importlib.import_module("bench.ingest")
+    bench = load_bench("ingest")
     typer.echo(bench.run(messages=messages, processes=processes, out=out))

@@ -7,7 +7,7 @@ import typer
 from rich.console import Console
 from rich.panel import Panel
 
-from services.cli.apps import app, bench_app, worker_app
+from services.cli.apps import app, bench_app, load_bench, worker_app
 
 
 @app.command()
@@ -87,14 +87,10 @@ def bench_api(
     accepts: int = typer.Option(15, min=1, help="orders quoted and accepted per market"),
 ) -> None:
     """REST API at market scale on SQLite and PostgreSQL: writes bench/results/api.md."""
-    import importlib
-    import sys
     from pathlib import Path
 
-    root = str(Path(__file__).resolve().parents[2])  # bench/ lives in the checkout
-    if root not in sys.path:
-        sys.path.insert(0, root)
-    bench = importlib.import_module("bench.api")
+    bench = load_bench("api")
     bench.run(sizes=tuple(int(x) for x in sizes.split(",")), requests=requests,
               accepts=accepts)
-    Console().print(Path(root, "bench", "results", "api.md").read_text(encoding="utf-8"))
+    results = Path(__file__).resolve().parents[2] / "bench" / "results" / "api.md"
+    Console().print(results.read_text(encoding="utf-8"))

@@ -5,10 +5,7 @@ Thin: read the config, call ``simulations``, show progress and a summary with ri
 
 from __future__ import annotations
 
-import importlib
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Annotated
 
 import typer
@@ -23,7 +20,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from services.cli.apps import app, bench_app
+from services.cli.apps import app, bench_app, load_bench
 from simulations.config import (
     ConfigError,
     load_config,
@@ -141,13 +138,6 @@ def sweep(
     console.print(f"wrote {path} ({len(rows)} rows)")
 
 
-def _bench(name: str) -> ModuleType:
-    """Import ``bench.<name>`` (repository tooling, not an installed package)."""
-    root = str(Path(__file__).resolve().parents[2])
-    if root not in sys.path:
-        sys.path.insert(0, root)
-    return importlib.import_module(f"bench.{name}")
-
 
 @bench_app.command("sim")
 def bench_sim(
@@ -159,5 +149,5 @@ def bench_sim(
 ) -> None:
     """Wall time of a market-scale simulation (default: 30 days, 200 factories, 5,000 orders)."""
     names = _policies(policy)
-    _bench("sim").run(factories=factories, orders=orders, days=days, policies=names, out=out,
+    load_bench("sim").run(factories=factories, orders=orders, days=days, policies=names, out=out,
                       console=console)
