@@ -1,19 +1,17 @@
 """The FastAPI application: routers, error answers, limits, metrics, dashboard and lifespan.
 
-At start the lifespan upgrades the schema (Alembic), opens the live-state store (Redis or its
-in-process stand-in from ``services.live_redis`` when installed, else a plain in-memory store)
-and, in the embedded mode, starts the MQTT runtime (ingest + work-order dispatch) in-process.
+At start the lifespan upgrades the schema (Alembic), opens the live-state store (Redis, or
+fakeredis in-process when no Redis URL is set) and, in the embedded mode, starts the MQTT
+runtime (ingest + work-order dispatch) in-process.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
 
 from fastapi import FastAPI
 
@@ -24,8 +22,9 @@ from services.bookings.views import router as bookings_router
 from services.db import make_engine, make_session_factory, migrate
 from services.factories.views import router as factories_router
 from services.live import LiveStateStore
-from services.live_memory import InMemoryLiveStore
+from services.live_redis import make_live_store
 from services.match_worker import BackgroundMatcher, MatchWorker, QuoteQueue, make_redis
+from services.mqtt_runtime import MqttRuntime
 from services.orders.views import router as orders_router
 from services.parks.views import router as parks_router
 from services.quotes.runner import QuoteFn, QuoteRunner
@@ -35,25 +34,6 @@ from services.scenario.views import router as scenario_router
 from services.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
-
-
-def _optional(module: str, name: str) -> Any | None:
-    """``module.name`` if that module is installed (parts land at different times)."""
-    try:
-        return getattr(importlib.import_module(module), name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-        return None
-
-
-def open_live_store(settings: Settings) -> LiveStateStore:
-    make_live_store = _optional("services.live_redis", "make_live_store")
-    if make_live_store is None:
-        log.warning("services.live_redis not installed: live state kept in process memory")
-        return InMemoryLiveStore()
-    store: LiveStateStore = make_live_store(settings)
-    return store
 
 
 def create_app(settings: Settings | None = None, *, demo: bool = False,
@@ -69,7 +49,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
             migrate(engine)
         app.state.engine = engine
         app.state.session_factory = make_session_factory(engine)
-        app.state.live = live if live is not None else open_live_store(settings)
+        app.state.live = live if live is not None else make_live_store(settings)
         app.state.metrics_registry = metrics.registry_for(app.state.live,
                                                           app.state.session_factory)
         if demo:
@@ -121,18 +101,11 @@ def _health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-async def _start_mqtt(app: FastAPI, settings: Settings, demo: bool) -> Any | None:
-    """Start the MQTT runtime in-process when wanted and installed; it holds the dispatcher."""
+async def _start_mqtt(app: FastAPI, settings: Settings, demo: bool) -> MqttRuntime | None:
+    """Start the MQTT runtime in-process when enabled; it holds the work-order dispatcher."""
     if not settings.mqtt_enabled:
         return None
-    runtime_cls = _optional("services.mqtt_runtime", "MqttRuntime")
-    if runtime_cls is None:
-        log.warning("services.mqtt_runtime not installed: no MQTT ingest or dispatch")
-        return None
-    runtime = runtime_cls(settings, app.state.live, app.state.session_factory, demo=demo)
+    runtime = MqttRuntime(settings, app.state.live, app.state.session_factory, demo=demo)
     await runtime.start()
-    dispatcher = getattr(runtime, "dispatcher", None)
-    if dispatcher is None and hasattr(runtime, "dispatch"):
-        dispatcher = runtime
-    app.state.dispatcher = dispatcher
+    app.state.dispatcher = runtime.dispatcher
     return runtime

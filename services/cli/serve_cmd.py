@@ -55,8 +55,8 @@ def worker_match(
     from datetime import UTC, datetime
 
     from matching.api import quote
-    from services.api.app import open_live_store
     from services.db import make_engine, make_session_factory, migrate
+    from services.live_redis import make_live_store
     from services.match_worker import MatchWorker, QuoteQueue, make_redis
     from services.settings import get_settings
 
@@ -70,7 +70,7 @@ def worker_match(
     queue = QuoteQueue(make_redis(settings.redis_url), prefix=settings.redis_key_prefix,
                        claim_idle_ms=int(claim_idle_s * 1000))
     name = consumer or f"{socket.gethostname()}-{os.getpid()}"
-    worker = MatchWorker(queue, make_session_factory(engine), open_live_store(settings), quote,
+    worker = MatchWorker(queue, make_session_factory(engine), make_live_store(settings), quote,
                          lambda: datetime.now(UTC), consumer=name)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
