@@ -1,7 +1,7 @@
-"""A trivial in-memory ``LiveStateStore``: the fallback when no live backend is installed.
+"""A trivial in-memory ``LiveStateStore``: the seam API tests swap in to set a resource's state.
 
-Tests use it to set a resource's state directly; the embedded and production modes use the
-Redis-backed store of ``services.live_redis`` when it is present.
+The embedded and production modes always use the Redis-backed store of ``services.live_redis``
+(fakeredis in-process when no Redis URL is set).
 """
 
 from __future__ import annotations
