@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from fastapi import FastAPI
 
 from matching import api as matching_api
-from services.api import dashboard, errors, metrics
+from services.api import dashboard, docs, errors, metrics
 from services.api.limits import BodySizeLimit
 from services.bookings.views import router as bookings_router
 from services.db import make_engine, make_session_factory, migrate
@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
             engine.dispose()
 
     app = FastAPI(
-        title="ShareFab", version="0.1.0", lifespan=lifespan,
+        title="ShareFab", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
         description="Shared-manufacturing (共享制造) capacity platform: factories publish idle "
                     "capacity, orders are split by process step across factories.",
     )
@@ -94,6 +94,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
         app.include_router(router)
     app.add_api_route("/metrics", metrics.render, methods=["GET"], include_in_schema=False)
     app.add_api_route("/healthz", _health, methods=["GET"], tags=["ops"])
+    docs.install(app)
     return app
 
 
