@@ -8,6 +8,8 @@ any transaction, and the booking check-then-insert could interleave (DESIGN 6).
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -74,8 +76,8 @@ def _sqlite_pragmas(engine: Engine) -> None:
         # Take transaction control from pysqlite; we emit BEGIN ourselves below.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
+        _set_wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -85,6 +87,20 @@ def _sqlite_pragmas(engine: Engine) -> None:
         # IMMEDIATE takes the write lock up front: concurrent writers queue (busy_timeout)
         # instead of failing with SQLITE_BUSY_SNAPSHOT halfway through a booking.
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _set_wal(cursor: Any) -> None:
+    """Switch a fresh file to WAL. Two processes opening a new file at once can both hold a
+    shared lock and both want the exclusive one; SQLite then answers "database is locked" at
+    once, without the busy handler, so we retry. Once set, WAL sticks to the file."""
+    for attempt in range(100):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 99:
+                raise
+            time.sleep(0.05)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
