@@ -123,7 +123,7 @@ def _explain(problem: Problem, solution: Solution, baseline: Solution) -> Soluti
 
 # Interactive budget: greedy looks at WIDE_FACTOR x 8 candidates per step, CP-SAT keeps 8 and
 # shares 0.08 s between the three alternatives (p95 well under 300 ms at 10,000 resources).
-QUOTE_DEFAULTS = SolveOptions(time_limit_s=0.08, candidates_per_step=8)
+QUOTE_DEFAULTS = SolveOptions(time_limit_s=0.03, candidates_per_step=8)
 
 
 def quote(scenario: Scenario, order_id: str, *,

@@ -13,10 +13,12 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 
+from domain.geo import road_km
 from domain.model import Booking, Factory, Order, PricingMode, Resource, Scenario, Step
 from domain.pricing import step_value_cny
 from domain.routing import topological_order
 from matching.candidates import Candidate, CandidateIndex
+from matching.factory_sets import best_assignments
 from matching.lots import lot_setup_min
 from matching.problem import (
     Option,
@@ -87,18 +89,22 @@ _Scored = tuple[Option, tuple[Interval, ...], list[int]]
 SHORTLIST_FACTOR = 2
 
 
-def _rough_cost(order: Order, step: Step, r: Resource) -> float:
-    """CNY for the whole quantity on ``r`` by its cheapest offered mode (floats, no windows)."""
+def _rough_cost(order: Order, step: Step, r: Resource, value_cny: float | None = None) -> float:
+    """CNY for the whole quantity on ``r`` by its cheapest offered mode (floats, no windows).
+
+    ``value_cny``: the step's share of the order value, when the caller has it already.
+    """
     p, q = r.pricing, order.quantity
-    costs = []
+    best = math.inf
     if p.time_share_per_hour is not None:
-        costs.append(p.time_share_per_hour / 60 * (max(r.setup_min, step.setup_min)
-                                                   + q * step.minutes_per_piece / r.speed))
-    if p.per_piece is not None:
-        costs.append(p.per_piece * q)
+        setup = r.setup_min if r.setup_min > step.setup_min else step.setup_min
+        best = p.time_share_per_hour / 60 * (setup + q * step.minutes_per_piece / r.speed)
+    if p.per_piece is not None and p.per_piece * q < best:
+        best = p.per_piece * q
     if p.by_value_pct is not None:
-        costs.append(p.by_value_pct / 100 * step_value_cny(order, step))
-    return min(costs, default=math.inf)
+        value = step_value_cny(order, step) if value_cny is None else value_cny
+        best = min(best, p.by_value_pct / 100 * value)
+    return best
 
 
 def _rough_hubs(capable: dict[str, list[Candidate]], max_factories: int) -> set[str]:
@@ -111,15 +117,66 @@ def _rough_hubs(capable: dict[str, list[Candidate]], max_factories: int) -> set[
     return {f for f in ranked if count[f] > 1}
 
 
+def _rough_assigned(order: Order, by_id: dict[str, Step], capable: dict[str, list[Candidate]],
+                    rough: dict[str, list[float]], scenario: Scenario) -> dict[str, list[str]]:
+    """Per step, the roughly cheapest resources of the factories the best factory assignments
+    give it (``factory_sets.best_assignments`` on rough prices and straight-line trucks).
+
+    Pruning by price per step alone drops the hubs a tight ``max_factories`` needs; these
+    resources are kept through the shortlist and (the best layouts' first) the final prune.
+    ``rough``: each capable candidate's ``_rough_cost``, in the order of ``capable``.
+    """
+    cost: dict[str, dict[str, float]] = {}
+    for sid, cands in capable.items():
+        per: dict[str, float] = {}
+        for c, price in zip(cands, rough[sid], strict=True):
+            if price < per.get(c.factory.id, math.inf):
+                per[c.factory.id] = price
+        cost[sid] = per
+    sites = {f.id: (f.lat, f.lon) for f in scenario.factories}
+    t = scenario.transport
+
+    def truck(f: str, g: str) -> float:
+        return t.cost_cny(road_km(*sites[f], *sites[g]))
+
+    steps = [(sid, by_id[sid].after) for sid in capable]
+    wanted: dict[str, list[str]] = defaultdict(list)  # factories per step, best layout first
+    for _, where in best_assignments(steps, cost, truck, order.max_factories, ROUGH_ASSIGNMENTS):
+        for sid, f in where.items():
+            if f not in wanted[sid]:
+                wanted[sid].append(f)
+    keep: dict[str, list[str]] = {}
+    for sid, factories in wanted.items():
+        inside: dict[str, list[tuple[float, str]]] = defaultdict(list)
+        for c, price in zip(capable[sid], rough[sid], strict=True):
+            if c.factory.id in factories:
+                inside[c.factory.id].append((price, c.resource.id))
+        keep[sid] = [rid for f in factories
+                     for _, rid in heapq.nsmallest(PER_ASSIGNED, inside[f])]
+    return keep
+
+
+# Rough assignments whose resources are kept, and resources kept per (step, assigned
+# factory): the roughly cheapest may have no room left.
+ROUGH_ASSIGNMENTS = 12
+PER_ASSIGNED = 2
+ASSIGNED_IN_PRUNE = 3  # the least the final prune keeps of them
+
+
 def shortlist(order: Order, step: Step, cands: list[Candidate], n: int,
-              hubs: set[str]) -> list[Candidate]:
-    """The n/2 roughly cheapest, the n/2 earliest-opening, and every one in a hub factory."""
-    by_cost = sorted(cands, key=lambda c: _rough_cost(order, step, c.resource))
+              hubs: set[str], assigned: list[str] | None = None,
+              rough: list[float] | None = None) -> list[Candidate]:
+    """The n/2 roughly cheapest, the n/2 earliest-opening, every one in a hub factory and
+    every ``assigned`` resource (``rough``: the candidates' rough costs, if known)."""
+    prices = rough if rough is not None else [_rough_cost(order, step, c.resource)
+                                             for c in cands]
+    by_cost = [cands[i] for i in sorted(range(len(cands)), key=prices.__getitem__)]
     by_open = sorted(cands, key=lambda c: (c.resource.windows[0].start if c.resource.windows
                                            else order.due, c.resource.id))
     kept = {c.resource.id: c for c in by_cost[: n // 2] + by_open[: n // 2]}
+    also = set(assigned or ())
     for c in cands:
-        if c.factory.id in hubs:
+        if c.factory.id in hubs or c.resource.id in also:
             kept.setdefault(c.resource.id, c)
     return list(kept.values())
 
@@ -178,11 +235,19 @@ class _Builder:
             if not capable[sid]:
                 return self.index.why_none(order, by_id[sid])
         rough_hubs = _rough_hubs(capable, order.max_factories)
+        rough: dict[str, list[float]] = {}
+        assigned: dict[str, list[str]] = {}
+        if self.keep is not None:
+            for sid, cands in capable.items():
+                step, value = by_id[sid], step_value_cny(order, by_id[sid])
+                rough[sid] = [_rough_cost(order, step, c.resource, value) for c in cands]
+            assigned = _rough_assigned(order, by_id, capable, rough, self.scenario)
         for sid, cands in capable.items():
             step = by_id[sid]
             options: list[_Scored] | str = "no shortlist"
             if self.keep is not None and len(cands) > SHORTLIST_FACTOR * self.keep:
-                short = shortlist(order, step, cands, SHORTLIST_FACTOR * self.keep, rough_hubs)
+                short = shortlist(order, step, cands, SHORTLIST_FACTOR * self.keep, rough_hubs,
+                                  assigned.get(sid), rough.get(sid))
                 options = self.step_options(order, step, short, floor, lots)
             if isinstance(options, str):  # no shortlist, or it failed: look at every candidate
                 options = self.step_options(order, step, cands, floor, lots)
@@ -194,7 +259,7 @@ class _Builder:
         for sid, items in scored.items():
             step = by_id[sid]
             kept = ([o for o, _, _ in items] if self.keep is None or len(items) <= self.keep
-                    else self.prune(order, items, lots, hubs))
+                    else self.prune(order, items, lots, hubs, assigned.get(sid, [])))
             steps.append(StepFacts(step.id, step.process, step.after, tuple(kept)))
         due = to_minute(order.due, self.scenario.horizon_start)
         return OrderFacts(order.id, order.quantity, order.min_lot, order.max_factories, due,
@@ -232,9 +297,11 @@ class _Builder:
         return scored
 
     def prune(self, order: Order, scored: list[_Scored], lots: int,
-              hubs: list[str]) -> list[Option]:
-        """Keep the cheapest and the earliest-finishing few options, plus the best option in
-        each hub factory (one that can do several steps, so max_factories stays reachable)."""
+              hubs: list[str], assigned: list[str]) -> list[Option]:
+        """Keep the cheapest and the earliest-finishing few options, the best option in each
+        hub factory (one that can do several steps, so max_factories stays reachable) and the
+        first ``assigned`` ones that have room (the best factory assignments' resources, at
+        most half the keep again)."""
         assert self.keep is not None
         share = math.ceil(order.quantity / lots)
 
@@ -249,7 +316,11 @@ class _Builder:
         by_cost = sorted(scored, key=lambda it: (it[0].cost_fen(share), finish(it)))
         by_finish = sorted(scored, key=lambda it: (finish(it), it[0].cost_fen(share)))
         half = max(1, self.keep // 2)
+        roomy = {opt.resource: opt for opt, _, _ in scored}
         kept: dict[str, Option] = {}
+        for rid in assigned:
+            if rid in roomy and len(kept) < max(ASSIGNED_IN_PRUNE, self.keep // 2):
+                kept[rid] = roomy[rid]
         for hub in hubs:
             best = next((it for it in by_cost if it[0].factory == hub), None)
             if best is not None:

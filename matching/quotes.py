@@ -52,7 +52,8 @@ def alternatives(scenario: Scenario, order_id: str, budget: Budget, keep: int | 
         60, problem.weights.tardiness, 0))
     hint = greedy(problem)
     cheap_hint = min([greedy(problem, cheapest_first=True),
-                      *factory_set_hints(problem, problem.orders[0])],
+                      *factory_set_hints(problem, problem.orders[0],
+                                         lambda sol: _score(problem, sol))],
                      key=lambda sol: _score(problem, sol))
     if keep is not None:
         problem = narrow(problem, keep, [hint, cheap_hint])

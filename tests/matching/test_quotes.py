@@ -1,0 +1,92 @@
+"""Quotes under a tight max_factories: the factory-assignment search and what it buys."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+from domain.model import Factory, OrderStatus, Plan, SolverInfo
+from matching.api import quote, solve
+from matching.factory_sets import best_assignments
+from tests.matching.builders import factory, order, resource, scenario, step
+from tests.matching.plan_checker import check_plan
+
+_CHAIN = [("s1", ()), ("s2", ("s1",)), ("s3", ("s2",)), ("s4", ("s3",)), ("s5", ("s4",))]
+
+
+def _brute_force(cost: dict[str, dict[str, float]], most: int) -> float:
+    """Cheapest assignment by trying every one (no trucks): the independent yardstick."""
+    steps = list(cost)
+    best = float("inf")
+    for combo in itertools.product(*(list(cost[s].items()) for s in steps)):
+        if len({f for f, _ in combo}) <= most:
+            best = min(best, sum(c for _, c in combo))
+    return best
+
+
+def test_best_assignments__matches_brute_force_without_trucks() -> None:
+    rng = random.Random(5)
+    for _ in range(20):
+        factories = [f"F{i}" for i in range(7)]
+        cost = {s: {f: float(rng.randint(10, 99)) for f in factories if rng.random() < 0.6}
+                or {"F0": 50.0} for s, _ in _CHAIN}
+        found = best_assignments(_CHAIN, cost, lambda f, g: 0.0, 2)
+        assert found, "a layout within 2 factories exists whenever one factory can be reused"
+        total, where = found[0]
+        assert len(set(where.values())) <= 2
+        assert total == sum(cost[s][where[s]] for s, _ in _CHAIN)
+        assert total == _brute_force(cost, 2)
+
+
+def test_best_assignments__prices_trucks_and_ranks_cheapest_first() -> None:
+    cost = {s: {"A": 10.0, "B": 12.0, "C": 11.0} for s, _ in _CHAIN}
+    far = {frozenset("AB"): 5.0, frozenset("AC"): 50.0, frozenset("BC"): 50.0}
+    found = best_assignments(_CHAIN, cost, lambda f, g: far[frozenset(f + g)], 2, top=10)
+    totals = [t for t, _ in found]
+    assert totals == sorted(totals)
+    assert len({tuple(w[s] for s, _ in _CHAIN) for _, w in found}) == len(found)
+    for total, where in found:
+        trucks = sum(0.0 if where[a] == where[s] else far[frozenset(where[a] + where[s])]
+                     for s, after in _CHAIN for a in after)
+        assert total == sum(cost[s][where[s]] for s, _ in _CHAIN) + trucks
+    assert found[0][0] == 50.0  # all five steps in A, no truck
+
+
+def test_best_assignments__uncoverable_step_gives_nothing() -> None:
+    cost: dict[str, dict[str, float]] = {s: {"A": 1.0} for s, _ in _CHAIN}
+    cost["s3"] = {}
+    assert best_assignments(_CHAIN, cost, lambda f, g: 0.0, 3) == []
+
+
+def _hub_market() -> list[Factory]:
+    """Four steps, max_factories 2. Per step, 40 cheap one-step decoys (50 CNY an hour) crowd
+    the candidate lists; ten three-step factories cost 300 an hour; only the hubs H1 (s1, s2)
+    and H2 (s3, s4), 60 an hour and 1.4 km apart, make a cheap plan within two factories."""
+    procs = ["cutting.laser", "machining.cnc_milling", "machining.drilling", "inspection.cmm"]
+    out = [factory(f"D{p}-{i:02d}", resource(f"D{p}-{i:02d}-R", procs[p], rate=50),
+                   lat=30.0 + 0.01 * i, lon=120.0 + 0.02 * p)
+           for p in range(4) for i in range(40)]
+    out += [factory(f"E{i}", *(resource(f"E{i}-R{p}", procs[p], rate=300) for p in range(3)),
+                    lat=30.2, lon=120.2) for i in range(10)]
+    out += [factory("H1", *(resource(f"H1-R{p}", procs[p], rate=60) for p in (0, 1)),
+                    lat=30.5, lon=120.5),
+            factory("H2", *(resource(f"H2-R{p}", procs[p], rate=60) for p in (2, 3)),
+                    lat=30.51, lon=120.5)]
+    return out
+
+
+def test_quote__tight_max_factories_finds_the_cheap_hubs() -> None:
+    procs = ["cutting.laser", "machining.cnc_milling", "machining.drilling", "inspection.cmm"]
+    o = order("O1", *(step(f"s{p + 1}", procs[p], after=(f"s{p}",) if p else ())
+                      for p in range(4)), quantity=60, due_h=40, max_factories=2)
+    s = scenario(_hub_market(), [o])
+    quotes = quote(s, "O1")
+    for q in quotes:
+        assert not check_plan(s, Plan((q.plan,), SolverInfo("FEASIBLE")))
+    cheapest = quotes[0]
+    assert cheapest.plan.status is OrderStatus.PLANNED
+    # Four one-hour lots at 60 CNY an hour, plus one truck of under 2 km at 3 CNY a km.
+    assert cheapest.cost_breakdown["total"] <= 4 * 60 + 6
+    greedy = solve(s, policy="greedy").order("O1")
+    assert greedy.status is OrderStatus.PLANNED
+
