@@ -153,12 +153,21 @@ def problem_assignments(problem: Problem, order: OrderFacts) -> list[tuple[float
                             lambda f, g: problem.leg(f, g).cost_fen, order.max_factories)
 
 
-def _inside(problem: Problem, order: OrderFacts, where: Assignment) -> Solution:
-    """Greedy (cheapest lot first) with every step held to its assigned factory."""
+def _inside(problem: Problem, order: OrderFacts, where: Assignment,
+            score: Callable[[Solution], int] | None = None) -> Solution:
+    """Greedy (cheapest lot first) with every step held to its assigned factory; with
+    ``score``, also the variant that splits steps into idle time, and the better of the two."""
     held = dataclasses.replace(order, steps=tuple(
         dataclasses.replace(s, options=tuple(o for o in s.options if o.factory == where[s.id]))
         for s in order.steps))
-    return greedy(dataclasses.replace(problem, orders=(held,), refused={}), cheapest_first=True)
+    inside = dataclasses.replace(problem, orders=(held,), refused={})
+    whole = greedy(inside, cheapest_first=True)
+    if score is None:
+        return whole
+    split = greedy(inside, cheapest_first=True, split_early=True)
+    if not split.lots:
+        return whole
+    return split if not whole.lots or score(split) < score(whole) else whole
 
 
 def _cheapest_factories(step: StepFacts, quantity: int, n: int) -> list[str]:
@@ -186,7 +195,7 @@ def factory_set_hints(problem: Problem, order: OrderFacts,
     def judge(where: Assignment) -> int:
         key = tuple(where[s.id] for s in order.steps)
         if key not in seen:
-            sol = _inside(problem, order, where)
+            sol = _inside(problem, order, where, score)
             ok = bool(sol.lots)
             seen[key] = ((score(sol) if score and ok else 0) if ok else 2**62,
                          sol if ok else None)

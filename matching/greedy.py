@@ -57,8 +57,13 @@ def _ready_at(problem: Problem, order: OrderFacts, step: StepFacts, placed: dict
 
 def place_step(problem: Problem, ledger: _Ledger, order: OrderFacts, step: StepFacts,
                placed: dict[str, list[Lot]], factories: set[str],
-               cheapest_first: bool = False) -> list[_Try] | str:
-    """Lots for ``step`` (not yet committed), or why none could be found."""
+               cheapest_first: bool = False, split_early: bool = False) -> list[_Try] | str:
+    """Lots for ``step`` (not yet committed), or why none could be found.
+
+    ``split_early``: when the chosen whole lot has to wait (say for tomorrow's shift), first
+    fill the idle time before it with the largest part that ends before the whole lot would
+    start, and place the rest after; a big step then spans windows instead of waiting.
+    """
     remaining, floor = order.quantity, order.lot_floor()
     limit = problem.max_lots(order)
     chosen: list[_Try] = []
@@ -90,6 +95,10 @@ def place_step(problem: Problem, ledger: _Ledger, order: OrderFacts, step: StepF
                 if best_part is None or key < best_part[0]:
                     best_part = (key, part)
         pick = best_full[1] if best_full else best_part[1] if best_part else None
+        if split_early and best_full and len(chosen) + 1 < limit:
+            early = _early_part(problem, ledger, order, step, placed, used, chosen, remaining,
+                                best_full[1].start)
+            pick = early or pick
         if pick is None:
             return (f"step {step.id} '{step.process}': no free window on its "
                     f"{len(step.options)} capable resources can take a lot of {floor}+ of the "
@@ -136,15 +145,38 @@ def _room_for(order: OrderFacts, step: StepFacts, placed: dict[str, list[Lot]],
     return True
 
 
+def _early_part(problem: Problem, ledger: _Ledger, order: OrderFacts, step: StepFacts,
+                placed: dict[str, list[Lot]], used: set[str], chosen: list[_Try],
+                remaining: int, before: int) -> _Try | None:
+    """The largest part of ``remaining`` (leaving at least a lot floor) ending by ``before``,
+    on a factory the step may use; None if no part that big fits in the idle time."""
+    floor, best = order.lot_floor(), None
+    for opt in step.options:
+        if opt.factory not in used and not _room_for(order, step, placed, used | {opt.factory}):
+            continue
+        ready = _ready_at(problem, order, step, placed, opt.factory)
+        extra = [(c.start, c.end) for c in chosen if c.option.resource == opt.resource]
+        part = _largest_part(ledger, opt, remaining - floor, floor, ready, extra, before)
+        if part is not None and (best is None or (-part.quantity, part.end)
+                                 < (-best.quantity, best.end)):
+            best = part
+    return best
+
+
 def _largest_part(ledger: _Ledger, opt: Option, most: int, floor: int, ready: int,
-                  extra: list[Interval]) -> _Try | None:
-    """The biggest lot in [floor, most] that fits somewhere (binary search: fitting is monotone)."""
-    if most < floor or ledger.earliest(opt, floor, ready, extra) is None:
+                  extra: list[Interval], end_by: int | None = None) -> _Try | None:
+    """The biggest lot in [floor, most] that fits somewhere, ending by ``end_by`` if given
+    (binary search: fitting, and the earliest end, are monotone in the lot size)."""
+    def fits(q: int) -> bool:
+        start = ledger.earliest(opt, q, ready, extra)
+        return start is not None and (end_by is None or start + opt.duration_min(q) <= end_by)
+
+    if most < floor or not fits(floor):
         return None
     lo, hi = floor, most
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        if ledger.earliest(opt, mid, ready, extra) is not None:
+        if fits(mid):
             lo = mid
         else:
             hi = mid - 1
@@ -153,11 +185,12 @@ def _largest_part(ledger: _Ledger, opt: Option, most: int, floor: int, ready: in
     return _Try(opt, lo, start, start + opt.duration_min(lo), opt.cost_fen(lo))
 
 
-def greedy(problem: Problem, *, cheapest_first: bool = False) -> Solution:
+def greedy(problem: Problem, *, cheapest_first: bool = False,
+           split_early: bool = False) -> Solution:
     """Earliest-finish list schedule of every order of ``problem``; failures become reasons.
 
     ``cheapest_first`` swaps the per-step preference (cheapest lot, then earliest finish); the
-    cheapest quote starts from that variant.
+    cheapest quote starts from that variant. ``split_early``: see ``place_step``.
     """
     t0 = time.perf_counter()
     ledger = _Ledger(problem)
@@ -175,7 +208,7 @@ def greedy(problem: Problem, *, cheapest_first: bool = False) -> Solution:
                            if s.id not in done and all(p in done for p in s.after)]
             for step in ready_steps:
                 result = place_step(problem, ledger, order, step, done, factories[order.id],
-                                    cheapest_first)
+                                    cheapest_first, split_early)
                 if isinstance(result, str):
                     unplaced[order.id] = result
                     del active[order.id]

@@ -7,7 +7,10 @@ import random
 
 from domain.model import Factory, OrderStatus, Plan, SolverInfo
 from matching.api import quote, solve
+from matching.build import build_problem
 from matching.factory_sets import best_assignments
+from matching.greedy import greedy
+from matching.plan import to_plan
 from tests.matching.builders import factory, order, resource, scenario, step
 from tests.matching.plan_checker import check_plan
 
@@ -90,3 +93,19 @@ def test_quote__tight_max_factories_finds_the_cheap_hubs() -> None:
     greedy = solve(s, policy="greedy").order("O1")
     assert greedy.status is OrderStatus.PLANNED
 
+
+
+def test_greedy_split_early__fills_idle_time_before_a_late_whole_lot() -> None:
+    # 200 one-minute pieces; the first window (2 h) is too short for the whole lot, the next
+    # one opens a day later. Splitting uses the first window and finishes a day-lot earlier.
+    r = resource("M", windows=((0, 2), (24, 30)))
+    s = scenario([factory("F1", r)], [order("O1", step("s1"), quantity=200, min_lot=20)])
+    problem = build_problem(s, max_lots_per_step=3)
+    whole = greedy(problem, cheapest_first=True)
+    split = greedy(problem, cheapest_first=True, split_early=True)
+    assert sum(x.quantity for x in split.lots) == 200
+    assert all(x.quantity >= 20 for x in split.lots)
+    assert max(x.end_min for x in split.lots) < max(x.end_min for x in whole.lots)
+    assert min(x.start_min for x in split.lots) < 24 * 60  # it used the first window
+    plan = to_plan(s, split)
+    assert not check_plan(s, plan, max_lots=3)
