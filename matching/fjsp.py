@@ -1,28 +1,37 @@
 """Flexible job shop (FJSP) through the matching engine: the quantity-1, single-lot fast path.
 
-Each job is an order of one piece, each operation a step, each machine a resource of one
-factory with a window covering the whole horizon. With one piece every step has exactly one
-lot, so the same model functions build the classical FJSP model: one optional fixed-size
-interval per (operation, eligible machine), exactly one present, a no-overlap per machine,
-precedence along each job, makespan minimised. The Problem is built directly (an operation's
-duration depends on the machine, which a Scenario's one-process resources cannot express).
+Each job is an order of one piece, each operation a step, each machine a resource. Two
+solvers share the parsing and the schedule format (1-based job/op/machine, start, end):
+``greedy_fjsp`` is the engine's own earliest-finish list schedule on a ``Problem`` built for
+the general model (the baseline), and ``solve_fjsp`` the fast path: with one piece per step
+the general lot model reduces to the classical FJSP model, which ``fjsp_lns`` builds directly
+(no lot or placement booleans) and improves by large neighbourhood search.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import math
 import time
 from dataclasses import dataclass
 
-from matching.cpsat import Budget, run_cpsat
+from ortools.sat.python import cp_model
+
+from matching.cpsat import Budget
+from matching.fjsp_lns import (
+    Jobs,
+    LnsStats,
+    build,
+    flatten,
+    lns,
+    multi_start,
+    solve_once,
+    trivial_bound,
+)
 from matching.greedy import greedy
 from matching.problem import Option, OrderFacts, Problem, ResourceFacts, StepFacts, Weights
 from matching.solution import Solution
 
 SHOP = "shop"
-
-# jobs[j][i] = the alternatives (machine 1-based, processing time) of operation i of job j.
-Jobs = list[list[list[tuple[int, int]]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,48 +92,49 @@ def makespan(schedule: list[Scheduled]) -> int:
     return max((s.end for s in schedule), default=0)
 
 
-def fast_alternatives(jobs: Jobs, factor: float = 2.0) -> Jobs:
-    """Each operation keeps the machines at most ``factor`` times slower than its fastest.
+@dataclass(frozen=True, slots=True)
+class FjspAnswer:
+    """What a solve proved: ``bound`` is a true lower bound on the optimal makespan (the
+    full model's bound or a trivial one, whichever is larger), ``status`` OPTIMAL when the
+    makespan meets it."""
 
-    The engine's candidate pruning, FJSP flavour: the pruned model is far smaller, so CP-SAT
-    reaches a good schedule sooner; the full model then starts from it and may still use a
-    slow machine where that pays.
-    """
-    return [[[(m, p) for m, p in alts if p <= factor * min(q for _, q in alts)] for alts in ops]
-            for ops in jobs]
-
-
-# Widening phases: (slowest machine kept, as a multiple of the fastest; share of the budget).
-# The last phase is the full model and gets whatever time is left.
-PHASES: tuple[tuple[float, float], ...] = ((1.5, 0.2), (2.0, 0.3))
+    makespan: int
+    bound: int
+    status: str
+    wall_s: float
+    stats: LnsStats
 
 
-def solve_fjsp(jobs: Jobs, budget: Budget,
-               phases: tuple[tuple[float, float], ...] = PHASES
-               ) -> tuple[list[Scheduled], Solution]:
-    """Greedy-hinted CP-SAT on ever wider candidate sets, each phase hinted with the best
-    schedule so far (a phase stops early when its pruned model is proven optimal); the last
-    phase is the full model, so its bound is a true bound. Returns schedule and answer."""
+def solve_fjsp(jobs: Jobs, budget: Budget, *, full_share: float = 0.2,
+               step_s: float = 0.5) -> tuple[list[Scheduled], FjspAnswer]:
+    """Multi-start dispatch, then the full CP-SAT model hinted with it for ``full_share`` of
+    the budget (small instances end here, proven optimal; large ones get their bound), then
+    LNS for the time left (``fjsp_lns``). ``budget.workers`` CP-SAT workers in the full phase,
+    as many LNS threads of one worker each after it."""
     t0 = time.perf_counter()
-    best: Solution | None = None
-    found: Solution | None = None
-    for factor, share in [*phases, (0.0, 1.0)]:
-        last = factor == 0.0
-        problem = fjsp_problem(jobs if last else fast_alternatives(jobs, factor))
-        left = budget.time_limit_s - (time.perf_counter() - t0)
-        limit = max(0.1, left if last else min(left, budget.time_limit_s * share))
-        hint = best if best is not None else greedy(problem)
-        found, _, _ = run_cpsat(problem, dataclasses.replace(budget, time_limit_s=limit),
-                                hint=hint, must_place=True)
-        if found.lots and (best is None or makespan(schedule_of(found))
-                           <= makespan(schedule_of(best))):
+    deadline = t0 + budget.time_limit_s
+    ops = flatten(jobs)
+    best = multi_start(ops, seed=budget.seed)
+    bound = trivial_bound(jobs)
+    stats = LnsStats()
+    if best.makespan > bound:
+        limit = max(0.1, budget.time_limit_s * full_share - (time.perf_counter() - t0))
+        found, solver, status = solve_once(build(ops, hint=best), ops, limit, budget.workers,
+                                           budget.seed)
+        stats.full_phase_s = round(time.perf_counter() - t0, 2)
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            bound = max(bound, math.ceil(solver.best_objective_bound - 1e-6))
+        if found is not None and found.key() < best.key():
             best = found
-    assert found is not None
-    if best is None:
-        best = greedy(fjsp_problem(jobs))
-    # Report the full model's status and bound with the best schedule seen.
-    answer = dataclasses.replace(best, status=found.status, bound_cny=found.bound_cny)
-    return schedule_of(answer), answer
+    if best.makespan > bound:
+        best = lns(ops, best, deadline, lower=bound, workers=budget.workers, step_s=step_s,
+                   seed=budget.seed, stats=stats)
+    schedule = sorted((Scheduled(o.job + 1, o.index + 1, best.machine[k], best.start[k],
+                                 best.start[k] + dict(o.alts)[best.machine[k]])
+                       for k, o in enumerate(ops)), key=lambda s: (s.job, s.op))
+    status_name = "OPTIMAL" if best.makespan <= bound else "FEASIBLE"
+    return schedule, FjspAnswer(best.makespan, bound, status_name,
+                                round(time.perf_counter() - t0, 2), stats)
 
 
 def greedy_fjsp(jobs: Jobs) -> list[Scheduled]:
