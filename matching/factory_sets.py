@@ -105,37 +105,37 @@ def best_assignments(steps: Sequence[tuple[str, Sequence[str]]],
             legs[(f, g)] = leg_cost(f, g)
         return legs[(f, g)]
 
+    # Each layout arises once: from the partition its equal factories induce, with distinct
+    # hosts per block (combinations reusing a factory are a coarser partition's layouts).
     best: list[tuple[float, int, Assignment]] = []  # max-heap by -total
-    seen: set[tuple[str, ...]] = set()
     tick = itertools.count()
+    worst = float("inf")
+    index = {sid: i for i, sid in enumerate(ids)}
     for parts in _partitions(n, max(1, max_factories)):
         blocks = [tuple(b) for b in parts]
         options = [hosts_of(b) for b in blocks]
-        if any(not o for o in options):
+        if any(not o for o in options) or sum(o[0][0] for o in options) >= worst:
             continue
-        floor = sum(o[0][0] for o in options)
-        if len(best) >= top and floor >= -best[0][0]:
-            continue
+        block_of = {i: k for k, b in enumerate(blocks) for i in b}
+        cross = [(block_of[index[p]], block_of[index[s]]) for p, s in edges
+                 if block_of[index[p]] != block_of[index[s]]]
         for combo in itertools.product(*options):
             work = sum(c for c, _ in combo)
-            if len(best) >= top and work >= -best[0][0]:
+            if work >= worst:
                 continue  # trucks only add
             factories = [f for _, f in combo]
             if len(set(factories)) < len(factories):
-                continue  # a coarser partition covers this layout
-            host = {i: f for b, f in zip(blocks, factories, strict=True) for i in b}
-            where = {sid: host[i] for i, sid in enumerate(ids)}  # in step order
-            key = tuple(where.values())
-            if key in seen:
                 continue
-            total = work + sum(truck(where[p], where[s]) for p, s in edges)
+            total = work + sum(truck(factories[x], factories[y]) for x, y in cross)
+            if total >= worst:
+                continue
+            where = {sid: factories[block_of[i]] for i, sid in enumerate(ids)}  # step order
             if len(best) < top:
                 heapq.heappush(best, (-total, next(tick), where))
-            elif total < -best[0][0]:
-                heapq.heapreplace(best, (-total, next(tick), where))
             else:
-                continue
-            seen.add(key)
+                heapq.heapreplace(best, (-total, next(tick), where))
+            if len(best) >= top:
+                worst = -best[0][0]
     return [(-t, a) for t, _, a in sorted(best, key=lambda x: (-x[0], x[1]))]
 
 
