@@ -156,13 +156,14 @@ def problem_assignments(problem: Problem, order: OrderFacts) -> list[tuple[float
 def _inside(problem: Problem, order: OrderFacts, where: Assignment,
             score: Callable[[Solution], int] | None = None) -> Solution:
     """Greedy (cheapest lot first) with every step held to its assigned factory; with
-    ``score``, also the variant that splits steps into idle time, and the better of the two."""
+    ``score``, when that plan is late, also the variant that splits steps into idle time, and
+    the better of the two (on time, splitting only adds setups)."""
     held = dataclasses.replace(order, steps=tuple(
         dataclasses.replace(s, options=tuple(o for o in s.options if o.factory == where[s.id]))
         for s in order.steps))
     inside = dataclasses.replace(problem, orders=(held,), refused={})
     whole = greedy(inside, cheapest_first=True)
-    if score is None:
+    if score is None or (whole.lots and max(x.end_min for x in whole.lots) <= order.due_min):
         return whole
     split = greedy(inside, cheapest_first=True, split_early=True)
     if not split.lots:
