@@ -78,7 +78,7 @@ def render(rows: list[dict[str, Any]], reference_s: float, load: float) -> str:
         "",
         f"Measured {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}: `sharefab bench quote`. "
         "Markets from `bench/market_gen.py` (seeded). Latency = `matching.api.quote` wall time "
-        "(candidate search, greedy hints over "
+        "(candidate search, factory-layout search and greedy hints over "
         f"{WIDE_FACTOR * (QUOTE_DEFAULTS.candidates_per_step or 0)} candidates per step, "
         f"CP-SAT over {QUOTE_DEFAULTS.candidates_per_step} per step sharing "
         f"{QUOTE_DEFAULTS.time_limit_s:g} s between cheapest/fastest/balanced, "

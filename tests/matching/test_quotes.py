@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import random
 
@@ -109,3 +110,16 @@ def test_greedy_split_early__fills_idle_time_before_a_late_whole_lot() -> None:
     assert min(x.start_min for x in split.lots) < 24 * 60  # it used the first window
     plan = to_plan(s, split)
     assert not check_plan(s, plan, max_lots=3)
+
+
+def test_quote__leaves_the_garbage_collector_as_it_found_it() -> None:
+    s = scenario([factory("F1", resource("M"))], [order("O1", step("s1"), quantity=10)])
+    assert gc.isenabled()
+    assert quote(s, "O1")[0].plan.status is OrderStatus.PLANNED
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        quote(s, "O1")
+        assert not gc.isenabled()  # a caller's choice to run without it is kept
+    finally:
+        gc.enable()
