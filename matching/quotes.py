@@ -1,10 +1,14 @@
-"""Quote alternatives for one order: cheapest, fastest and balanced, from one CP-SAT model.
+"""Quote alternatives for one order: cheapest, fastest and balanced.
 
-The model is built once (the expensive part in Python) and solved three times with different
-objectives, each run hinted with the previous answer:
-- cheapest: money (lots + trucks) plus the scenario's tardiness penalty;
-- fastest: completion time first, money as tie-break;
-- balanced: money / cheapest money + completion / fastest completion (both scaled to 1).
+Hints first: earliest-finish and cheapest-first greedy plans, and greedy plans inside the best
+factory layouts (``factory_sets``: which factory runs which step, searched exactly, then a hill
+climb judged by greedy). Then CP-SAT, hinted:
+- cheapest: money (lots + trucks) plus the scenario's tardiness penalty, on a small model held
+  to the best hint's factories (where a short run can still improve lots and timing);
+- fastest: completion time first, money as tie-break, on the narrowed general model;
+- balanced: money / cheapest money + completion / fastest completion (both scaled to 1), same.
+Every plan seen competes for each label, so a short budget never makes a quote worse than
+its hints.
 """
 
 from __future__ import annotations
@@ -55,6 +59,11 @@ def alternatives(scenario: Scenario, order_id: str, budget: Budget, keep: int | 
                       *factory_set_hints(problem, problem.orders[0],
                                          lambda sol: _score(problem, sol))],
                      key=lambda sol: _score(problem, sol))
+    wide_problem = problem
+    # The cheapest run searches inside the best hint's factory layout: a model small enough
+    # for CP-SAT to improve the lots (splits, setups, timing) within an interactive budget,
+    # where the general model never beat its hint (bench/results/quote.md).
+    layout = (_layout(problem, cheap_hint) if keep is not None and cheap_hint.lots else None)
     if keep is not None:
         problem = narrow(problem, keep, [hint, cheap_hint])
     mv = build_model(problem, must_place=True)
@@ -67,6 +76,9 @@ def alternatives(scenario: Scenario, order_id: str, budget: Budget, keep: int | 
     current = hint if hint.lots else None
     results: dict[QuoteKind, Solution] = {}
     for kind in KINDS:
+        if kind == "cheapest" and layout is not None:
+            results[kind] = current = _cheapest_in(layout, order_id, share, cheap_hint)
+            continue
         if kind == "cheapest":
             current = cheap_hint if cheap_hint.lots else current
             mv.model.minimize(money + late)
@@ -77,7 +89,7 @@ def alternatives(scenario: Scenario, order_id: str, budget: Budget, keep: int | 
             results[kind] = results["cheapest"]  # one plan is best at both: nothing to balance
             continue
         else:
-            c_star = max(1, _money_units(problem, results["cheapest"]))
+            c_star = max(1, _money_units(wide_problem, results["cheapest"]))
             t_star = max(1, _completion(results["fastest"]))
             mv.model.minimize(t_star * (money + late) + c_star * done)
         found = _solve(mv, problem, share, current)
@@ -88,7 +100,7 @@ def alternatives(scenario: Scenario, order_id: str, budget: Budget, keep: int | 
                       "precedence and transport within the time limit")
             return _unmatched(order, reason)
         results[kind] = current = found
-    lookup = resource_lookup(scenario, set(problem.resources))
+    lookup = resource_lookup(scenario, set(wide_problem.resources))
     # Short budgets: a run may stop before it beats its own hint, or a later run may beat an
     # earlier one at its goal. So every plan seen (greedy hints included) competes, and each
     # label goes to the plan that is best at it.
@@ -103,6 +115,28 @@ def alternatives(scenario: Scenario, order_id: str, budget: Budget, keep: int | 
     balanced = min(pool, key=lambda pb: (pb[1]["total"] / best_cny
                                          + _minutes(scenario, pb[0]) / best_min))
     return [("cheapest", *cheapest), ("fastest", *fastest), ("balanced", *balanced)]
+
+
+def _layout(problem: Problem, sol: Solution) -> Problem:
+    """``problem`` with each step's options cut to the factories ``sol`` runs it in."""
+    order = problem.orders[0]
+    where: dict[str, set[str]] = {}
+    for lot in sol.lots:
+        where.setdefault(lot.step, set()).add(problem.resources[lot.resource].factory)
+    steps = tuple(dataclasses.replace(s, options=tuple(
+        o for o in s.options if o.factory in where.get(s.id, ()))) for s in order.steps)
+    kept = {o.resource for s in steps for o in s.options}
+    return dataclasses.replace(problem, orders=(dataclasses.replace(order, steps=steps),),
+                               resources={r: f for r, f in problem.resources.items()
+                                          if r in kept})
+
+
+def _cheapest_in(layout: Problem, order_id: str, budget: Budget, hint: Solution) -> Solution:
+    """The cheapest quote's CP-SAT run on the layout model, or ``hint`` if it finds nothing."""
+    mv = build_model(layout, must_place=True)
+    mv.model.minimize(cost_units(mv, layout) + cp_model.LinearExpr.term(
+        mv.tardiness[order_id], layout.weights.tardiness))
+    return _solve(mv, layout, budget, hint) or hint
 
 
 def _minutes(scenario: Scenario, plan: OrderPlan) -> int:
