@@ -23,8 +23,11 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "simulations" / "examples" / "ma
 RESULTS = Path(__file__).resolve().parent / "results" / "sim.md"
 
 # The solver budget of the benchmark (per engine call): CP-SAT, 1 worker, deterministic time
-# limit; orders are planned in batches every BATCH_MIN simulated minutes.
-BENCH_SOLVER = {"solver.deterministic_time_s": 0.005, "solver.candidates_per_step": 4,
+# limit; orders are planned in batches every BATCH_MIN simulated minutes. 3 candidates per
+# step (the engine's greedy start then looks at 12) and 0.002 s instead of 4 and 0.005 s: on
+# a 1,000-order run this cut the cpsat policy's CPU time by a fifth at the same cost per order
+# (2026-11-23: 30.4 -> 24.4 s CPU, 1,141 -> 1,142 CNY/order, on time 61.7% -> 57.6%).
+BENCH_SOLVER = {"solver.deterministic_time_s": 0.002, "solver.candidates_per_step": 3,
                 "solver.max_lots_per_step": 2, "solver.batch_min": 60,
                 "solver.lookahead_after_due_days": 2}
 

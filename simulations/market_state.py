@@ -131,16 +131,21 @@ class MarketState:
         """
         batch = (orders,) if isinstance(orders, Order) else tuple(orders)
         excluded = set(exclude)
-        until = max(self.market.minute(o.due) for o in batch)
-        until = max(until, start) + lookahead_after_due_min
+        # Per process: materials asked for and how far ahead any order needing it may look
+        # (its due date plus the look-ahead). A batch's far-off order must not stretch the
+        # windows of processes only its near orders use: that only lengthens the engine's scans.
         wanted: dict[str, set[str]] = {}
+        horizon: dict[str, int] = {}
         for o in batch:
+            reach = max(self.market.minute(o.due), start) + lookahead_after_due_min
             for s in o.steps:
                 wanted.setdefault(s.process, set()).add(o.material)
+                horizon[s.process] = max(horizon.get(s.process, reach), reach)
         per_factory: dict[str, list[Resource]] = {}
         bookings: list[Booking] = []
         for process in sorted(wanted):
             materials = wanted[process]
+            until = horizon[process]
             for rid in self.by_process.get(process, ()):
                 m = self.machines[rid]
                 if factory is not None and m.factory.id != factory:
