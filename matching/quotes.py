@@ -48,7 +48,7 @@ def alternatives(scenario: Scenario, order_id: str, budget: Budget, keep: int | 
     order = next(o for o in scenario.orders if o.id == order_id)
     wide = None if keep is None else max(WIDE_FACTOR * keep, 20)
     problem = build_problem(scenario, order_ids=[order_id], keep_per_step=wide,
-                            max_lots_per_step=max_lots)
+                            max_lots_per_step=max_lots, layouts=True)
     if order_id in problem.refused:
         return _unmatched(order, problem.refused[order_id])
     # Quotes always price money, whatever the scenario's cost weight.
