@@ -120,8 +120,9 @@ def render(rows: list[dict[str, Any]], time_limit_s: float, workers: int,
         "neighbourhood search for the rest: one thread per worker, each re-solving (<= 0.5 s, "
         "1 CP-SAT worker) the schedule with a few operations freed (critical path, time "
         "window, whole jobs, whole machines; adaptive size) while every other operation keeps "
-        "its machine and its order on it, accepting equal-or-better (makespan, sum of job "
-        "ends).",
+        "its machine and its order on it (or, kind 'resequence', only its machine), accepting "
+        "equal-or-better (makespan, sum of job ends); kinds are drawn in proportion to the "
+        "gains they made.",
         "",
         "| instance | makespan | bound | BKS | gap % | greedy | CP-SAT / greedy | wall s "
         "| LNS steps |",

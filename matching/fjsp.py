@@ -106,29 +106,38 @@ class FjspAnswer:
 
 
 def solve_fjsp(jobs: Jobs, budget: Budget, *, full_share: float = 0.2,
-               step_s: float = 0.5) -> tuple[list[Scheduled], FjspAnswer]:
+               step_s: float = 0.5, stall_share: float = 0.25,
+               refull_share: float = 0.15) -> tuple[list[Scheduled], FjspAnswer]:
     """Multi-start dispatch, then the full CP-SAT model hinted with it for ``full_share`` of
     the budget (small instances end here, proven optimal; large ones get their bound), then
-    LNS for the time left (``fjsp_lns``). ``budget.workers`` CP-SAT workers in the full phase,
-    as many LNS threads of one worker each after it."""
+    LNS (``fjsp_lns``); whenever LNS has gained nothing for ``stall_share`` of the budget the
+    full model runs again from the incumbent for ``refull_share`` (a different search, and a
+    better bound), then LNS resumes. ``budget.workers`` CP-SAT workers in the full phases,
+    as many LNS threads of one worker each."""
     t0 = time.perf_counter()
     deadline = t0 + budget.time_limit_s
     ops = flatten(jobs)
     best = multi_start(ops, seed=budget.seed)
     bound = trivial_bound(jobs)
     stats = LnsStats()
-    if best.makespan > bound:
-        limit = max(0.1, budget.time_limit_s * full_share - (time.perf_counter() - t0))
-        found, solver, status = solve_once(build(ops, hint=best), ops, limit, budget.workers,
-                                           budget.seed)
-        stats.full_phase_s = round(time.perf_counter() - t0, 2)
+    rounds = 0
+    limit = budget.time_limit_s * full_share - (time.perf_counter() - t0)
+    while best.makespan > bound and deadline - time.perf_counter() > 0.2:
+        found, solver, status = solve_once(build(ops, hint=best), ops,
+                                           max(0.1, min(limit, deadline - time.perf_counter())),
+                                           budget.workers, budget.seed + rounds)
+        stats.full_phase_s += round(time.perf_counter() - t0, 2) if rounds == 0 else 0.0
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             bound = max(bound, math.ceil(solver.best_objective_bound - 1e-6))
         if found is not None and found.key() < best.key():
             best = found
-    if best.makespan > bound:
+        rounds += 1
+        if best.makespan <= bound:
+            break
         best = lns(ops, best, deadline, lower=bound, workers=budget.workers, step_s=step_s,
-                   seed=budget.seed, stats=stats)
+                   seed=budget.seed + rounds, stats=stats,
+                   stall_s=max(3.0, stall_share * budget.time_limit_s))
+        limit = refull_share * budget.time_limit_s
     schedule = sorted((Scheduled(o.job + 1, o.index + 1, best.machine[k], best.start[k],
                                  best.start[k] + dict(o.alts)[best.machine[k]])
                        for k, o in enumerate(ops)), key=lambda s: (s.job, s.op))

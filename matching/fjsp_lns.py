@@ -140,9 +140,11 @@ class _Model:
 
 def build(ops: list[Op], *, fixed: dict[int, int] | None = None,
           chains: list[tuple[int, int]] = (), upper: int | None = None,  # type: ignore[assignment]
-          hint: Assignment | None = None, flow: bool = False) -> _Model:
+          hint: Assignment | None = None, flow: bool = False,
+          prune: float | None = None) -> _Model:
     """The FJSP model; ``fixed`` pins operations to a machine, ``chains`` orders pairs (a
-    before b), ``upper`` caps the makespan, ``hint`` seeds the search."""
+    before b), ``upper`` caps the makespan, ``hint`` seeds the search, ``flow`` breaks
+    makespan ties by the sum of job ends, ``prune`` drops slow machines of free operations."""
     fixed = fixed or {}
     horizon = upper if upper is not None else sum(max(p for _, p in o.alts) for o in ops)
     m = cp_model.CpModel()
@@ -153,7 +155,14 @@ def build(ops: list[Op], *, fixed: dict[int, int] | None = None,
     on_machine: dict[int, list[cp_model.IntervalVar]] = {}
     load: dict[int, list[tuple[int, cp_model.IntVar | int]]] = {}
     for k, o in enumerate(ops):
-        allowed = [(mc, p) for mc, p in o.alts if mc == fixed[k]] if k in fixed else list(o.alts)
+        if k in fixed:
+            allowed = [(mc, p) for mc, p in o.alts if mc == fixed[k]]
+        elif prune is not None:  # only machines at most ``prune`` x the fastest, or the hint's
+            fast = min(p for _, p in o.alts) * prune
+            allowed = [(mc, p) for mc, p in o.alts
+                       if p <= fast or (hint is not None and mc == hint.machine[k])]
+        else:
+            allowed = list(o.alts)
         lo = min(p for _, p in allowed)
         s = m.new_int_var(0, horizon - lo, f"s{k}")
         e = m.new_int_var(lo, horizon, f"e{k}")
@@ -276,6 +285,8 @@ def _neighbourhood(kind: str, ops: list[Op], a: Assignment, size: float,
                 break
             freed |= {k for k in range(n) if a.machine[k] == mc}
         return freed
+    if kind == "resequence":  # a few random operations may change machine
+        return set(rng.sample(range(n), min(n, max(1, target // 4))))
     # "critical": critical operations first, each with its job neighbours, then random fill
     crit = list(_critical(ops, a))
     rng.shuffle(crit)
@@ -289,23 +300,33 @@ def _neighbourhood(kind: str, ops: list[Op], a: Assignment, size: float,
     return freed
 
 
-KINDS = ("critical", "window", "jobs", "machines")
+# Share of LNS steps whose freed operations only see machines at most PRUNE x their fastest
+# (plus their current one): smaller sub-models, so larger neighbourhoods fit in a step.
+PRUNE, PRUNE_SHARE = 1.5, 0.5
+KINDS = ("critical", "window", "jobs", "machines", "resequence")
 
 
-def _relaxed(ops: list[Op], best: Assignment, freed: set[int]) -> _Model:
-    """The sub-model of one step: operations outside ``freed`` keep machine and order."""
+def _relaxed(ops: list[Op], best: Assignment, freed: set[int], *, keep_order: bool = True,
+             prune: float | None = None) -> _Model:
+    """The sub-model of one step: operations outside ``freed`` keep their machine, and with
+    ``keep_order`` also their order on it (without, the step re-sequences every machine)."""
     fixed = {k: best.machine[k] for k in range(len(ops)) if k not in freed}
+    if not keep_order:
+        return build(ops, fixed=fixed, upper=best.makespan, hint=best, flow=True,
+                     prune=prune)
     by_machine: dict[int, list[int]] = {}
     for k in sorted(fixed, key=lambda k: best.start[k]):
         by_machine.setdefault(fixed[k], []).append(k)
     chains = [pair for seq in by_machine.values() for pair in itertools.pairwise(seq)]
-    return build(ops, fixed=fixed, chains=chains, upper=best.makespan, hint=best, flow=True)
+    return build(ops, fixed=fixed, chains=chains, upper=best.makespan, hint=best, flow=True,
+                 prune=prune)
 
 
 def lns(ops: list[Op], incumbent: Assignment, deadline: float, *, lower: int,
         workers: int = 2, step_s: float = 1.0, seed: int = 0,
-        stats: LnsStats | None = None) -> Assignment:
-    """Improve ``incumbent`` until ``deadline`` (perf_counter) or until it meets ``lower``.
+        stats: LnsStats | None = None, stall_s: float | None = None) -> Assignment:
+    """Improve ``incumbent`` until ``deadline`` (perf_counter), until it meets ``lower``, or
+    (with ``stall_s``) until the makespan has not improved for ``stall_s`` seconds.
 
     ``workers`` threads each run one-worker sub-solves on their own neighbourhoods and share
     the incumbent (CP-SAT releases the GIL while it solves), which on two cores gives about
@@ -315,7 +336,8 @@ def lns(ops: list[Op], incumbent: Assignment, deadline: float, *, lower: int,
     """
     lock = threading.Lock()
     sizes = dict.fromkeys(KINDS, 0.15)
-    state = {"best": incumbent, "step": 0}
+    state = {"best": incumbent, "step": 0, "gain_t": time.perf_counter()}
+    gains = dict.fromkeys(KINDS, 0)
     stats = stats if stats is not None else LnsStats()
 
     def worker(tid: int) -> None:
@@ -325,24 +347,33 @@ def lns(ops: list[Op], incumbent: Assignment, deadline: float, *, lower: int,
                 best: Assignment = state["best"]  # type: ignore[assignment]
                 step = int(state["step"])  # type: ignore[call-overload]
                 state["step"] = step + 1
-            left = deadline - time.perf_counter()
+            now = time.perf_counter()
+            left = deadline - now
             if best.makespan <= lower or left < 0.2:
                 return
-            kind = KINDS[step % len(KINDS)]
+            if stall_s is not None and now - float(state["gain_t"]) > stall_s:  # type: ignore[arg-type]
+                return
+            # Each kind in turn at first, then in proportion to the makespan gains it made.
+            kind = (KINDS[step % len(KINDS)] if step < 2 * len(KINDS) else
+                    rng.choices(KINDS, weights=[1 + 2 * gains[k] for k in KINDS])[0])
             freed = _neighbourhood(kind, ops, best, sizes[kind], rng)
-            found, _, status = solve_once(_relaxed(ops, best, freed), ops, min(step_s, left), 1,
+            prune = PRUNE if rng.random() < PRUNE_SHARE else None
+            model = _relaxed(ops, best, freed, keep_order=kind != "resequence", prune=prune)
+            found, _, status = solve_once(model, ops, min(step_s, left), 1,
                                       seed + step)
             with lock:
                 current: Assignment = state["best"]  # type: ignore[assignment]
                 if found is not None and found.key() <= current.key():
                     if found.makespan < current.makespan:
+                        gains[kind] += 1
+                        state["gain_t"] = time.perf_counter()
                         stats.improvements += 1
                         stats.by_kind[kind] = stats.by_kind.get(kind, 0) + 1
                         stats.trace.append((round(time.perf_counter(), 1), found.makespan))
                     state["best"] = found
                 if status == cp_model.OPTIMAL:
                     stats.proven += 1
-                    sizes[kind] = min(0.6, sizes[kind] * 1.15)
+                    sizes[kind] = min(0.85, sizes[kind] * 1.15)
                 else:
                     sizes[kind] = max(0.03, sizes[kind] * 0.85)
 
@@ -351,6 +382,6 @@ def lns(ops: list[Op], incumbent: Assignment, deadline: float, *, lower: int,
         t.start()
     for t in threads:
         t.join()
-    stats.steps = int(state["step"])  # type: ignore[call-overload]
+    stats.steps += int(state["step"])  # type: ignore[call-overload]
     stats.sizes = {k: round(v, 3) for k, v in sizes.items()}
     return state["best"]  # type: ignore[return-value]
