@@ -56,14 +56,14 @@ def measure(n: int, runs: int, reference_s: float, seed: int) -> dict[str, Any]:
     return {"resources": n, "runs": runs, "p50_ms": round(statistics.median(latencies), 1),
             "p95_ms": round(cuts[18], 1), "quote_cny": quoted, "reference_cny": reference,
             "greedy_cny": greedy, "scenario_seed": seed,
-            "mean_quote_greedy": _mean_vs_greedy(n, range(seed + 100, seed + 100 + MARKETS))}
+            **_mean_vs_greedy(n, range(seed + 100, seed + 100 + MARKETS))}
 
 
 # Markets per size for the mean quote / greedy ratio (one market alone is a noisy yardstick).
 MARKETS = 10
 
 
-def _mean_vs_greedy(n: int, seeds: range) -> float | None:
+def _mean_vs_greedy(n: int, seeds: range) -> dict[str, Any]:
     """Mean of cheapest quote / greedy over the markets of ``seeds`` greedy can serve."""
     ratios = []
     for s in seeds:
@@ -72,7 +72,8 @@ def _mean_vs_greedy(n: int, seeds: range) -> float | None:
         cheapest = quote(scenario, "O1")[0]
         if greedy and cheapest.plan.status is not OrderStatus.UNMATCHED:
             ratios.append(cheapest.cost_breakdown["total"] / greedy)
-    return round(statistics.mean(ratios), 3) if ratios else None
+    return {"mean_quote_greedy": round(statistics.mean(ratios), 3) if ratios else None,
+            "markets_served": len(ratios)}
 
 
 def run(sizes: list[int] | None = None, runs: int = 20, reference_s: float = 30.0,
@@ -104,7 +105,8 @@ def render(rows: list[dict[str, Any]], reference_s: float, load: float) -> str:
         f"on {os.cpu_count()} cores. Objective = processing + transport + "
         f"tardiness penalty of the cheapest quote; reference = `solve` with {reference_s:g} s "
         "and 30 candidates per step; greedy = the engine's baseline, same run. Last column: "
-        f"mean quote / greedy over {MARKETS} more markets of the size (seeds +100 on).",
+        f"mean quote / greedy over {MARKETS} more markets of the size (seeds +100 on; in "
+        "brackets, how many of them greedy can serve: the mean is over those).",
         "",
         "| resources | runs | p50 ms | p95 ms | quote CNY | reference CNY | greedy CNY "
         f"| quote / reference | quote / greedy | quote / greedy, {MARKETS} markets |",
@@ -116,7 +118,7 @@ def render(rows: list[dict[str, Any]], reference_s: float, load: float) -> str:
             f"| {r['quote_cny']} | {r['reference_cny']} | {r['greedy_cny']} "
             f"| {_ratio(r['quote_cny'], r['reference_cny'])} "
             f"| {_ratio(r['quote_cny'], r['greedy_cny'])} "
-            f"| {r.get('mean_quote_greedy') or '-'} |")
+            f"| {r.get('mean_quote_greedy') or '-'} ({r.get('markets_served', 0)}) |")
     return "\n".join(lines) + "\n"
 
 
