@@ -286,7 +286,7 @@ def _neighbourhood(kind: str, ops: list[Op], a: Assignment, size: float,
             freed |= {k for k in range(n) if a.machine[k] == mc}
         return freed
     if kind == "resequence":  # a few random operations may change machine
-        return set(rng.sample(range(n), min(n, max(1, target // 4))))
+        return set(rng.sample(range(n), min(n, target)))
     # "critical": critical operations first, each with its job neighbours, then random fill
     crit = list(_critical(ops, a))
     rng.shuffle(crit)
