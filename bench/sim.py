@@ -23,11 +23,13 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "simulations" / "examples" / "ma
 RESULTS = Path(__file__).resolve().parent / "results" / "sim.md"
 
 # The solver budget of the benchmark (per engine call): CP-SAT, 1 worker, deterministic time
-# limit; orders are planned in batches every BATCH_MIN simulated minutes. 3 candidates per
-# step (the engine's greedy start then looks at 12) and 0.002 s instead of 4 and 0.005 s: on
-# a 1,000-order run this cut the cpsat policy's CPU time by a fifth at the same cost per order
-# (2026-11-23: 30.4 -> 24.4 s CPU, 1,141 -> 1,142 CNY/order, on time 61.7% -> 57.6%).
-BENCH_SOLVER = {"solver.deterministic_time_s": 0.002, "solver.candidates_per_step": 3,
+# limit; orders are planned in batches every BATCH_MIN simulated minutes. 2 candidates per
+# step (the engine's greedy start then looks at 8) and 0.002 s, down from 4 and 0.005 s: the
+# engine's greedy start grows with the square of the candidates. Measured on a 1,000-order
+# run (200 factories, 2026-11-23, CPU seconds of the cpsat policy): 4 / 0.005 s: 30.4 s,
+# 859 filled, 1,141 CNY/order; 3 / 0.002 s: 24.4 s, 851, 1,142; 2 / 0.002 s: 15.4 s, 825,
+# 1,193 (greedy with the same 2: 816 filled, 1,252 CNY/order).
+BENCH_SOLVER = {"solver.deterministic_time_s": 0.002, "solver.candidates_per_step": 2,
                 "solver.max_lots_per_step": 2, "solver.batch_min": 60,
                 "solver.lookahead_after_due_days": 2}
 
@@ -54,16 +56,18 @@ def run(*, factories: int = 200, orders: int = 5000, days: float = 30.0,
     results: dict[str, Any] = {"generate_s": gen_s, "policies": {}}
     load_before = os.getloadavg()[0]
     for name in names:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         (run_,) = run_policies(cfg, [name], market=market)
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         k = run_.kpis
-        results["policies"][name] = {"wall_s": wall, "solver_s": run_.result.solver_wall_s,
+        results["policies"][name] = {"wall_s": wall, "cpu_s": cpu,
+                                     "solver_s": run_.result.solver_wall_s,
                                      "engine_s": run_.result.engine_wall_s,
                                      "calls": run_.result.engine_calls,
                                      "kpis": k, "events": len(run_.result.log)}
-        console.print(f"{name}: {wall:.1f} s wall, {k.orders} orders, {k.filled} filled, "
-                      f"on time {k.on_time_rate:.1%}, cost/order {k.cost_per_order:,.2f}")
+        console.print(f"{name}: {wall:.1f} s wall, {cpu:.1f} s CPU, {k.orders} orders, "
+                      f"{k.filled} filled, on time {k.on_time_rate:.1%}, "
+                      f"cost/order {k.cost_per_order:,.2f}")
     load_after = os.getloadavg()[0]
     resources = sum(len(f.resources) for f in market.factories)
     s = cfg.solver
@@ -86,15 +90,18 @@ def run(*, factories: int = 200, orders: int = 5000, days: float = 30.0,
         "",
         "`engine s`: time inside `matching.api.solve` (candidates, greedy hint, model, search); "
         "`CP-SAT s`: what the engine reports as its solver's wall time (model build and "
-        "search); the rest of `wall s` is the simulation itself (snapshots, SimPy, KPIs).",
+        "search); the rest of `wall s` is the simulation itself (snapshots, SimPy, KPIs). "
+        "`CPU s`: the process's CPU time for the same span (what the run costs without the "
+        "other work on the machine; wall s / CPU s shows how much that work slowed it).",
         "",
-        "| policy | wall s | engine s | CP-SAT s | engine calls | orders | filled | on time | "
-        "mean lead h | cost/order CNY | factories/order | idle capacity used | log events |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| policy | wall s | CPU s | engine s | CP-SAT s | engine calls | orders | filled | "
+        "on time | mean lead h | cost/order CNY | factories/order | idle capacity used | "
+        "log events |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in results["policies"].items():
         k = r["kpis"]
-        lines.append(f"| {name} | {r['wall_s']:.1f} | {r['engine_s']:.1f} | "
+        lines.append(f"| {name} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | {r['engine_s']:.1f} | "
                      f"{r['solver_s']:.1f} | {r['calls']} | {k.orders} | "
                      f"{k.filled} | {k.on_time_rate:.1%} | {k.mean_lead_time_h:.1f} | "
                      f"{k.cost_per_order:,.2f} | {k.factories_per_order:.2f} | "

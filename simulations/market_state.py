@@ -56,6 +56,8 @@ class MachineState:
     window_starts: list[int]
     window_ends: list[int]
     down_until: int = 0
+    # The materials it takes (empty: any), kept as a set: the snapshot asks for every call.
+    materials: frozenset[str] = frozenset()
     lots: dict[str, BookedLot] = field(default_factory=dict)  # active lots by id, in order
 
 
@@ -73,6 +75,7 @@ class MarketState:
                     resource=r, factory=f,
                     window_starts=[market.minute(w.start) for w in r.windows],
                     window_ends=[market.minute(w.end) for w in r.windows],
+                    materials=frozenset(r.materials),
                 )
                 self.by_process.setdefault(r.process, []).append(r.id)
 
@@ -150,8 +153,8 @@ class MarketState:
                 m = self.machines[rid]
                 if factory is not None and m.factory.id != factory:
                     continue
-                if not any(m.resource.capability.fits(process, mat) for mat in materials):
-                    continue
+                if m.materials and m.materials.isdisjoint(materials):
+                    continue  # Capability.fits: the process matches by construction
                 windows = self._windows(m, max(start, m.down_until), until)
                 if not windows:
                     continue

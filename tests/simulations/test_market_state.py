@@ -39,6 +39,20 @@ def test_snapshot__lookahead_reaches_later_windows():
     assert len(machines["F1-L1"].windows) == 2
 
 
+def test_snapshot__each_process_looks_only_as_far_as_the_orders_that_need_it():
+    near_laser = order("O1", [LASER], due_min=1000)
+    far_mill = order("O2", [MILL], due_min=3000)
+    s = state().snapshot([near_laser, far_mill], 0, lookahead_after_due_min=0)
+    machines = {r.id: r for f in s.factories for r in f.resources}
+    # The batch reaches minute 3000, but no order needing the laser looks past minute 1000.
+    assert len(machines["F1-L1"].windows) == 1
+    assert "F1-M1" in machines
+    both = state().snapshot([near_laser, order("O3", [LASER], due_min=3000)], 0,
+                            lookahead_after_due_min=0)
+    machines = {r.id: r for f in both.factories for r in f.resources}
+    assert len(machines["F1-L1"].windows) == 2
+
+
 def test_snapshot__booked_lots_become_bookings_unless_excluded():
     st = state()
     st.book(lot("O0.s1.L1", "F1-L1", 100, 200))
