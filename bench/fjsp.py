@@ -3,7 +3,7 @@
 Each job is an order of one piece, each operation a step, each machine a resource; the engine's
 quantity-1 fast path (``matching.fjsp``): a multi-start dispatch schedule, the full FJSP CP-SAT
 model hinted with it for a fifth of the budget (its bound is the reported bound), then large
-neighbourhood search (``matching.fjsp_lns``) for the time left.
+neighbourhood search (``matching.fjsp_lns``), with a full-model restart whenever it stalls.
 Every schedule is re-checked here (eligible machine, duration, no overlap, job order) before
 it is reported. The greedy baseline is the engine's own earliest-finish list schedule.
 """
@@ -117,7 +117,9 @@ def render(rows: list[dict[str, Any]], time_limit_s: float, workers: int,
         "(earliest finish traded against the job's work left), the full CP-SAT model hinted "
         "with it for 20 % of the time (stops when proven optimal; its bound is the bound "
         "column, floored by the longest job / average machine load), then large "
-        "neighbourhood search for the rest: one thread per worker, each re-solving (<= 0.5 s, "
+        "neighbourhood search for the rest (after 25 % of the time without a gain, the full "
+        "model again from the incumbent for 15 %, then LNS again): one thread per worker, "
+        "each re-solving (<= 0.5 s, "
         "1 CP-SAT worker) the schedule with a few operations freed (critical path, time "
         "window, whole jobs, whole machines; adaptive size) while every other operation keeps "
         "its machine and its order on it (or, kind 'resequence', only its machine), accepting "
