@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 
 from bench.market_gen import T0, generate
 from domain.schemas import OrderIn, dump_scenario
 from services.api.app import create_app
-from services.db import session_scope
+from services.db import scratch_schema, session_scope
 from services.live_memory import InMemoryLiveStore
 from services.quotes import service as quote_service
 from services.settings import Settings
@@ -61,16 +61,8 @@ def _database(backend: str, workdir: Path) -> Iterator[str]:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         return
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with scratch_schema(POSTGRES_URL, prefix="bench") as url:
+        yield url
 
 
 def _postgres_up() -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -101,6 +102,26 @@ def _set_wal(cursor: Any) -> None:
             if "locked" not in str(exc) or attempt == 99:
                 raise
             time.sleep(0.05)
+
+
+@contextmanager
+def scratch_schema(base_url: str, prefix: str = "scratch") -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped on exit.
+
+    Tests and benchmarks use it to run migrations and data against the real server without
+    touching anything else in the database.
+    """
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base_url)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    sep = "&" if "?" in base_url else "?"
+    try:
+        yield f"{base_url}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -9,7 +9,6 @@ empty tables.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from services.api.app import create_app
-from services.db import Base
+from services.db import Base, scratch_schema
 from services.live_memory import InMemoryLiveStore
 from services.settings import Settings
 
@@ -30,16 +29,8 @@ TABLES = ["bookings", "quotes", "order_steps", "orders", "windows", "resources",
 
 @pytest.fixture(scope="session")
 def pg_schema_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    base = request.getfixturevalue("postgres_url")
-    schema = f"t_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with scratch_schema(request.getfixturevalue("postgres_url"), prefix="t") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

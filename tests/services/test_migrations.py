@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy import Engine, inspect
 
 import services.models
-from services.db import downgrade, make_engine, migrate
+from services.db import downgrade, make_engine, migrate, scratch_schema
 
 
 def test_migrations__schema_matches_models(client):
@@ -42,17 +41,8 @@ def _fresh(database_url: str) -> Iterator[str]:
     if not database_url.startswith("postgresql"):
         yield database_url
         return
-    base = database_url.split("?", 1)[0]
-    schema = f"t_mig_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{base}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with scratch_schema(database_url.split("?", 1)[0], prefix="t_mig") as url:
+        yield url
 
 
 @pytest.mark.timeout(90)  # without the advisory lock PostgreSQL's two upgrades block for good
