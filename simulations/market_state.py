@@ -35,6 +35,9 @@ class BookedLot:
     started: int | None = None
     finished: int | None = None
     remaining_min: int = 0
+    # The last Booking handed to the engine and its (start, end): a lot booked in the future
+    # looks the same to every snapshot, so the object is built once, not once per call.
+    booking: tuple[int, int, Booking] | None = None
 
     @property
     def duration_min(self) -> int:
@@ -119,9 +122,12 @@ class MarketState:
             e = max(lot.expected_end(start), s + 1)
             if e <= start or s >= until:
                 continue
-            out.append(Booking(id=lot.id, resource=m.resource.id, start=self.market.at(s),
-                               end=self.market.at(e), order=lot.order, step=lot.step,
-                               quantity=lot.quantity))
+            if lot.booking is None or lot.booking[:2] != (s, e):
+                lot.booking = (s, e, Booking(
+                    id=lot.id, resource=m.resource.id, start=self.market.at(s),
+                    end=self.market.at(e), order=lot.order, step=lot.step,
+                    quantity=lot.quantity))
+            out.append(lot.booking[2])
         return out
 
     def snapshot(self, orders: Order | Sequence[Order], start: int, *,
