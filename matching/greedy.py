@@ -36,6 +36,17 @@ class _Ledger:
             if facts.capacity > 1:
                 for s, e, demand in facts.load:
                     self.busy[rid].extend([(s, e)] * demand)
+        # Per-run memos (the problem is immutable during one greedy run): the factories each
+        # step can use, and ``_room_for`` answers, which the option loops ask again and again.
+        self.step_factories: dict[tuple[str, str], frozenset[str]] = {}
+        self.room: dict[tuple[str, str, frozenset[str], frozenset[str]], bool] = {}
+
+    def factories_of(self, order: OrderFacts, step: StepFacts) -> frozenset[str]:
+        key = (order.id, step.id)
+        got = self.step_factories.get(key)
+        if got is None:
+            got = self.step_factories[key] = frozenset(o.factory for o in step.options)
+        return got
 
     def earliest(self, opt: Option, quantity: int, ready: int,
                  extra: list[Interval]) -> int | None:
@@ -68,17 +79,23 @@ def place_step(problem: Problem, ledger: _Ledger, order: OrderFacts, step: StepF
     limit = problem.max_lots(order)
     chosen: list[_Try] = []
     used = set(factories)
+    # ``placed`` does not change while one step is placed: arrival times are per factory.
+    ready_at: dict[str, int] = {}
     while remaining > 0:
         if len(chosen) >= limit:
             return (f"step {step.id} '{step.process}': {remaining} of {order.quantity} pieces "
                     f"left over after {limit} lots (max lots per step) in the free windows")
         best_full: tuple[tuple[int, int], _Try] | None = None
         best_part: tuple[tuple[int, int], _Try] | None = None
+        room: dict[str, bool] = {}
         for opt in step.options:
-            if opt.factory not in used and not _room_for(order, step, placed, used | {
-                    opt.factory}):
+            if opt.factory not in used and not _room_cached(ledger, room, order, step, placed,
+                                                            used, opt.factory):
                 continue
-            ready = _ready_at(problem, order, step, placed, opt.factory)
+            ready = ready_at.get(opt.factory)
+            if ready is None:
+                ready = ready_at[opt.factory] = _ready_at(problem, order, step, placed,
+                                                          opt.factory)
             extra = [(c.start, c.end) for c in chosen if c.option.resource == opt.resource]
             start = ledger.earliest(opt, remaining, ready, extra)
             if start is not None:
@@ -97,7 +114,7 @@ def place_step(problem: Problem, ledger: _Ledger, order: OrderFacts, step: StepF
         pick = best_full[1] if best_full else best_part[1] if best_part else None
         if split_early and best_full and len(chosen) + 1 < limit:
             early = _early_part(problem, ledger, order, step, placed, used, chosen, remaining,
-                                best_full[1].start)
+                                best_full[1].start, room, ready_at)
             pick = early or pick
         if pick is None:
             return (f"step {step.id} '{step.process}': no free window on its "
@@ -120,41 +137,63 @@ def _priced(problem: Problem, order: OrderFacts, step: StepFacts, placed: dict[s
     return w.cost * (tr.cost_fen + trucks) + w.tardiness * max(0, tr.end - order.due_min)
 
 
-def _room_for(order: OrderFacts, step: StepFacts, placed: dict[str, list[Lot]],
-              used: set[str]) -> bool:
+def _room_cached(ledger: _Ledger, room: dict[str, bool], order: OrderFacts, step: StepFacts,
+                 placed: dict[str, list[Lot]], used: set[str], factory: str) -> bool:
+    """``_room_for(used | {factory})``, memoised per factory in ``room`` (valid for one
+    ``used``) and across the run in the ledger (keyed by everything the answer depends on)."""
+    got = room.get(factory)
+    if got is None:
+        with_f = frozenset(used) | {factory}
+        key = (order.id, step.id, frozenset(placed), with_f)
+        got = ledger.room.get(key)
+        if got is None:
+            got = ledger.room[key] = _room_for(ledger, order, step, placed, with_f)
+        room[factory] = got
+    return got
+
+
+def _room_for(ledger: _Ledger, order: OrderFacts, step: StepFacts,
+              placed: dict[str, list[Lot]], used: frozenset[str]) -> bool:
     """Can the steps still to place be covered within max_factories if ``used`` are used?
 
     A greedy set cover over the factories of the remaining steps' options (it may overcount,
-    which only makes the baseline more careful).
+    which only makes the baseline more careful). Ties go to the first factory by name.
     """
     if len(used) > order.max_factories:
         return False
-    todo = [s for s in order.steps if s.id not in placed and s.id != step.id
-            and not any(o.factory in used for o in s.options)]
+    todo = [fs for s in order.steps if s.id not in placed and s.id != step.id
+            and (fs := ledger.factories_of(order, s)).isdisjoint(used)]
     slots = order.max_factories - len(used)
     while todo:
         if slots == 0:
             return False
         counts: dict[str, int] = {}
-        for s in todo:
-            for f in {o.factory for o in s.options}:
+        for fs in todo:
+            for f in fs:
                 counts[f] = counts.get(f, 0) + 1
-        best = max(sorted(counts), key=lambda f: counts[f])
-        todo = [s for s in todo if not any(o.factory == best for o in s.options)]
+        best = min(counts, key=lambda f: (-counts[f], f))
+        todo = [fs for fs in todo if best not in fs]
         slots -= 1
     return True
 
 
 def _early_part(problem: Problem, ledger: _Ledger, order: OrderFacts, step: StepFacts,
                 placed: dict[str, list[Lot]], used: set[str], chosen: list[_Try],
-                remaining: int, before: int) -> _Try | None:
+                remaining: int, before: int, room: dict[str, bool],
+                ready_at: dict[str, int]) -> _Try | None:
     """The largest part of ``remaining`` (leaving at least a lot floor) ending by ``before``,
-    on a factory the step may use; None if no part that big fits in the idle time."""
+    on a factory the step may use; None if no part that big fits in the idle time.
+
+    ``room`` and ``ready_at`` are the caller's per-factory memos for the same ``used``/``placed``.
+    """
     floor, best = order.lot_floor(), None
     for opt in step.options:
-        if opt.factory not in used and not _room_for(order, step, placed, used | {opt.factory}):
+        if opt.factory not in used and not _room_cached(ledger, room, order, step, placed,
+                                                        used, opt.factory):
             continue
-        ready = _ready_at(problem, order, step, placed, opt.factory)
+        ready = ready_at.get(opt.factory)
+        if ready is None:
+            ready = ready_at[opt.factory] = _ready_at(problem, order, step, placed, opt.factory)
         extra = [(c.start, c.end) for c in chosen if c.option.resource == opt.resource]
         part = _largest_part(ledger, opt, remaining - floor, floor, ready, extra, before)
         if part is not None and (best is None or (-part.quantity, part.end)
