@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from matching.problem import Option, OrderFacts, Problem, StepFacts
 from matching.solution import Lot, Solution
-from scheduling.intervals import Interval, earliest_fit
+from scheduling.intervals import FitFinder, FreeTimes, Interval
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +40,8 @@ class _Ledger:
         # step can use, and ``_room_for`` answers, which the option loops ask again and again.
         self.step_factories: dict[tuple[str, str], frozenset[str]] = {}
         self.room: dict[tuple[str, str, frozenset[str], frozenset[str]], bool] = {}
+        self.finders: dict[str, FitFinder] = {}
+        self.free: dict[str, FreeTimes] = {}
 
     def factories_of(self, order: OrderFacts, step: StepFacts) -> frozenset[str]:
         key = (order.id, step.id)
@@ -48,11 +50,37 @@ class _Ledger:
             got = self.step_factories[key] = frozenset(o.factory for o in step.options)
         return got
 
+    def finder(self, opt: Option, extra: list[Interval]) -> FitFinder:
+        """Earliest-fit probes on ``opt``'s resource as it is now, plus ``extra`` lots.
+
+        Without ``extra`` the finder is kept until the resource's busy list changes
+        (``book``/``unbook``); the free-interval index is kept for the whole run.
+        """
+        rid = opt.resource
+        if not extra:
+            got = self.finders.get(rid)
+            if got is not None:
+                return got
+        facts = self.problem.resources[rid]
+        free = self.free.get(rid)
+        if free is None:
+            free = self.free[rid] = FreeTimes(facts.free)
+        made = FitFinder(free, self.busy[rid] + extra, facts.capacity)
+        if not extra:
+            self.finders[rid] = made
+        return made
+
+    def book(self, resource: str, interval: Interval) -> None:
+        self.busy[resource].append(interval)
+        self.finders.pop(resource, None)
+
+    def unbook(self, resource: str, interval: Interval) -> None:
+        self.busy[resource].remove(interval)
+        self.finders.pop(resource, None)
+
     def earliest(self, opt: Option, quantity: int, ready: int,
                  extra: list[Interval]) -> int | None:
-        facts = self.problem.resources[opt.resource]
-        return earliest_fit(facts.free, self.busy[opt.resource] + extra, facts.capacity,
-                            opt.duration_min(quantity), ready)
+        return self.finder(opt, extra).earliest(opt.duration_min(quantity), ready)
 
 
 def _ready_at(problem: Problem, order: OrderFacts, step: StepFacts, placed: dict[str, list[Lot]],
@@ -206,8 +234,10 @@ def _largest_part(ledger: _Ledger, opt: Option, most: int, floor: int, ready: in
                   extra: list[Interval], end_by: int | None = None) -> _Try | None:
     """The biggest lot in [floor, most] that fits somewhere, ending by ``end_by`` if given
     (binary search: fitting, and the earliest end, are monotone in the lot size)."""
+    finder = ledger.finder(opt, extra)
+
     def fits(q: int) -> bool:
-        start = ledger.earliest(opt, q, ready, extra)
+        start = finder.earliest(opt.duration_min(q), ready)
         return start is not None and (end_by is None or start + opt.duration_min(q) <= end_by)
 
     if most < floor or not fits(floor):
@@ -219,7 +249,7 @@ def _largest_part(ledger: _Ledger, opt: Option, most: int, floor: int, ready: in
             lo = mid
         else:
             hi = mid - 1
-    start = ledger.earliest(opt, lo, ready, extra)
+    start = finder.earliest(opt.duration_min(lo), ready)
     assert start is not None
     return _Try(opt, lo, start, start + opt.duration_min(lo), opt.cost_fen(lo))
 
@@ -264,7 +294,7 @@ def greedy(problem: Problem, *, cheapest_first: bool = False,
         placed[order.id][step.id] = lots
         factories[order.id].update(t.option.factory for t in result)
         for lot in lots:
-            ledger.busy[lot.resource].append((lot.start_min, lot.end_min))
+            ledger.book(lot.resource, (lot.start_min, lot.end_min))
         if len(placed[order.id]) == len(order.steps):
             del active[order.id]
     all_lots = tuple(lot for oid in placed if oid not in unplaced
@@ -276,5 +306,5 @@ def _release(ledger: _Ledger, steps: dict[str, list[Lot]]) -> None:
     """Give back the time of a failed order's lots."""
     for lots in steps.values():
         for lot in lots:
-            ledger.busy[lot.resource].remove((lot.start_min, lot.end_min))
+            ledger.unbook(lot.resource, (lot.start_min, lot.end_min))
     steps.clear()

@@ -8,6 +8,7 @@ the earliest slot) and the conflict checks (to refuse double booking).
 from __future__ import annotations
 
 import itertools
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 
 Interval = tuple[int, int]
@@ -98,14 +99,83 @@ def earliest_fit(
     only be a free-interval start, ``earliest`` or the end of a busy interval, because the
     earliest feasible start is always one of those points.
     """
-    ends = sorted({e for _, e in busy})
-    for fs, fe in free:
-        if fe - max(fs, earliest) < duration_min:
-            continue
-        lo = max(fs, earliest)
-        points = [lo] + [e for e in ends if lo < e <= fe - duration_min]
-        for start in points:
-            if start + duration_min <= fe and fits_capacity(busy, capacity, start,
-                                                            start + duration_min):
-                return start
-    return None
+    return FitFinder(FreeTimes(free), busy, capacity).earliest(duration_min, earliest)
+
+
+class FreeTimes:
+    """A resource's free intervals with what a probe needs to skip most of them.
+
+    ``ends`` (only when the ends never decrease, as in normalized intervals) lets a probe
+    bisect past the intervals that end too early; ``longest_from[i]``, the longest interval of
+    ``intervals[i:]``, lets it stop as soon as no later interval is long enough.
+    Build it once per resource and share it between ``FitFinder``s.
+    """
+
+    __slots__ = ("ends", "intervals", "longest_from")
+
+    def __init__(self, free: Sequence[Interval]) -> None:
+        self.intervals = tuple(free)
+        ends = [e for _, e in self.intervals]
+        self.ends = ends if all(a <= b for a, b in itertools.pairwise(ends)) else None
+        longest_from = [0] * (len(ends) + 1)
+        for i in range(len(ends) - 1, -1, -1):
+            s, e = self.intervals[i]
+            longest_from[i] = max(e - s, longest_from[i + 1])
+        self.longest_from = longest_from
+
+
+class FitFinder:
+    """``earliest_fit`` for many (duration, earliest) probes against the same resource state.
+
+    Sorting the busy intervals and their ends once lets each probe bisect instead of scanning
+    every busy interval for every candidate start (the greedy planner's binary search over lot
+    sizes probes one resource a dozen times in a row).
+    """
+
+    __slots__ = ("_busy", "_capacity", "_ends", "_free", "_starts")
+
+    def __init__(self, free: FreeTimes, busy: Sequence[Interval], capacity: int) -> None:
+        self._free = free
+        self._capacity = capacity
+        self._busy = sorted(busy)
+        self._starts = [b[0] for b in self._busy]
+        self._ends = sorted({e for _, e in busy})
+
+    def earliest(self, duration_min: int, earliest: int) -> int | None:
+        """See ``earliest_fit``: the same candidate points, tried in the same order."""
+        ends, free = self._ends, self._free
+        intervals, longest_from = free.intervals, free.longest_from
+        # An interval ending before earliest + duration is always skipped below, and so is
+        # every interval shorter than the duration.
+        first = 0 if free.ends is None else bisect_left(free.ends, earliest + duration_min)
+        for k in range(first, len(intervals)):
+            if longest_from[k] < duration_min:
+                return None
+            fs, fe = intervals[k]
+            lo = fs if fs > earliest else earliest
+            if fe - lo < duration_min:
+                continue
+            if self._fits(lo, lo + duration_min):
+                return lo
+            last = fe - duration_min
+            for i in range(bisect_right(ends, lo), bisect_right(ends, last)):
+                start = ends[i]
+                if self._fits(start, start + duration_min):
+                    return start
+        return None
+
+    def _fits(self, start: int, end: int) -> bool:
+        """``fits_capacity(busy, capacity, start, end)``, looking only at intervals that
+        begin before ``end`` (the others cannot overlap)."""
+        busy = self._busy
+        n = bisect_left(self._starts, end)
+        if self._capacity == 1:
+            for i in range(n):
+                if busy[i][1] > start:
+                    break
+            else:
+                return True
+        clashing = [b for b in busy[:n] if b[1] > start]
+        if len(clashing) < self._capacity:
+            return True
+        return max_overlap([*clashing, (start, end)]) <= self._capacity

@@ -1,0 +1,77 @@
+"""The fast earliest-fit search the greedy planner uses must answer exactly as the plain one.
+
+``reference_earliest_fit`` is the straightforward search (try every candidate start, check
+capacity against every busy interval) that ``scheduling.intervals.earliest_fit`` replaced; the
+greedy plans only stay the same if both agree on every input, sorted or not.
+"""
+
+from __future__ import annotations
+
+import random
+
+from scheduling.intervals import (
+    FitFinder,
+    FreeTimes,
+    Interval,
+    earliest_fit,
+    fits_capacity,
+)
+
+
+def reference_earliest_fit(free: list[Interval], busy: list[Interval], capacity: int,
+                           duration_min: int, earliest: int) -> int | None:
+    ends = sorted({e for _, e in busy})
+    for fs, fe in free:
+        lo = max(fs, earliest)
+        if fe - lo < duration_min:
+            continue
+        for start in [lo] + [e for e in ends if lo < e <= fe - duration_min]:
+            if fits_capacity(busy, capacity, start, start + duration_min):
+                return start
+    return None
+
+
+def _intervals(rng: random.Random, n: int, *, sort: bool, empty_ok: bool) -> list[Interval]:
+    out = []
+    for _ in range(n):
+        s = rng.randint(0, 300)
+        out.append((s, s + rng.randint(0 if empty_ok else 1, 60)))
+    return sorted(out) if sort else out
+
+
+def _cases(seed: int, n: int) -> list[tuple[list[Interval], list[Interval], int]]:
+    rng = random.Random(seed)
+    cases = []
+    for _ in range(n):
+        free = _intervals(rng, rng.randint(0, 8), sort=rng.random() < 0.7, empty_ok=False)
+        busy = _intervals(rng, rng.randint(0, 10), sort=False, empty_ok=True)
+        busy += rng.sample(busy, k=min(len(busy), rng.randint(0, 2)))  # same booking twice
+        cases.append((free, busy, rng.choice((1, 1, 2, 3))))
+    return cases
+
+
+def test_earliest_fit__matches_reference_on_random_resources() -> None:
+    rng = random.Random(7)
+    checked = 0
+    for free, busy, capacity in _cases(seed=1, n=1500):
+        for _ in range(4):
+            d, t = rng.randint(0, 80), rng.randint(-10, 320)
+            want = reference_earliest_fit(free, busy, capacity, d, t)
+            assert earliest_fit(free, busy, capacity, d, t) == want, (free, busy, capacity, d, t)
+            checked += want is not None
+    assert checked > 500  # the inputs exercise successful fits, not only misses
+
+
+def test_fit_finder__reused_across_probes_matches_reference() -> None:
+    rng = random.Random(11)
+    for free, busy, capacity in _cases(seed=2, n=400):
+        finder = FitFinder(FreeTimes(free), busy, capacity)
+        for _ in range(10):
+            d, t = rng.randint(1, 80), rng.randint(0, 320)
+            assert finder.earliest(d, t) == reference_earliest_fit(free, busy, capacity, d, t)
+
+
+def test_free_times__unsorted_ends_fall_back_to_a_full_scan() -> None:
+    assert FreeTimes([(0, 100), (10, 20)]).ends is None
+    assert FreeTimes([(0, 10), (20, 30)]).ends == [10, 30]
+    assert FreeTimes([(0, 10), (20, 60), (70, 80)]).longest_from == [40, 40, 10, 0]
