@@ -42,6 +42,8 @@ class _Ledger:
         self.room: dict[tuple[str, str, frozenset[str], frozenset[str]], bool] = {}
         self.finders: dict[str, FitFinder] = {}
         self.free: dict[str, FreeTimes] = {}
+        self.version: dict[str, int] = {}
+        self.step_resources: dict[tuple[str, str], tuple[str, ...]] = {}
 
     def factories_of(self, order: OrderFacts, step: StepFacts) -> frozenset[str]:
         key = (order.id, step.id)
@@ -72,11 +74,26 @@ class _Ledger:
 
     def book(self, resource: str, interval: Interval) -> None:
         self.busy[resource].append(interval)
-        self.finders.pop(resource, None)
+        self._changed(resource)
 
     def unbook(self, resource: str, interval: Interval) -> None:
         self.busy[resource].remove(interval)
+        self._changed(resource)
+
+    def _changed(self, resource: str) -> None:
         self.finders.pop(resource, None)
+        self.version[resource] = self.version.get(resource, 0) + 1
+
+    def stamp(self, order: OrderFacts, step: StepFacts) -> tuple[int, ...]:
+        """How far the busy lists of ``step``'s resources have changed: a step placed earlier
+        with the same stamp (and the same order state) would be placed the same way again."""
+        key = (order.id, step.id)
+        rids = self.step_resources.get(key)
+        if rids is None:
+            rids = self.step_resources[key] = tuple(dict.fromkeys(
+                o.resource for o in step.options))
+        version = self.version
+        return tuple([version.get(r, 0) for r in rids])
 
     def earliest(self, opt: Option, quantity: int, ready: int,
                  extra: list[Interval]) -> int | None:
@@ -267,6 +284,10 @@ def greedy(problem: Problem, *, cheapest_first: bool = False,
     factories: dict[str, set[str]] = {o.id: set() for o in problem.orders}
     unplaced = dict(problem.refused)
     active = {o.id: o for o in problem.orders}
+    # place_step is a pure function of the order's progress and its resources' busy lists:
+    # a step's lots are only worked out again when one of those changed since the last try.
+    progress: dict[str, int] = {o.id: 0 for o in problem.orders}
+    tried: dict[tuple[str, str], tuple[tuple[int, ...], list[_Try]]] = {}
     while True:
         best: tuple[tuple[int, int, int], OrderFacts, StepFacts, list[_Try]] | None = None
         for rank, order in enumerate(problem.orders):
@@ -276,8 +297,15 @@ def greedy(problem: Problem, *, cheapest_first: bool = False,
             ready_steps = [s for s in order.steps
                            if s.id not in done and all(p in done for p in s.after)]
             for step in ready_steps:
-                result = place_step(problem, ledger, order, step, done, factories[order.id],
-                                    cheapest_first, split_early)
+                stamp = (progress[order.id], *ledger.stamp(order, step))
+                hit = tried.get((order.id, step.id))
+                if hit is not None and hit[0] == stamp:
+                    result: list[_Try] | str = hit[1]
+                else:
+                    result = place_step(problem, ledger, order, step, done, factories[order.id],
+                                        cheapest_first, split_early)
+                    if not isinstance(result, str):
+                        tried[order.id, step.id] = (stamp, result)
                 if isinstance(result, str):
                     unplaced[order.id] = result
                     del active[order.id]
@@ -293,6 +321,7 @@ def greedy(problem: Problem, *, cheapest_first: bool = False,
                 for t in result]
         placed[order.id][step.id] = lots
         factories[order.id].update(t.option.factory for t in result)
+        progress[order.id] += 1
         for lot in lots:
             ledger.book(lot.resource, (lot.start_min, lot.end_min))
         if len(placed[order.id]) == len(order.steps):
