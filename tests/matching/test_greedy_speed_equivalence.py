@@ -1,14 +1,19 @@
-"""The fast earliest-fit search the greedy planner uses must answer exactly as the plain one.
+"""The greedy planner's fast paths must answer exactly as the plain versions they replaced.
 
 ``reference_earliest_fit`` is the straightforward search (try every candidate start, check
-capacity against every busy interval) that ``scheduling.intervals.earliest_fit`` replaced; the
-greedy plans only stay the same if both agree on every input, sorted or not.
+capacity against every busy interval) and ``reference_room_for`` the set-cover check rebuilding
+every factory set; the greedy plans only stay the same if both agree on every input.
 """
 
 from __future__ import annotations
 
 import random
+from types import SimpleNamespace
+from typing import cast
 
+from matching.greedy import _Ledger, _room_for
+from matching.problem import Option, OrderFacts, Problem, StepFacts
+from matching.solution import Lot
 from scheduling.intervals import (
     FitFinder,
     FreeTimes,
@@ -75,3 +80,44 @@ def test_free_times__unsorted_ends_fall_back_to_a_full_scan() -> None:
     assert FreeTimes([(0, 100), (10, 20)]).ends is None
     assert FreeTimes([(0, 10), (20, 30)]).ends == [10, 30]
     assert FreeTimes([(0, 10), (20, 60), (70, 80)]).longest_from == [40, 40, 10, 0]
+
+
+def reference_room_for(order: OrderFacts, step: StepFacts, placed: dict[str, list[Lot]],
+                       used: set[str]) -> bool:
+    if len(used) > order.max_factories:
+        return False
+    todo = [s for s in order.steps if s.id not in placed and s.id != step.id
+            and not any(o.factory in used for o in s.options)]
+    slots = order.max_factories - len(used)
+    while todo:
+        if slots == 0:
+            return False
+        counts: dict[str, int] = {}
+        for s in todo:
+            for f in {o.factory for o in s.options}:
+                counts[f] = counts.get(f, 0) + 1
+        best = max(sorted(counts), key=lambda f: counts[f])
+        todo = [s for s in todo if not any(o.factory == best for o in s.options)]
+        slots -= 1
+    return True
+
+
+def test_room_for__matches_reference_set_cover_on_random_orders() -> None:
+    rng = random.Random(5)
+    names = [f"F{i}" for i in range(7)]
+    ledger = _Ledger(cast(Problem, SimpleNamespace(resources={})))
+    answers = set()
+    for n in range(3000):
+        steps = tuple(
+            StepFacts(f"s{i}", "p", (), tuple(
+                Option(f"{f}-R{k}", f, 0, 1, 1)
+                for k, f in enumerate(rng.sample(names, rng.randint(1, 3)))))
+            for i in range(rng.randint(1, 8)))
+        order = OrderFacts(f"O{n}", 10, 1, rng.randint(1, 4), 0, steps)
+        placed: dict[str, list[Lot]] = {s.id: [] for s in steps if rng.random() < 0.3}
+        step = rng.choice(steps)
+        used = set(rng.sample(names, rng.randint(0, 3)))
+        want = reference_room_for(order, step, placed, used)
+        assert _room_for(ledger, order, step, placed, frozenset(used)) == want
+        answers.add(want)
+    assert answers == {True, False}
