@@ -15,13 +15,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, Select, create_engine, event, func, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+QueryT = TypeVar("QueryT", bound="Select[Any]")
 
 # Stable constraint names, so Alembic batch mode on SQLite can find and alter them.
 NAMING_CONVENTION = {
@@ -122,6 +124,17 @@ def scratch_schema(base_url: str, prefix: str = "scratch") -> Iterator[str]:
         with admin.begin() as conn:
             conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
         admin.dispose()
+
+
+def page(query: QueryT, *, limit: int | None, offset: int) -> QueryT:
+    """``query`` cut to one page of a list endpoint (no limit: everything from ``offset``)."""
+    query = query.offset(offset)
+    return query if limit is None else query.limit(limit)
+
+
+def next_position(session: Session, column: Any) -> int:
+    """The position after the last row's, so imports keep document order."""
+    return session.scalar(select(func.coalesce(func.max(column), -1) + 1)) or 0
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from domain import model as m
 from domain.schemas import load_plan
 from services.bookings.models import ACTIVE_STATES, Booking, BookingRead, BookingState
+from services.db import page
 from services.errors import ConflictError, InvalidError, NotFoundError
 from services.factories.models import Factory
 from services.orders.models import Order, OrderState
@@ -40,9 +41,8 @@ def get_all(session: Session, *, order_id: str | None = None, resource_id: str |
         query = query.where(Booking.resource_id == resource_id)
     if status is not None:
         query = query.where(Booking.status == status)
-    query = query.order_by(Booking.start, Booking.id).offset(offset)
-    if limit is not None:
-        query = query.limit(limit)
+    query = query.order_by(Booking.start, Booking.id)
+    query = page(query, limit=limit, offset=offset)
     return session.scalars(query).all()
 
 

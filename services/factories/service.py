@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from domain import model as m
 from domain.schemas import FactoryIn
+from services import db
+from services.db import page
 from services.errors import ConflictError, NotFoundError
 from services.factories.models import Factory, FactoryUpdate
 from services.parks import service as park_service
@@ -31,14 +33,13 @@ def get_all(session: Session, *, park_id: str | None = None, limit: int | None =
         selectinload(Factory.resources).selectinload(Resource.windows))
     if park_id is not None:
         query = query.where(Factory.park_id == park_id)
-    query = query.order_by(Factory.position, Factory.id).offset(offset)
-    if limit is not None:
-        query = query.limit(limit)
+    query = query.order_by(Factory.position, Factory.id)
+    query = page(query, limit=limit, offset=offset)
     return session.scalars(query).all()
 
 
 def next_position(session: Session) -> int:
-    return session.scalar(select(func.coalesce(func.max(Factory.position), -1) + 1)) or 0
+    return db.next_position(session, Factory.position)
 
 
 def create(session: Session, *, factory_in: FactoryIn, position: int | None = None,

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from domain import model as m
 from domain.schemas import OrderIn, StepIn
+from services import db
+from services.db import page
 from services.errors import ConflictError, NotFoundError
 from services.orders.models import Order, OrderRead, OrderState, OrderStep
 
@@ -27,14 +29,13 @@ def get_all(session: Session, *, status: str | None = None, customer: str | None
         query = query.where(Order.status == status)
     if customer is not None:
         query = query.where(Order.customer == customer)
-    query = query.order_by(Order.position, Order.id).offset(offset)
-    if limit is not None:
-        query = query.limit(limit)
+    query = query.order_by(Order.position, Order.id)
+    query = page(query, limit=limit, offset=offset)
     return session.scalars(query).all()
 
 
 def next_position(session: Session) -> int:
-    return session.scalar(select(func.coalesce(func.max(Order.position), -1) + 1)) or 0
+    return db.next_position(session, Order.position)
 
 
 def create(session: Session, *, order_in: OrderIn, position: int | None = None) -> Order:

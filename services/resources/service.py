@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from domain import model as m
 from domain.schemas import PricingIn, ResourceIn, WindowIn
+from services.db import page
 from services.errors import ConflictError, NotFoundError
 from services.factories.models import Factory
 from services.live import LiveState
@@ -41,9 +42,8 @@ def get_all(session: Session, *, factory_id: str | None = None, process: str | N
         query = query.where(Resource.process == process)
     if park_id is not None:
         query = query.join(Factory).where(Factory.park_id == park_id)
-    query = query.order_by(Resource.factory_id, Resource.position, Resource.id).offset(offset)
-    if limit is not None:
-        query = query.limit(limit)
+    query = query.order_by(Resource.factory_id, Resource.position, Resource.id)
+    query = page(query, limit=limit, offset=offset)
     return session.scalars(query).all()
 
 
