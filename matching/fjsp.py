@@ -5,12 +5,14 @@ solvers share the parsing and the schedule format (1-based job/op/machine, start
 ``greedy_fjsp`` is the engine's own earliest-finish list schedule on a ``Problem`` built for
 the general model (the baseline), and ``solve_fjsp`` the fast path: with one piece per step
 the general lot model reduces to the classical FJSP model, which ``fjsp_lns`` builds directly
-(no lot or placement booleans) and improves by large neighbourhood search.
+(no lot or placement booleans) and improves by large neighbourhood search, side by side with
+the tabu search of ``fjsp_tabu``.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import time
 from dataclasses import dataclass
 
@@ -18,6 +20,7 @@ from ortools.sat.python import cp_model
 
 from matching.cpsat import Budget
 from matching.fjsp_lns import (
+    Board,
     Jobs,
     LnsStats,
     build,
@@ -27,6 +30,7 @@ from matching.fjsp_lns import (
     solve_once,
     trivial_bound,
 )
+from matching.fjsp_tabu import TabuSearch
 from matching.greedy import greedy
 from matching.problem import Option, OrderFacts, Problem, ResourceFacts, StepFacts, Weights
 from matching.solution import Solution
@@ -107,42 +111,69 @@ class FjspAnswer:
 
 def solve_fjsp(jobs: Jobs, budget: Budget, *, full_share: float = 0.2,
                step_s: float = 0.5, stall_share: float = 0.25,
-               refull_share: float = 0.15) -> tuple[list[Scheduled], FjspAnswer]:
+               refull_share: float = 0.15, tabu: bool = True) -> tuple[list[Scheduled], FjspAnswer]:
     """Multi-start dispatch, then the full CP-SAT model hinted with it for ``full_share`` of
     the budget (small instances end here, proven optimal; large ones get their bound), then
-    LNS (``fjsp_lns``); whenever LNS has gained nothing for ``stall_share`` of the budget the
-    full model runs again from the incumbent for ``refull_share`` (a different search, and a
-    better bound), then LNS resumes. ``budget.workers`` CP-SAT workers in the full phases,
-    as many LNS threads of one worker each."""
+    two searches side by side sharing one incumbent (``Board``) until the deadline: the tabu
+    search (``fjsp_tabu``, on ``workers // 2`` threads) and CP-SAT LNS (``fjsp_lns``, on the
+    other workers). They complement each other: on mk06 and mk10 the tabu search ends 5-8
+    units below LNS, on mk05 and mk07 LNS ends 3-4 below the tabu search. Whenever LNS has
+    gained nothing for ``stall_share`` of the budget the full model runs again from the
+    incumbent for ``refull_share`` (a different search, and a better bound), then LNS resumes.
+    ``tabu=False`` gives the CP-SAT-only engine."""
     t0 = time.perf_counter()
     deadline = t0 + budget.time_limit_s
     ops = flatten(jobs)
-    best = multi_start(ops, seed=budget.seed)
-    bound = trivial_bound(jobs)
+    board = Board(multi_start(ops, seed=budget.seed))
+    bound = [trivial_bound(jobs)]  # a list: the tabu threads read the bound as it rises
     stats = LnsStats()
+    tabu_threads = max(1, budget.workers // 2) if tabu else 0
+    cp_workers = budget.workers
+    walkers: list[threading.Thread] = []
+    searches: list[TabuSearch] = []
+
+    def walk(search: TabuSearch) -> None:
+        while (now := time.perf_counter()) < deadline - 0.05 and board.best.makespan > bound[0]:
+            found = search.run(board.best, min(deadline, now + 0.5), lower=bound[0])
+            if board.offer(found):
+                stats.tabu_improvements += 1
+                stats.trace.append((round(time.perf_counter(), 1), found.makespan))
+
     rounds = 0
     limit = budget.time_limit_s * full_share - (time.perf_counter() - t0)
-    while best.makespan > bound and deadline - time.perf_counter() > 0.2:
-        found, solver, status = solve_once(build(ops, hint=best), ops,
+    while board.best.makespan > bound[0] and deadline - time.perf_counter() > 0.2:
+        found, solver, status = solve_once(build(ops, hint=board.best), ops,
                                            max(0.1, min(limit, deadline - time.perf_counter())),
-                                           budget.workers, budget.seed + rounds)
+                                           cp_workers, budget.seed + rounds)
         stats.full_phase_s += round(time.perf_counter() - t0, 2) if rounds == 0 else 0.0
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            bound = max(bound, math.ceil(solver.best_objective_bound - 1e-6))
-        if found is not None and found.key() < best.key():
-            best = found
+            bound[0] = max(bound[0], math.ceil(solver.best_objective_bound - 1e-6))
+        if found is not None:
+            board.offer(found)
         rounds += 1
-        if best.makespan <= bound:
+        if board.best.makespan <= bound[0]:
             break
-        best = lns(ops, best, deadline, lower=bound, workers=budget.workers, step_s=step_s,
-                   seed=budget.seed + rounds, stats=stats,
-                   stall_s=max(3.0, stall_share * budget.time_limit_s))
+        if not walkers and tabu_threads:
+            cp_workers = max(1, budget.workers - tabu_threads)
+            searches = [TabuSearch(ops, seed=budget.seed + 101 * i) for i in range(tabu_threads)]
+            walkers = [threading.Thread(target=walk, args=(ts,), daemon=True) for ts in searches]
+            for thread in walkers:
+                thread.start()
+        lns(ops, board.best, deadline, lower=bound[0], workers=cp_workers, step_s=step_s,
+            seed=budget.seed + rounds, stats=stats,
+            stall_s=max(3.0, stall_share * budget.time_limit_s), board=board)
         limit = refull_share * budget.time_limit_s
+    for thread in walkers:
+        thread.join()
+    for ts in searches:
+        stats.tabu_iterations += ts.stats.iterations
+        stats.tabu_restarts += ts.stats.restarts
+    best = board.best
     schedule = sorted((Scheduled(o.job + 1, o.index + 1, best.machine[k], best.start[k],
                                  best.start[k] + dict(o.alts)[best.machine[k]])
                        for k, o in enumerate(ops)), key=lambda s: (s.job, s.op))
-    status_name = "OPTIMAL" if best.makespan <= bound else "FEASIBLE"
-    return schedule, FjspAnswer(best.makespan, bound, status_name,
+    status_name = "OPTIMAL" if best.makespan <= bound[0] else "FEASIBLE"
+    return schedule, FjspAnswer(best.makespan, bound[0], status_name,
                                 round(time.perf_counter() - t0, 2), stats)
 
 

@@ -65,6 +65,31 @@ class LnsStats:
     proven: int = 0
     sizes: dict[str, float] = field(default_factory=dict)
     trace: list[tuple[float, int]] = field(default_factory=list)
+    tabu_iterations: int = 0
+    tabu_restarts: int = 0
+    tabu_improvements: int = 0
+
+
+class Board:
+    """The best schedule shared by searches running side by side (LNS threads, the tabu
+    search): each offers what it finds and picks up what the others found."""
+
+    def __init__(self, best: Assignment) -> None:
+        self._lock = threading.Lock()
+        self._best = best
+
+    @property
+    def best(self) -> Assignment:
+        with self._lock:
+            return self._best
+
+    def offer(self, found: Assignment) -> bool:
+        """Keep ``found`` if it is at least as good; True when it strictly improves."""
+        with self._lock:
+            better = found.key() < self._best.key()
+            if found.key() <= self._best.key():
+                self._best = found
+            return better
 
 
 def flatten(jobs: Jobs) -> list[Op]:
@@ -327,13 +352,16 @@ def _relaxed(ops: list[Op], best: Assignment, freed: set[int], *, keep_order: bo
 
 def lns(ops: list[Op], incumbent: Assignment, deadline: float, *, lower: int,
         workers: int = 2, step_s: float = 1.0, seed: int = 0,
-        stats: LnsStats | None = None, stall_s: float | None = None) -> Assignment:
+        stats: LnsStats | None = None, stall_s: float | None = None,
+        board: Board | None = None) -> Assignment:
     """Improve ``incumbent`` until ``deadline`` (perf_counter), until it meets ``lower``, or
     (with ``stall_s``) until the makespan has not improved for ``stall_s`` seconds.
 
     ``workers`` threads each run one-worker sub-solves on their own neighbourhoods and share
     the incumbent (CP-SAT releases the GIL while it solves), which on two cores gives about
-    twice the steps of one two-worker sub-solve at a time. Each kind of neighbourhood adapts
+    twice the steps of one two-worker sub-solve at a time. With ``board`` the threads also
+    take up better schedules another search posted there, and post their own. Each kind of
+    neighbourhood adapts
     its own size: a step that proves its sub-problem optimal grows the next one, a step that
     runs out of time shrinks it.
     """
@@ -347,6 +375,9 @@ def lns(ops: list[Op], incumbent: Assignment, deadline: float, *, lower: int,
         rng = random.Random(seed * 7919 + tid)
         while True:
             with lock:
+                if board is not None and board.best.key() < state["best"].key():  # type: ignore[attr-defined]
+                    state["best"] = board.best
+                    state["gain_t"] = time.perf_counter()
                 best: Assignment = state["best"]  # type: ignore[assignment]
                 step = int(state["step"])  # type: ignore[call-overload]
                 state["step"] = step + 1
@@ -374,6 +405,8 @@ def lns(ops: list[Op], incumbent: Assignment, deadline: float, *, lower: int,
                         stats.by_kind[kind] = stats.by_kind.get(kind, 0) + 1
                         stats.trace.append((round(time.perf_counter(), 1), found.makespan))
                     state["best"] = found
+                    if board is not None:
+                        board.offer(found)
                 if status == cp_model.OPTIMAL:
                     stats.proven += 1
                     sizes[kind] = min(0.85, sizes[kind] * 1.15)
