@@ -67,7 +67,7 @@ def bench_fjsp(
                                               exists=True, file_okay=False)],
     time_limit: Annotated[float, typer.Option(help="seconds per instance")] = 30.0,
     json_out: Annotated[Path | None, typer.Option("--json", help="per-instance JSON")] = None,
-    workers: Annotated[int, typer.Option(help="CP-SAT workers")] = 2,
+    workers: Annotated[int, typer.Option(help="search threads: tabu search + CP-SAT")] = 2,
 ) -> None:
     """Solve FJSP instances with the matching engine; makespan vs best known."""
     fjsp = load_bench("fjsp")
