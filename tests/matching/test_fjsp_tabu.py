@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pytest
 
+from matching import fjsp_tabu as kernel
 from matching.cpsat import Budget
 from matching.fjsp import parse_fjs, solve_fjsp
 from matching.fjsp_lns import (
@@ -124,3 +126,32 @@ def test_solve_fjsp__fattahi1_optimum_without_tabu() -> None:
     jobs = parse_fjs(FATTAHI1)
     _, answer = solve_fjsp(jobs, Budget(time_limit_s=1.0, workers=2), tabu=False)
     assert answer.makespan == 66
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_heads_tails_without_one_operation__incremental_equals_full_pass(seed: int) -> None:
+    """The kernel's shortcut (reuse the topological order, recompute half) must give exactly
+    the heads, tails and makespan of a fresh pass over the graph without the operation."""
+    jobs = random_instance(400 + seed, n_jobs=9, n_machines=4)
+    ops = flatten(jobs)
+    search = TabuSearch(ops)
+    mach, mp, ms, first = search._graph(dispatch(ops, urgency=0.0))
+    n = len(ops)
+    p = np.array([search.proc[v, mach[v]] for v in range(n)], np.int64)
+    r, q, order, indeg = (np.zeros(n, np.int64) for _ in range(4))
+    kernel._heads_tails(p, search.jp, search.js, mp, ms, r, q, order, indeg)
+    rank = np.empty(n, np.int64)
+    rank[order] = np.arange(n)
+    for v in range(n):
+        g = [x.copy() for x in (mach, mp, ms, first)]
+        pv = p.copy()
+        kernel._unlink(v, *g)
+        pv[v] = 0
+        full_r, full_q, incr_r, incr_q = (np.zeros(n, np.int64) for _ in range(4))
+        full = kernel._heads_tails(pv, search.jp, search.js, g[1], g[2], full_r, full_q,
+                                   np.zeros(n, np.int64), np.zeros(n, np.int64))
+        incr = kernel._without(pv, search.jp, search.js, g[1], g[2], r, q, incr_r, incr_q,
+                               order, rank[v])
+        assert incr == full
+        assert (incr_r == full_r).all()
+        assert (incr_q == full_q).all()
