@@ -88,16 +88,25 @@ def solve_instance(path: Path, time_limit_s: float, workers: int) -> dict[str, A
 
 
 def run(directory: Path = DEFAULT_DIR, *, time_limit_s: float = 30.0,
-        json_out: Path | None = None, workers: int = 2,
+        json_out: Path | None = None, workers: int = 2, runs: int = 1,
         markdown: Path | None = RESULTS / "fjsp.md") -> list[dict[str, Any]]:
-    """Solve every ``*.fjs`` of ``directory``; write JSON and the markdown section."""
-    rows = []
+    """Solve every ``*.fjs`` of ``directory`` ``runs`` times (wall-clock limits and two
+    threads do not repeat, so one run is one sample); write JSON and the markdown section.
+    The rows are the first run's, each with ``makespan_runs``: its makespan in every run."""
+    paths = sorted(directory.glob("*.fjs"))
     warm_up()
     load_before = os.getloadavg()[0]
-    for path in sorted(directory.glob("*.fjs")):
-        rows.append(solve_instance(path, time_limit_s, workers))
-        print(f"{rows[-1]['instance']}: {rows[-1]['makespan']} (bks {rows[-1]['bks']}, "
-              f"greedy {rows[-1]['greedy_makespan']})", flush=True)
+    samples: list[list[dict[str, Any]]] = []
+    for i in range(runs):
+        rows = []
+        for path in paths:
+            rows.append(solve_instance(path, time_limit_s, workers))
+            print(f"run {i + 1}/{runs} {rows[-1]['instance']}: {rows[-1]['makespan']} "
+                  f"(bks {rows[-1]['bks']}, greedy {rows[-1]['greedy_makespan']})", flush=True)
+        samples.append(rows)
+    rows = samples[0] if samples else []
+    for k, row in enumerate(rows):
+        row["makespan_runs"] = [sample[k]["makespan"] for sample in samples]
     if json_out is not None:
         json_out.write_text(json.dumps(rows, indent=1) + "\n")
     if markdown is not None:
@@ -105,6 +114,12 @@ def run(directory: Path = DEFAULT_DIR, *, time_limit_s: float = 30.0,
         load = (load_before + os.getloadavg()[0]) / 2
         markdown.write_text(render(rows, time_limit_s, workers, load))
     return rows
+
+
+def _mean_gap(rows: list[dict[str, Any]], run: int) -> float | None:
+    gaps = [100.0 * (r["makespan_runs"][run] - r["bks"]) / r["bks"] for r in rows
+            if r["bks"] is not None]
+    return statistics.mean(gaps) if gaps else None
 
 
 def render(rows: list[dict[str, Any]], time_limit_s: float, workers: int,
@@ -147,6 +162,18 @@ def render(rows: list[dict[str, Any]], time_limit_s: float, workers: int,
         lines += ["", f"Mean gap to BKS: **{statistics.mean(gaps):.2f} %** over {len(gaps)} "
                   f"instances (target <= 0.5 %); max {max(gaps):.2f} %. The engine beats greedy on "
                   f"{ahead} of {len(rows)} instances."]
+    n_runs = min((len(r.get("makespan_runs", [])) for r in rows), default=0)
+    if n_runs > 1:
+        per_run = [g for g in (_mean_gap(rows, i) for i in range(n_runs)) if g is not None]
+        spread = [f"{r['instance']} {min(r['makespan_runs'])}-{max(r['makespan_runs'])}"
+                  for r in rows if min(r["makespan_runs"]) != max(r["makespan_runs"])]
+        gaps_text = ("mean gap per run " + ", ".join(f"{g:.2f} %" for g in per_run)
+                     + f" (mean {statistics.mean(per_run):.2f} %, worst {max(per_run):.2f} %); "
+                     if per_run else "")
+        lines += ["", f"Run to run ({n_runs} runs of the whole set, same code, same machine, one "
+                  "after another; the table is run 1): " + gaps_text
+                  + ("makespans that differed: " + ", ".join(spread) if spread
+                     else "every makespan was the same in every run") + "."]
     if load is not None:
         lines += ["", f"Machine load (1-min load average, mean of start and end of the run): "
                   f"{load:.1f} on {os.cpu_count()} cores, this run's two search threads "
@@ -158,7 +185,7 @@ def render(rows: list[dict[str, Any]], time_limit_s: float, workers: int,
 
 
 def main() -> None:
-    run(DEFAULT_DIR, time_limit_s=30.0, json_out=RESULTS / "fjsp.json")
+    run(DEFAULT_DIR, time_limit_s=30.0, json_out=RESULTS / "fjsp.json", runs=3)
 
 
 if __name__ == "__main__":

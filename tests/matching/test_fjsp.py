@@ -49,3 +49,17 @@ def test_solve_fjsp__mk01_optimal_and_better_than_greedy() -> None:
     check_schedule(jobs, baseline)
     assert makespan(schedule) == 40  # best known and proven (ScheduleOpt bks.json)
     assert makespan(schedule) < makespan(baseline)
+
+
+def test_bench_run__repeats_the_set_and_reports_the_spread(tmp_path: Path) -> None:
+    from bench.fjsp import run
+
+    (tmp_path / "fattahi1.fjs").write_text(FATTAHI1)
+    markdown = tmp_path / "fjsp.md"
+    rows = run(tmp_path, time_limit_s=1.0, runs=2, json_out=tmp_path / "out.json",
+               markdown=markdown)
+    assert [r["makespan_runs"] for r in rows] == [[66, 66]]
+    assert rows[0]["schedule"]
+    text = markdown.read_text()
+    assert "2 runs of the whole set" in text
+    assert "every makespan was the same in every run" in text
