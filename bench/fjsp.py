@@ -4,7 +4,7 @@ Each job is an order of one piece, each operation a step, each machine a resourc
 quantity-1 fast path (``matching.fjsp``): a multi-start dispatch schedule, the full FJSP CP-SAT
 model hinted with it for a fifth of the budget (its bound is the reported bound), then a tabu
 search (``matching.fjsp_tabu``) and CP-SAT large neighbourhood search (``matching.fjsp_lns``)
-side by side on one shared incumbent, with a full-model restart whenever LNS stalls. The tabu
+side by side on one shared incumbent, with a full-model restart whenever both stall. The tabu
 kernels are compiled (or loaded from Numba's cache) before the clock starts.
 Every schedule is re-checked here (eligible machine, duration, no overlap, job order) before
 it is reported. The greedy baseline is the engine's own earliest-finish list schedule.
@@ -144,8 +144,9 @@ def render(rows: list[dict[str, Any]], time_limit_s: float, workers: int,
         "broken machine arcs tabu for 10-18 iterations, restart from the best after 20,000 "
         "iterations without a gain) and CP-SAT large neighbourhood search "
         "(`matching/fjsp_lns.py`, the other worker: re-solve <= 0.5 s with a few operations "
-        "freed, every other one keeping its machine and order; after 25 % of the time "
-        "without a gain, the full model again from the incumbent for 15 %).",
+        "freed, every other one keeping its machine and order). After 25 % of the time "
+        "without a gain from either, the full model runs again from the incumbent for 15 % "
+        "on every worker, the tabu search paused.",
         "",
         "| instance | makespan | bound | BKS | gap % | greedy | engine / greedy | wall s "
         "| LNS steps (gains) | tabu iterations (gains) |",
