@@ -138,10 +138,9 @@ def test_heads_tails_without_one_operation__incremental_equals_full_pass(seed: i
     mach, mp, ms, first = search._graph(dispatch(ops, urgency=0.0))
     n = len(ops)
     p = np.array([search.proc[v, mach[v]] for v in range(n)], np.int64)
-    r, q, order, indeg = (np.zeros(n, np.int64) for _ in range(4))
-    kernel._heads_tails(p, search.jp, search.js, mp, ms, r, q, order, indeg)
-    rank = np.empty(n, np.int64)
-    rank[order] = np.arange(n)
+    r, q, order, indeg, rank = (np.zeros(n, np.int64) for _ in range(5))
+    kernel._heads_tails(p, search.jp, search.js, mp, ms, r, q, order, indeg, rank)
+    assert (rank[order] == np.arange(n)).all()
     for v in range(n):
         g = [x.copy() for x in (mach, mp, ms, first)]
         pv = p.copy()
@@ -149,7 +148,7 @@ def test_heads_tails_without_one_operation__incremental_equals_full_pass(seed: i
         pv[v] = 0
         full_r, full_q, incr_r, incr_q = (np.zeros(n, np.int64) for _ in range(4))
         full = kernel._heads_tails(pv, search.jp, search.js, g[1], g[2], full_r, full_q,
-                                   np.zeros(n, np.int64), np.zeros(n, np.int64))
+                                   *(np.zeros(n, np.int64) for _ in range(3)))
         incr = kernel._without(pv, search.jp, search.js, g[1], g[2], r, q, incr_r, incr_q,
                                order, rank[v])
         assert incr == full
