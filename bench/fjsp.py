@@ -146,7 +146,8 @@ def render(rows: list[dict[str, Any]], time_limit_s: float, workers: int,
         "(`matching/fjsp_lns.py`, the other worker: re-solve <= 0.5 s with a few operations "
         "freed, every other one keeping its machine and order). After 25 % of the time "
         "without a gain from either, the full model runs again from the incumbent for 15 % "
-        "on every worker, the tabu search paused.",
+        "on every worker, the tabu search paused; if by then LNS has gained nothing and the "
+        "tabu search has, LNS's worker becomes a second tabu walk (another seed).",
         "",
         "| instance | makespan | bound | BKS | gap % | greedy | engine / greedy | wall s "
         "| LNS steps (gains) | tabu iterations (gains) |",

@@ -154,3 +154,15 @@ def test_heads_tails_without_one_operation__incremental_equals_full_pass(seed: i
         assert incr == full
         assert (incr_r == full_r).all()
         assert (incr_q == full_q).all()
+
+
+def test_wait_for_stall__returns_after_the_stall_or_at_once_at_the_bound() -> None:
+    from matching.fjsp import _wait_for_stall
+
+    board = Board(Assignment([1], [0], 10, 10))
+    t0 = time.perf_counter()
+    _wait_for_stall(board, t0 + 10.0, 0.3, lower=5)
+    assert 0.3 <= time.perf_counter() - t0 < 2.0
+    t0 = time.perf_counter()
+    _wait_for_stall(board, t0 + 10.0, 5.0, lower=10)  # the incumbent already meets the bound
+    assert time.perf_counter() - t0 < 0.5
