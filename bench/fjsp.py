@@ -130,7 +130,7 @@ def render(rows: list[dict[str, Any]], time_limit_s: float, workers: int,
         "## FJSP: Brandimarte mk01-mk10 (makespan)",
         "",
         f"Measured {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}: `sharefab bench fjsp`, "
-        f"{time_limit_s:g} s per instance, {workers} CP-SAT workers. BKS = best known upper "
+        f"{time_limit_s:g} s per instance, {workers} threads. BKS = best known upper "
         "bound from ScheduleOpt FJSPLib `bks.json` (copy in "
         "`../shared/benchmarks/bounds/scheduleopt/bks.json`); gap = (makespan - BKS) / BKS. "
         "Greedy = the engine's earliest-finish list schedule, same run. Engine "

@@ -69,11 +69,14 @@ def bench_fjsp(
     json_out: Annotated[Path | None, typer.Option("--json", help="per-instance JSON")] = None,
     workers: Annotated[int, typer.Option(help="search threads: tabu search + CP-SAT")] = 2,
     runs: Annotated[int, typer.Option(min=1, help="repeat the whole set (spread)")] = 1,
+    markdown: Annotated[Path | None, typer.Option(
+        help="also write the BENCHMARKS.md section here (make bench writes "
+             "bench/results/fjsp.md)")] = None,
 ) -> None:
     """Solve FJSP instances with the matching engine; makespan vs best known."""
     fjsp = load_bench("fjsp")
     rows = fjsp.run(directory, time_limit_s=time_limit, json_out=json_out, workers=workers,
-                    runs=runs)
+                    runs=runs, markdown=markdown)
     table = Table(title="FJSP (makespan)")
     for col in ("instance", "makespan", "bound", "BKS", "gap %", "greedy", "wall s"):
         table.add_column(col)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,22 @@ def test_bench_run__repeats_the_set_and_reports_the_spread(tmp_path: Path) -> No
     text = markdown.read_text()
     assert "2 runs of the whole set" in text
     assert "every makespan was the same in every run" in text
+
+
+def test_cli_bench_fjsp__writes_json_and_leaves_the_repo_results_alone(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from bench.fjsp import RESULTS
+    from services.cli.apps import app
+
+    (tmp_path / "fattahi1.fjs").write_text(FATTAHI1)
+    section = RESULTS / "fjsp.md"
+    before = section.read_bytes() if section.exists() else None
+    out = tmp_path / "out.json"
+    result = CliRunner().invoke(app, ["bench", "fjsp", str(tmp_path), "--time-limit", "1",
+                                      "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(out.read_text())
+    assert [(r["instance"], r["makespan"]) for r in rows] == [("fattahi1", 66)]
+    assert {"job", "op", "machine", "start", "end"} <= set(rows[0]["schedule"][0])
+    assert (section.read_bytes() if section.exists() else None) == before
