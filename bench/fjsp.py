@@ -93,6 +93,8 @@ def run(directory: Path = DEFAULT_DIR, *, time_limit_s: float = 30.0,
     """Solve every ``*.fjs`` of ``directory`` ``runs`` times (wall-clock limits and two
     threads do not repeat, so one run is one sample); write JSON and the markdown section.
     The rows are the first run's, each with ``makespan_runs``: its makespan in every run."""
+    if runs < 1:
+        raise ValueError(f"runs must be at least 1, got {runs}")
     paths = sorted(directory.glob("*.fjs"))
     warm_up()
     load_before = os.getloadavg()[0]
@@ -104,7 +106,7 @@ def run(directory: Path = DEFAULT_DIR, *, time_limit_s: float = 30.0,
             print(f"run {i + 1}/{runs} {rows[-1]['instance']}: {rows[-1]['makespan']} "
                   f"(bks {rows[-1]['bks']}, greedy {rows[-1]['greedy_makespan']})", flush=True)
         samples.append(rows)
-    rows = samples[0] if samples else []
+    rows = samples[0]
     for k, row in enumerate(rows):
         row["makespan_runs"] = [sample[k]["makespan"] for sample in samples]
     if json_out is not None:

@@ -148,6 +148,14 @@ def solve_fjsp(jobs: Jobs, budget: Budget, *, full_share: float = 0.2,
                 stats.tabu_improvements += 1
                 stats.trace.append((round(time.perf_counter(), 1), found.makespan))
 
+    def start_walks(count: int) -> None:
+        """``count`` more tabu walks, each with its own seed, on their own threads."""
+        for _ in range(count):
+            search = TabuSearch(ops, seed=budget.seed + 101 * len(searches))
+            searches.append(search)
+            walkers.append(threading.Thread(target=walk, args=(search,), daemon=True))
+            walkers[-1].start()
+
     rounds = 0
     lns_retired = False
     limit = budget.time_limit_s * full_share - (time.perf_counter() - t0)
@@ -168,10 +176,7 @@ def solve_fjsp(jobs: Jobs, budget: Budget, *, full_share: float = 0.2,
             break
         if not walkers and tabu_threads:
             cp_workers = max(1, budget.workers - tabu_threads)
-            searches = [TabuSearch(ops, seed=budget.seed + 101 * i) for i in range(tabu_threads)]
-            walkers = [threading.Thread(target=walk, args=(ts,), daemon=True) for ts in searches]
-            for thread in walkers:
-                thread.start()
+            start_walks(tabu_threads)
         stall_s = max(3.0, stall_share * budget.time_limit_s)
         if lns_retired:
             _wait_for_stall(board, deadline, stall_s, bound[0])
@@ -180,13 +185,7 @@ def solve_fjsp(jobs: Jobs, budget: Budget, *, full_share: float = 0.2,
                 seed=budget.seed + rounds, stats=stats, stall_s=stall_s, board=board)
             if walkers and stats.improvements == 0 and stats.tabu_improvements > 0:
                 lns_retired = True
-                extra = [TabuSearch(ops, seed=budget.seed + 101 * (len(searches) + i))
-                         for i in range(cp_workers)]
-                searches += extra
-                more = [threading.Thread(target=walk, args=(ts,), daemon=True) for ts in extra]
-                walkers += more
-                for thread in more:
-                    thread.start()
+                start_walks(cp_workers)
         limit = refull_share * budget.time_limit_s
     for thread in walkers:
         thread.join()

@@ -143,7 +143,7 @@ def dispatch(ops: list[Op], rng: random.Random | None = None, noise: float = 0.0
             nxt[j] = k + 1
         else:
             del nxt[j]
-    return _assignment(ops, machine, start)
+    return assignment_of(ops, machine, start)
 
 
 def multi_start(ops: list[Op], runs: int = 40, seed: int = 0) -> Assignment:
@@ -253,10 +253,11 @@ def solve_once(mdl: _Model, ops: list[Op], time_s: float, workers: int, seed: in
                     if isinstance(lit, int) or solver.boolean_value(lit))
                for k in range(len(ops))]
     start = [solver.value(mdl.starts[k]) for k in range(len(ops))]
-    return _assignment(ops, machine, start), solver, status
+    return assignment_of(ops, machine, start), solver, status
 
 
-def _assignment(ops: list[Op], machine: list[int], start: list[int]) -> Assignment:
+def assignment_of(ops: list[Op], machine: list[int], start: list[int]) -> Assignment:
+    """The ``Assignment`` of machines and starts, with its makespan and flow."""
     ends = [start[k] + dict(o.alts)[machine[k]] for k, o in enumerate(ops)]
     job_end: dict[int, int] = {}
     for k, o in enumerate(ops):
@@ -375,8 +376,9 @@ def lns(ops: list[Op], incumbent: Assignment, deadline: float, *, lower: int,
         rng = random.Random(seed * 7919 + tid)
         while True:
             with lock:
-                if board is not None and board.best.key() < state["best"].key():  # type: ignore[attr-defined]
-                    state["best"] = board.best
+                shared = board.best if board is not None else None
+                if shared is not None and shared.key() < state["best"].key():  # type: ignore[attr-defined]
+                    state["best"] = shared
                     state["gain_t"] = time.perf_counter()
                 best: Assignment = state["best"]  # type: ignore[assignment]
                 step = int(state["step"])  # type: ignore[call-overload]

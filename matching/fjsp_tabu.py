@@ -38,7 +38,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from matching.fjsp_lns import Assignment, Op
+from matching.fjsp_lns import Assignment, Op, assignment_of
 
 Array = npt.NDArray[np.int64]
 
@@ -480,17 +480,11 @@ class TabuSearch:
         return mach, mp, ms, first
 
     def _assignment(self, mach: Array, mp: Array, ms: Array) -> Assignment:
-        n = len(self.ops)
-        start = np.zeros(n, np.int64)
-        span = _starts(self.proc, self.jp, self.js, mach, mp, ms, start)
-        if span < 0:
+        start = np.zeros(len(self.ops), np.int64)
+        if _starts(self.proc, self.jp, self.js, mach, mp, ms, start) < 0:
             raise AssertionError("tabu search produced a cyclic schedule")
-        ends = [int(start[v] + self.proc[v, mach[v]]) for v in range(n)]
-        job_end: dict[int, int] = {}
-        for v, o in enumerate(self.ops):
-            job_end[o.job] = max(job_end.get(o.job, 0), ends[v])
-        return Assignment([self.machines[int(k)] for k in mach], [int(s) for s in start],
-                          int(span), sum(job_end.values()))
+        return assignment_of(self.ops, [self.machines[int(k)] for k in mach],
+                             [int(x) for x in start])
 
     def _restart_from(self, a: Assignment) -> None:
         graph = self._graph(a)
