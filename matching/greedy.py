@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from matching.problem import Option, OrderFacts, Problem, StepFacts
@@ -133,15 +134,8 @@ def place_step(problem: Problem, ledger: _Ledger, order: OrderFacts, step: StepF
         best_full: tuple[tuple[int, int], _Try] | None = None
         best_part: tuple[tuple[int, int], _Try] | None = None
         room: dict[str, bool] = {}
-        for opt in step.options:
-            if opt.factory not in used and not _room_cached(ledger, room, order, step, placed,
-                                                            used, opt.factory):
-                continue
-            ready = ready_at.get(opt.factory)
-            if ready is None:
-                ready = ready_at[opt.factory] = _ready_at(problem, order, step, placed,
-                                                          opt.factory)
-            extra = [(c.start, c.end) for c in chosen if c.option.resource == opt.resource]
+        for opt, ready, extra in _usable(problem, ledger, order, step, placed, used, chosen,
+                                         room, ready_at):
             start = ledger.earliest(opt, remaining, ready, extra)
             if start is not None:
                 tr = _Try(opt, remaining, start, start + opt.duration_min(remaining),
@@ -170,6 +164,23 @@ def place_step(problem: Problem, ledger: _Ledger, order: OrderFacts, step: StepF
         used.add(pick.option.factory)
         remaining -= pick.quantity
     return chosen
+
+
+def _usable(problem: Problem, ledger: _Ledger, order: OrderFacts, step: StepFacts,
+            placed: dict[str, list[Lot]], used: set[str], chosen: list[_Try],
+            room: dict[str, bool], ready_at: dict[str, int],
+            ) -> Iterator[tuple[Option, int, list[Interval]]]:
+    """The step's options whose factory keeps ``max_factories`` coverable, each with when the
+    previous steps' lots arrive there and the lots of this step already on its resource.
+    ``room`` and ``ready_at`` are per-factory memos valid for one ``used`` / ``placed``."""
+    for opt in step.options:
+        if opt.factory not in used and not _room_cached(ledger, room, order, step, placed,
+                                                        used, opt.factory):
+            continue
+        ready = ready_at.get(opt.factory)
+        if ready is None:
+            ready = ready_at[opt.factory] = _ready_at(problem, order, step, placed, opt.factory)
+        yield opt, ready, [(c.start, c.end) for c in chosen if c.option.resource == opt.resource]
 
 
 def _priced(problem: Problem, order: OrderFacts, step: StepFacts, placed: dict[str, list[Lot]],
@@ -232,14 +243,8 @@ def _early_part(problem: Problem, ledger: _Ledger, order: OrderFacts, step: Step
     ``room`` and ``ready_at`` are the caller's per-factory memos for the same ``used``/``placed``.
     """
     floor, best = order.lot_floor(), None
-    for opt in step.options:
-        if opt.factory not in used and not _room_cached(ledger, room, order, step, placed,
-                                                        used, opt.factory):
-            continue
-        ready = ready_at.get(opt.factory)
-        if ready is None:
-            ready = ready_at[opt.factory] = _ready_at(problem, order, step, placed, opt.factory)
-        extra = [(c.start, c.end) for c in chosen if c.option.resource == opt.resource]
+    for opt, ready, extra in _usable(problem, ledger, order, step, placed, used, chosen, room,
+                                     ready_at):
         part = _largest_part(ledger, opt, remaining - floor, floor, ready, extra, before)
         if part is not None and (best is None or (-part.quantity, part.end)
                                  < (-best.quantity, best.end)):
