@@ -138,6 +138,8 @@ def solve_fjsp(jobs: Jobs, budget: Budget, *, full_share: float = 0.2,
     searches: list[TabuSearch] = []
 
     running = threading.Event()  # cleared while a full-model phase has every core
+    counting = threading.Lock()  # several walks may post gains at once
+    stall_s = max(3.0, stall_share * budget.time_limit_s)
 
     def walk(search: TabuSearch) -> None:
         while (now := time.perf_counter()) < deadline - 0.05 and board.best.makespan > bound[0]:
@@ -145,8 +147,9 @@ def solve_fjsp(jobs: Jobs, budget: Budget, *, full_share: float = 0.2,
                 continue
             found = search.run(board.best, min(deadline, now + 0.25), lower=bound[0])
             if board.offer(found):
-                stats.tabu_improvements += 1
-                stats.trace.append((round(time.perf_counter(), 1), found.makespan))
+                with counting:
+                    stats.tabu_improvements += 1
+                    stats.trace.append((round(time.perf_counter(), 1), found.makespan))
 
     def start_walks(count: int) -> None:
         """``count`` more tabu walks, each with its own seed, on their own threads."""
@@ -177,7 +180,6 @@ def solve_fjsp(jobs: Jobs, budget: Budget, *, full_share: float = 0.2,
         if not walkers and tabu_threads:
             cp_workers = max(1, budget.workers - tabu_threads)
             start_walks(tabu_threads)
-        stall_s = max(3.0, stall_share * budget.time_limit_s)
         if lns_retired:
             _wait_for_stall(board, deadline, stall_s, bound[0])
         else:
