@@ -10,6 +10,7 @@ COPY matching ./matching
 COPY connectors ./connectors
 COPY services ./services
 COPY simulations ./simulations
+COPY cli ./cli
 RUN pip wheel --wheel-dir /wheels .
 
 FROM python:3.11-slim

@@ -31,7 +31,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 
 typecheck: $(VENV)/.installed-dev
-	$(BIN)/mypy domain scheduling matching connectors services simulations bench
+	$(BIN)/mypy domain scheduling matching connectors services simulations cli bench
 
 unit: $(VENV)/.installed-dev
 	$(BIN)/pytest

@@ -27,10 +27,10 @@ from sqlalchemy import create_engine
 from bench.market_gen import T0, generate
 from domain.schemas import OrderIn, dump_scenario
 from services.api.app import create_app
-from services.db import scratch_schema, session_scope
-from services.live_memory import InMemoryLiveStore
+from services.core.db import scratch_schema, session_scope
+from services.core.settings import Settings
+from services.live.memory import InMemoryLiveStore
 from services.quotes import service as quote_service
-from services.settings import Settings
 
 RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results"
 POSTGRES_URL = os.environ.get("SHAREFAB_TEST_POSTGRES_URL",

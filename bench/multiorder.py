@@ -15,7 +15,7 @@ from typing import Any
 
 from bench.market_gen import generate
 from domain.model import OrderStatus, Plan, Scenario
-from matching.api import SolveOptions, solve
+from matching.engine import SolveOptions, solve
 from matching.plan import cost_breakdown
 
 RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results"

@@ -1,6 +1,6 @@
 """Quote latency and quality: one 5-step order against generated markets of 100 to 10,000.
 
-Latency is the wall time of ``matching.api.quote`` (three alternatives, candidate search and
+Latency is the wall time of ``matching.engine.quote`` (three alternatives, candidate search and
 model build included), over ``runs`` calls per market. Quality compares the cheapest quote's
 objective (processing + transport + tardiness penalty, the scenario's weights) with a long
 CP-SAT solve (``reference_s``, wider candidate lists) and with the greedy baseline, same run.
@@ -17,7 +17,7 @@ from typing import Any
 
 from bench.market_gen import generate
 from domain.model import OrderStatus, Plan, Scenario
-from matching.api import QUOTE_DEFAULTS, SolveOptions, quote, solve
+from matching.engine import QUOTE_DEFAULTS, SolveOptions, quote, solve
 from matching.plan import cost_breakdown
 from matching.quotes import WIDE_FACTOR
 
@@ -95,7 +95,7 @@ def render(rows: list[dict[str, Any]], reference_s: float, load: float) -> str:
         "## Quote latency and quality (one 5-step order)",
         "",
         f"Measured {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}: `sharefab bench quote`. "
-        "Markets from `bench/market_gen.py` (seeded). Latency = `matching.api.quote` wall time "
+        "Markets from `bench/market_gen.py` (seeded). Latency = `matching.engine.quote` wall time "
         "(candidate search, factory-layout search and greedy hints over "
         f"{WIDE_FACTOR * (QUOTE_DEFAULTS.candidates_per_step or 0)} candidates per step, "
         f"CP-SAT sharing {QUOTE_DEFAULTS.time_limit_s:g} s between cheapest (on the best "

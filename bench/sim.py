@@ -38,7 +38,7 @@ BENCH_SOLVER = {"solver.deterministic_time_s": 0.002, "solver.candidates_per_ste
 # drain, the budget above, 2026-11-23; 58.7 s in all). Measured once by hand, not by run().
 PROFILE = (
     "Profile of the cpsat run (pyinstrument; 200 factories, 2,000 orders over 12 days, this "
-    "budget; 2026-11-23, 58.7 s; shares of the whole run): 84% inside `matching.api.solve`: "
+    "budget; 2026-11-23, 58.7 s; shares of the whole run): 84% inside `matching.engine.solve`: "
     "the engine's greedy starting plans (two per call) 44% (`_room_for` 18%, `_largest_part` 12%, "
     "`earliest_fit` 6%), `build_problem` 22% (free intervals of every capable resource 7%), "
     "CP-SAT model build and search 15%; the simulation's snapshots 9%; SimPy, replans' "
@@ -108,7 +108,7 @@ def run(*, factories: int = 200, orders: int = 5000, days: float = 30.0,
         f"1-minute load average {load_before:.1f} before and {load_after:.1f} after the run "
         "(other work on the machine slows every number here).",
         "",
-        "`engine s`: time inside `matching.api.solve` (candidates, greedy hint, model, search); "
+        "`engine s`: time inside `matching.engine.solve` (candidates, greedy hint, model, search); "
         "`CP-SAT s`: what the engine reports as its solver's wall time (model build and "
         "search); the rest of `wall s` is the simulation itself (snapshots, SimPy, KPIs). "
         "`CPU s`: the process's CPU time for the same span (what the run costs without the "

@@ -113,13 +113,15 @@ class OrderFacts:
 
 
 @dataclass(frozen=True, slots=True)
-class Leg:
+class Haul:
+    """Road trip between two factories: distance, driving minutes and cost in fen."""
+
     km: float
     minutes: int
     cost_fen: int
 
 
-_SAME_SITE = Leg(0.0, 0, 0)
+_SAME_SITE = Haul(0.0, 0, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,11 +151,11 @@ class Problem:
     # Factory locations and the haulage terms; legs are computed on first use and cached.
     sites: dict[str, tuple[float, float]] = field(default_factory=dict)
     transport: Transport = field(default_factory=Transport)
-    legs: dict[tuple[str, str], Leg] = field(default_factory=dict)
+    legs: dict[tuple[str, str], Haul] = field(default_factory=dict)
     # Orders a pre-check already refused: id -> reason for a person.
     refused: dict[str, str] = field(default_factory=dict)
 
-    def leg(self, from_factory: str, to_factory: str) -> Leg:
+    def leg(self, from_factory: str, to_factory: str) -> Haul:
         if from_factory == to_factory:
             return _SAME_SITE
         key = (from_factory, to_factory)
@@ -162,7 +164,7 @@ class Problem:
             (a_lat, a_lon), (b_lat, b_lon) = self.sites[from_factory], self.sites[to_factory]
             km = road_km(a_lat, a_lon, b_lat, b_lon)
             t = self.transport
-            leg = self.legs[key] = Leg(km, t.duration_min(km), round(t.cost_cny(km) * 100))
+            leg = self.legs[key] = Haul(km, t.duration_min(km), round(t.cost_cny(km) * 100))
         return leg
 
     def max_lots(self, order: OrderFacts) -> int:

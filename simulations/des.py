@@ -39,7 +39,7 @@ Proc = Generator[simpy.Event, Any, None]
 
 
 @dataclass(frozen=True, slots=True)
-class Leg:
+class Shipment:
     step: str  # "<order>.<step>": the lots of that step made at from_factory
     from_factory: str
     to_factory: str
@@ -59,7 +59,7 @@ class OrderRun:
     status: str = "waiting"  # waiting | unmatched | planned | done
     reason: str | None = None
     lots: dict[str, list[BookedLot]] = field(default_factory=dict)  # active lots per step
-    legs: list[Leg] = field(default_factory=list)
+    legs: list[Shipment] = field(default_factory=list)
     completion: int | None = None
     planned_completion: int | None = None  # as promised by the latest plan
     replans: int = 0
@@ -305,7 +305,7 @@ class Simulation:
         key = (run.order.id, step, src, dst)
         if key not in self.arrivals:
             km = self._km(src, dst)
-            leg = Leg(step=f"{run.order.id}.{step}", from_factory=src, to_factory=dst,
+            leg = Shipment(step=f"{run.order.id}.{step}", from_factory=src, to_factory=dst,
                       depart=self.now, arrive=self.now + self.market.transport.duration_min(km),
                       km=km, cost=self.market.transport.cost_cny(km))
             run.legs.append(leg)
@@ -313,7 +313,7 @@ class Simulation:
             self.arrivals[key] = self.env.process(self._drive(leg))
         return self.arrivals[key]
 
-    def _drive(self, leg: Leg) -> Proc:
+    def _drive(self, leg: Shipment) -> Proc:
         yield self.env.timeout(leg.arrive - leg.depart)
         self._say(f"{leg.step} arrives at {leg.to_factory}")
 

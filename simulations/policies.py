@@ -1,6 +1,6 @@
 """How an arriving (or re-planned) order is placed: the three policies the analyst compares.
 
-- ``cpsat``: the platform's matching engine (``matching.api.solve``), lots split across
+- ``cpsat``: the platform's matching engine (``matching.engine.solve``), lots split across
   factories, CP-SAT with a small deterministic budget per order;
 - ``greedy``: the engine's own greedy baseline, same market, same order;
 - ``single``: the status quo without a platform: one factory must take the whole order. We
@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from domain.model import Order, OrderPlan, OrderStatus, Plan, Scenario
-from matching.api import SolveOptions
+from matching.engine import SolveOptions
 
 Solver = Callable[..., Plan]
 POLICY_NAMES = ("cpsat", "greedy", "single")
@@ -42,7 +42,7 @@ class Policy(Protocol):
 
 
 def _engine_solve() -> Solver:
-    from matching.api import solve  # imported late so a stub engine can stand in for tests
+    from matching.engine import solve  # imported late so a stub engine can stand in for tests
 
     return solve
 

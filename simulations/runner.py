@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from matching.api import SolveOptions
+from matching.engine import SolveOptions
 from simulations.config import SimConfig
 from simulations.des import SimResult, simulate
 from simulations.generator import Market, generate

@@ -15,23 +15,23 @@ from datetime import UTC, datetime
 
 from fastapi import FastAPI
 
-from matching import api as matching_api
+from matching import engine as matching_engine
 from services.api import dashboard, docs, errors, metrics
 from services.api.limits import BodySizeLimit
 from services.bookings.views import router as bookings_router
-from services.db import make_engine, make_session_factory, migrate
+from services.core.db import make_engine, make_session_factory, migrate
+from services.core.settings import Settings, get_settings
 from services.factories.views import router as factories_router
-from services.live import LiveStateStore
-from services.live_redis import make_live_store
-from services.match_worker import BackgroundMatcher, MatchWorker, QuoteQueue, make_redis
-from services.mqtt_runtime import MqttRuntime
+from services.live.redis_store import make_live_store
+from services.live.store import LiveStateStore
 from services.orders.views import router as orders_router
 from services.parks.views import router as parks_router
 from services.quotes.runner import QuoteFn, QuoteRunner
 from services.quotes.views import router as quotes_router
 from services.resources.views import router as resources_router
 from services.scenario.views import router as scenario_router
-from services.settings import Settings, get_settings
+from services.workers.match import BackgroundMatcher, MatchWorker, QuoteQueue, make_redis
+from services.workers.mqtt_runtime import MqttRuntime
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
         app.state.metrics_registry = metrics.registry_for(app.state.live,
                                                           app.state.session_factory)
         if demo:
-            from services.demo import seed
+            from services.flows.demo import seed
 
             seed(app.state.session_factory, now=app.state.clock())
         app.state.quote_queue = QuoteQueue(make_redis(settings.redis_url),
@@ -82,7 +82,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
     )
     app.state.settings = settings
     app.state.clock = clock or (lambda: datetime.now(UTC))
-    app.state.quote_runner = QuoteRunner(quote_fn or matching_api.quote,
+    app.state.quote_runner = QuoteRunner(quote_fn or matching_engine.quote,
                                          settings.quote_concurrency)
     app.state.dispatcher = None
     errors.install(app)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from domain import processes
 from services.bookings.models import ACTIVE_STATES, Booking
-from services.db import DbSession
+from services.core.db import DbSession
 from services.factories.models import Factory
 from services.orders.models import Order
 from services.parks.models import Park

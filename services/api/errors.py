@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from services.errors import ConflictError, InvalidError, NotFoundError
+from services.core.errors import ConflictError, InvalidError, NotFoundError
 
 log = logging.getLogger(__name__)
 _MAX_ERRORS = 20

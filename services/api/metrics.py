@@ -24,15 +24,15 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.db import session_scope
-from services.live import LiveStateStore
+from services.core.db import session_scope
+from services.live.store import LiveStateStore
 from services.orders.models import Order
 from services.resources.models import Resource
 
 REQUESTS = Counter("sharefab_http_requests", "HTTP requests answered",
                    ["method", "route", "status"])
 LATENCY = Histogram("sharefab_http_request_seconds", "HTTP request latency", ["method", "route"])
-QUOTE_SECONDS = Histogram("sharefab_quote_solve_seconds", "Wall time of matching.api.quote",
+QUOTE_SECONDS = Histogram("sharefab_quote_solve_seconds", "Wall time of matching.engine.quote",
                           buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60))
 BOOKINGS = Counter("sharefab_bookings", "Lots booked by accepted quotes")
 BOOKING_CONFLICTS = Counter("sharefab_booking_conflicts",

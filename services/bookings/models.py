@@ -15,7 +15,7 @@ from sqlalchemy import Boolean, CheckConstraint, Float, ForeignKey, Index, Integ
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.schemas import UtcDatetime, format_utc
-from services.db import Base, UtcDateTime
+from services.core.db import Base, UtcDateTime
 from services.orders.models import utcnow
 
 

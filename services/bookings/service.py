@@ -1,7 +1,7 @@
 """Bookings: committing a quote's lots to resources, never double booking, and progress.
 
 The check runs inside the caller's transaction after locking the resource rows (SELECT ... FOR
-UPDATE on PostgreSQL; SQLite transactions start with BEGIN IMMEDIATE, see ``services.db``), so
+UPDATE on PostgreSQL; SQLite transactions start with BEGIN IMMEDIATE, see ``services.core.db``), so
 two acceptances touching one resource are serialised. A capacity-1 resource takes no
 overlapping lots; a capacity-c service line takes at most c lots at any instant. PostgreSQL's
 exclusion constraint backs up the capacity-1 case in the database itself.
@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from domain import model as m
 from domain.schemas import load_plan
 from services.bookings.models import ACTIVE_STATES, Booking, BookingRead, BookingState
-from services.db import page
-from services.errors import ConflictError, InvalidError, NotFoundError
+from services.core.db import page
+from services.core.errors import ConflictError, InvalidError, NotFoundError
 from services.factories.models import Factory
 from services.orders.models import Order, OrderState
 from services.quotes.models import Quote, QuoteState

@@ -10,8 +10,8 @@ from fastapi import status as http
 from services.api.metrics import BOOKING_CONFLICTS, BOOKINGS
 from services.bookings import service
 from services.bookings.models import BookingRead, BookingState
-from services.db import DbSession
-from services.errors import ConflictError, NotFoundError
+from services.core.db import DbSession
+from services.core.errors import ConflictError, NotFoundError
 
 router = APIRouter(tags=["bookings"])
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from sqlalchemy import JSON, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from domain.schemas import Id, Wire
-from services.db import Base
+from services.core.db import Base
 
 if TYPE_CHECKING:
     from services.resources.models import Resource

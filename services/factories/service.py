@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from domain import model as m
 from domain.schemas import FactoryIn
-from services import db
-from services.db import page
-from services.errors import ConflictError, NotFoundError
+from services.core import db
+from services.core.db import page
+from services.core.errors import ConflictError, NotFoundError
 from services.factories.models import Factory, FactoryUpdate
 from services.parks import service as park_service
 from services.resources import service as resource_service

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, status
 
 from domain.schemas import FactoryIn
-from services.db import DbSession
-from services.errors import NotFoundError
+from services.core.db import DbSession
+from services.core.errors import NotFoundError
 from services.factories import service
 from services.factories.models import FactoryUpdate
 

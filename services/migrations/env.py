@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection ``services.db.migrate`` hands over.
+"""Alembic environment: runs on the connection ``services.core.db.migrate`` hands over.
 
 ``render_as_batch=True`` lets later migrations alter tables on SQLite (copy-and-move).
 """
@@ -8,10 +8,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, engine_from_config, pool
 
-import services.models
-from services.db import Base
+import services.migrations.models
+from services.core.db import Base
 
-_ = services.models  # every model registered on Base.metadata
+_ = services.migrations.models  # every model registered on Base.metadata
 target_metadata = Base.metadata
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from domain.schemas import OrderIn, UtcDatetime
-from services.db import Base, UtcDateTime
+from services.core.db import Base, UtcDateTime
 
 
 class OrderState(StrEnum):

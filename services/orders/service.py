@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from domain import model as m
 from domain.schemas import OrderIn, StepIn
-from services import db
-from services.db import page
-from services.errors import ConflictError, NotFoundError
+from services.core import db
+from services.core.db import page
+from services.core.errors import ConflictError, NotFoundError
 from services.orders.models import Order, OrderRead, OrderState, OrderStep
 
 # An order in these states may still be replaced or re-quoted: nothing is booked yet.

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Query
 from fastapi import status as http
 
 from domain.schemas import OrderIn
-from services.db import DbSession
-from services.errors import NotFoundError
+from services.core.db import DbSession
+from services.core.errors import NotFoundError
 from services.orders import service
 from services.orders.models import OrderRead, OrderState
 

@@ -9,7 +9,7 @@ from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.schemas import Id, Wire
-from services.db import Base
+from services.core.db import Base
 
 
 class Park(Base):

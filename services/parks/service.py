@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.errors import ConflictError, NotFoundError
+from services.core.errors import ConflictError, NotFoundError
 from services.factories.models import Factory
 from services.parks.models import Park, ParkCreate, ParkRead, ParkUpdate
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, status
 
-from services.db import DbSession
-from services.errors import NotFoundError
+from services.core.db import DbSession
+from services.core.errors import NotFoundError
 from services.parks import service
 from services.parks.models import ParkCreate, ParkRead, ParkUpdate
 

@@ -14,7 +14,7 @@ from sqlalchemy import JSON, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.schemas import UtcDatetime
-from services.db import Base, UtcDateTime
+from services.core.db import Base, UtcDateTime
 from services.orders.models import utcnow
 
 

@@ -14,7 +14,7 @@ import anyio
 import anyio.to_thread
 
 from domain.model import Scenario
-from matching.api import Quote, SolveOptions
+from matching.engine import Quote, SolveOptions
 from services.api.metrics import QUOTE_SECONDS
 
 QuoteFn = Callable[..., list[Quote]]

@@ -1,6 +1,6 @@
 """Quotes: the market snapshot an order is priced against, and storing the alternatives.
 
-Solving is not here: the router runs ``matching.api.quote`` in a worker thread between the two
+Solving is not here: the router runs ``matching.engine.quote`` in a worker thread between the two
 short transactions below, so no database transaction is held while CP-SAT searches.
 """
 
@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from domain import model as m
 from domain.schemas import dump_plan
-from matching.api import Quote as MatchQuote
-from services.errors import ConflictError, NotFoundError
+from matching.engine import Quote as MatchQuote
+from services.core.errors import ConflictError, NotFoundError
 from services.orders.models import Order, OrderState
 from services.orders.service import OPEN_STATES
 from services.quotes.models import Quote, QuoteRead, QuoteState

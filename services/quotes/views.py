@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import JSONResponse
 
 from domain.model import Scenario
-from services.db import DbSession, session_scope
-from services.errors import InvalidError, NotFoundError
+from services.core.db import DbSession, session_scope
+from services.core.errors import InvalidError, NotFoundError
 from services.orders import service as order_service
 from services.quotes import service
 from services.quotes.models import QuoteRead

@@ -15,7 +15,7 @@ from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, Integer,
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from domain.schemas import Id, PricingIn, ResourceIn, UtcDatetime, WindowIn, Wire
-from services.db import Base, UtcDateTime
+from services.core.db import Base, UtcDateTime
 
 if TYPE_CHECKING:
     from services.factories.models import Factory

@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session, selectinload
 
 from domain import model as m
 from domain.schemas import PricingIn, ResourceIn, WindowIn
-from services.db import page
-from services.errors import ConflictError, NotFoundError
+from services.core.db import page
+from services.core.errors import ConflictError, NotFoundError
 from services.factories.models import Factory
-from services.live import LiveState
+from services.live.store import LiveState
 from services.resources.models import (
     LiveRead,
     Resource,

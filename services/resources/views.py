@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request, status
 
-from services.db import DbSession
-from services.errors import NotFoundError
+from services.core.db import DbSession
+from services.core.errors import NotFoundError
 from services.resources import service
 from services.resources.models import ResourceCreate, ResourceRead, ResourceUpdate
 

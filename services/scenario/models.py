@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.db import Base, UtcDateTime
+from services.core.db import Base, UtcDateTime
 
 
 class Market(Base):

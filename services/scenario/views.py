@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 
 from domain.schemas import ScenarioIn, dump_scenario
-from services.db import DbSession
+from services.core.db import DbSession
 from services.scenario import service
 
 router = APIRouter(prefix="/scenario", tags=["scenario"])

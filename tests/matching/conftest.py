@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from domain.model import Plan, Scenario
-from matching.api import SolveOptions, solve
+from matching.engine import SolveOptions, solve
 from tests.matching.plan_checker import check_plan
 
 Solve = Callable[..., Plan]

@@ -6,7 +6,7 @@ import pytest
 
 from bench.market_gen import generate
 from domain.model import Factory, Order, OrderStatus, Plan, SolverInfo
-from matching.api import SolveOptions, quote, solve
+from matching.engine import SolveOptions, quote, solve
 from matching.plan import cost_breakdown
 from tests.matching.builders import factory, order, resource, scenario, step
 from tests.matching.conftest import checked_solve

@@ -70,7 +70,7 @@ def test_cli_bench_fjsp__writes_json_and_leaves_the_repo_results_alone(tmp_path:
     from typer.testing import CliRunner
 
     from bench.fjsp import RESULTS
-    from services.cli.apps import app
+    from cli.apps import app
 
     (tmp_path / "fattahi1.fjs").write_text(FATTAHI1)
     section = RESULTS / "fjsp.md"

@@ -9,9 +9,9 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from bench.market_gen import generate
+from cli.apps import app
 from domain.schemas import dump_scenario, load_plan, parse_scenario
 from matching.build import build_problem
-from services.cli.apps import app
 from tests.matching.plan_checker import check_plan
 
 

@@ -7,8 +7,8 @@ import itertools
 import random
 
 from domain.model import Factory, OrderStatus, Plan, SolverInfo
-from matching.api import quote, solve
 from matching.build import build_problem
+from matching.engine import quote, solve
 from matching.factory_sets import best_assignments
 from matching.greedy import greedy
 from matching.plan import to_plan

@@ -18,9 +18,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from services.api.app import create_app
-from services.db import Base, scratch_schema
-from services.live_memory import InMemoryLiveStore
-from services.settings import Settings
+from services.core.db import Base, scratch_schema
+from services.core.settings import Settings
+from services.live.memory import InMemoryLiveStore
 
 NOW = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
 TABLES = ["bookings", "quotes", "order_steps", "orders", "windows", "resources", "factories",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from services.live import LiveState
+from services.live.store import LiveState
 from tests.services import builders as b
 from tests.services.conftest import row_counts
 

@@ -11,13 +11,13 @@ from typing import Any
 import yaml
 from typer.testing import CliRunner
 
-import services.cli  # registers every command module
-from services.cli.apps import app
-from services.settings import Settings
+import cli  # registers every command module
+from cli.apps import app
+from services.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
-_ = services.cli
+_ = cli
 
 
 def _sharefab_services() -> dict[str, dict[str, Any]]:

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.api.app import create_app
-from services.live_memory import InMemoryLiveStore
+from services.live.memory import InMemoryLiveStore
 from tests.services import builders as b
 from tests.services.conftest import NOW, make_settings, row_counts
 

@@ -12,16 +12,16 @@ import uuid
 import pytest
 from fastapi.testclient import TestClient
 
-from matching import api as matching_api
+from matching import engine as matching_engine
 from services.api.app import create_app
-from services.match_worker import MatchWorker, QuoteQueue, make_redis
+from services.workers.match import MatchWorker, QuoteQueue, make_redis
 from tests.services import builders as b
 from tests.services.conftest import NOW, make_settings
 
 
 def _worker(client, queue: QuoteQueue, consumer: str = "w1") -> MatchWorker:
     state = client.app.state
-    return MatchWorker(queue, state.session_factory, state.live, matching_api.quote,
+    return MatchWorker(queue, state.session_factory, state.live, matching_engine.quote,
                        state.clock, consumer=consumer)
 
 

@@ -11,15 +11,15 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
-import services.models
-from services.db import downgrade, make_engine, migrate, scratch_schema
+import services.migrations.models
+from services.core.db import downgrade, make_engine, migrate, scratch_schema
 
 
 def test_migrations__schema_matches_models(client):
     engine = client.app.state.engine  # the app migrated it at start
     with engine.connect() as conn:
         context = MigrationContext.configure(conn)
-        diff = compare_metadata(context, services.models.Base.metadata)
+        diff = compare_metadata(context, services.migrations.models.Base.metadata)
     assert diff == []
 
 
@@ -31,7 +31,8 @@ def test_migrations__down_to_base_and_up_again(tmp_path):
     assert "bookings" not in inspect(engine).get_table_names()
     migrate(engine)
     migrate(engine)  # a second upgrade at the next start is a no-op
-    assert set(services.models.Base.metadata.tables) <= set(inspect(engine).get_table_names())
+    tables = set(inspect(engine).get_table_names())
+    assert set(services.migrations.models.Base.metadata.tables) <= tables
     engine.dispose()
 
 

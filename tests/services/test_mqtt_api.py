@@ -17,7 +17,7 @@ from connectors.mqtt import BrokerAddress, Publisher
 from connectors.state import RedisState
 from connectors.topics import Kind, resource_topic
 from services.api.app import create_app
-from services.settings import Settings
+from services.core.settings import Settings
 from tests.connectors.realservers import wait_for
 from tests.services import builders as b
 

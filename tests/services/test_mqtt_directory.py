@@ -5,10 +5,10 @@ import pytest
 from domain.model import Window
 from domain.schemas import FactoryIn
 from services.bookings.models import Booking
-from services.db import make_engine, make_session_factory, migrate, session_scope
+from services.core.db import make_engine, make_session_factory, migrate, session_scope
 from services.factories import service as factories
-from services.ingest_worker import DbDirectory, DbEffects
 from services.resources.models import Resource
+from services.workers.ingest import DbDirectory, DbEffects
 from tests.connectors.helpers import NOW, minutes
 from tests.services import builders as b
 

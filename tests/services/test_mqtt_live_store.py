@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from connectors.state import RedisState
-from services.live_redis import RedisLiveStore, make_live_store
-from services.settings import Settings
+from services.core.settings import Settings
+from services.live.redis_store import RedisLiveStore, make_live_store
 
 pytestmark = pytest.mark.redis
 

@@ -7,7 +7,7 @@ system under test (the real-server behaviour is tested against Mosquitto and Red
 from fastapi.testclient import TestClient
 
 from services.api.app import create_app
-from services.settings import Settings
+from services.core.settings import Settings
 from tests.connectors.realservers import wait_for
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from services.demo import demo_factories, seed
-from services.live import LiveState
+from services.flows.demo import demo_factories, seed
+from services.live.store import LiveState
 from tests.services import builders as b
 from tests.services.conftest import NOW, row_counts
 

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from matching import api as matching_api
+from matching import engine as matching_engine
 from services import bookings
-from services.db import session_scope
-from services.errors import ConflictError, InvalidError, NotFoundError
-from services.live import LiveState
+from services.core.db import session_scope
+from services.core.errors import ConflictError, InvalidError, NotFoundError
+from services.live.store import LiveState
 from tests.services import builders as b
 from tests.services.conftest import NOW, row_counts
 
@@ -57,7 +57,7 @@ def test_quote__snapshot_leaves_out_resources_down_or_offline(client, live):
 
     def spy(scenario, order_id, *, options=None):
         seen.append(scenario)
-        return matching_api.quote(scenario, order_id, options=options)
+        return matching_engine.quote(scenario, order_id, options=options)
 
     client.app.state.quote_runner.quote_fn = spy
     live.put(LiveState("F1-CNC1", "down", None, NOW))

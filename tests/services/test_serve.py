@@ -14,10 +14,10 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-import services.cli  # registers the command modules on the app
-from services.cli.apps import app
+import cli  # registers the command modules on the app
+from cli.apps import app
 
-_ = services.cli
+_ = cli
 
 
 def test_serve__help_lists_host_port_demo():

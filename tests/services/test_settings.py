@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from services.settings import Settings
+from services.core.settings import Settings
 
 
 def test_settings__unset_is_embedded_sqlite(monkeypatch, tmp_path):

@@ -6,7 +6,7 @@ choices; the last one runs the real matching engine on a market with only one po
 
 from __future__ import annotations
 
-from matching.api import SolveOptions
+from matching.engine import SolveOptions
 from simulations.des import simulate
 from simulations.generator import Outage
 from simulations.policies import make_policy

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from matching.api import SolveOptions
+from matching.engine import SolveOptions
 from simulations.des import simulate
 from simulations.kpis import KPI_COLUMNS, compute, daily_idle_used, percentile, to_csv
 from simulations.policies import make_policy

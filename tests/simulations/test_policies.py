@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from domain.model import OrderStatus, Scenario
-from matching.api import SolveOptions
+from matching.engine import SolveOptions
 from simulations.policies import SinglePolicy, capable, make_policy
 from tests.simulations.builders import T0, ScriptedSolver, factory, order, resource
 

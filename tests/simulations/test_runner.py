@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from services.cli.apps import app
+from cli.apps import app
 from simulations.config import load_config, parse_config, read_raw, with_params
 from simulations.runner import run_policies, write_outputs
 

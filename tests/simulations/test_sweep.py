@@ -64,7 +64,7 @@ def test_cli_sweep__writes_one_table(tmp_path):
     import yaml
     from typer.testing import CliRunner
 
-    from services.cli.apps import app
+    from cli.apps import app
 
     cfg = tmp_path / "tiny.yaml"
     cfg.write_text(yaml.safe_dump(tiny_raw()), encoding="utf-8")
@@ -81,7 +81,7 @@ def test_cli_sweep__writes_one_table(tmp_path):
 def test_cli_sweep__bad_param_is_refused(tmp_path):
     from typer.testing import CliRunner
 
-    from services.cli.apps import app
+    from cli.apps import app
 
     result = CliRunner().invoke(app, ["sweep", str(EXAMPLE), "--param", "orders_per_week=5",
                                       "--no-ray", "--out", str(tmp_path / "x.csv")])

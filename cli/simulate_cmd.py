@@ -20,7 +20,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from services.cli.apps import app, bench_app, load_bench
+from cli.apps import app, bench_app, load_bench
 from simulations.config import (
     ConfigError,
     load_config,

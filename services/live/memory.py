@@ -1,6 +1,6 @@
 """A trivial in-memory ``LiveStateStore``: the seam API tests swap in to set a resource's state.
 
-The embedded and production modes always use the Redis-backed store of ``services.live_redis``
+The embedded and production modes always use the Redis-backed store of ``services.live.redis_store``
 (fakeredis in-process when no Redis URL is set).
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
-from services.live import LiveState
+from services.live.store import LiveState
 
 UNAVAILABLE_STATUSES = frozenset({"down", "offline"})
 

@@ -173,13 +173,16 @@ def _alembic(connection: Any) -> Any:
     from alembic.config import Config
 
     config = Config()
-    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    config.set_main_option("script_location", str(Path(__file__).parents[1] / "migrations"))
     config.attributes["connection"] = connection
     return config
 
 
-def migrate(engine: Engine, revision: str = "head") -> None:
-    """Upgrade the schema with Alembic (config built in code: works from an installed package)."""
+def migrate(engine: Engine, revision: str = "heads") -> None:
+    """Upgrade the schema with Alembic (config built in code: works from an installed package).
+
+    "heads": branches of the revision graph (features built side by side) all apply.
+    """
     from alembic import command
 
     with engine.begin() as connection:

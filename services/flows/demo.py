@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from domain.schemas import FactoryIn, OrderIn, PricingIn, ResourceIn, StepIn, WindowIn
-from services.db import session_scope
+from services.core.db import session_scope
 from services.factories import service as factory_service
 from services.orders import service as order_service
 from services.parks import service as park_service

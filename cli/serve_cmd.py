@@ -7,7 +7,7 @@ import typer
 from rich.console import Console
 from rich.panel import Panel
 
-from services.cli.apps import app, bench_app, load_bench, worker_app
+from cli.apps import app, bench_app, load_bench, worker_app
 
 
 @app.command()
@@ -23,7 +23,7 @@ def serve(
     import uvicorn
 
     from services.api.app import create_app
-    from services.settings import get_settings
+    from services.core.settings import get_settings
 
     logging.basicConfig(level=log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -54,11 +54,11 @@ def worker_match(
     import threading
     from datetime import UTC, datetime
 
-    from matching.api import quote
-    from services.db import make_engine, make_session_factory, migrate
-    from services.live_redis import make_live_store
-    from services.match_worker import MatchWorker, QuoteQueue, make_redis
-    from services.settings import get_settings
+    from matching.engine import quote
+    from services.core.db import make_engine, make_session_factory, migrate
+    from services.core.settings import get_settings
+    from services.live.redis_store import make_live_store
+    from services.workers.match import MatchWorker, QuoteQueue, make_redis
 
     settings = get_settings()
     if not settings.redis_url:
@@ -92,5 +92,5 @@ def bench_api(
     bench = load_bench("api")
     bench.run(sizes=tuple(int(x) for x in sizes.split(",")), requests=requests,
               accepts=accepts)
-    results = Path(__file__).resolve().parents[2] / "bench" / "results" / "api.md"
+    results = Path(__file__).resolve().parents[1] / "bench" / "results" / "api.md"
     Console().print(results.read_text(encoding="utf-8"))

@@ -2,7 +2,7 @@
 
 ``POST /orders/{id}/quotes?wait=false`` appends ``{order, time_limit_s}`` to the stream
 ``<prefix>quote-requests`` and answers 202; workers of the consumer group ``matchers`` take
-entries, build the market snapshot, run ``matching.api.quote`` and store the quotes in one
+entries, build the market snapshot, run ``matching.engine.quote`` and store the quotes in one
 transaction, then XACK. Following the Redis stream rules of DESIGN 6: a worker first re-reads
 its own pending entries (ID 0) after a restart, takes over entries a dead worker left pending
 for longer than ``claim_idle_ms`` (XAUTOCLAIM), and acknowledges only after the commit. A
@@ -26,10 +26,10 @@ import redis
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from matching.api import SolveOptions
-from services.db import session_scope
-from services.errors import ConflictError, NotFoundError
-from services.live import LiveStateStore
+from matching.engine import SolveOptions
+from services.core.db import session_scope
+from services.core.errors import ConflictError, NotFoundError
+from services.live.store import LiveStateStore
 from services.quotes import service as quote_service
 from services.quotes.runner import QuoteFn
 

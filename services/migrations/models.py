@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.bookings.models import Booking
-from services.db import Base
+from services.core.db import Base
 from services.factories.models import Factory
 from services.orders.models import Order, OrderStep
 from services.parks.models import Park

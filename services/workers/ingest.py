@@ -3,7 +3,7 @@
 ``sharefab worker ingest`` runs one ingest process against Mosquitto with the MQTT 5 shared
 subscription ``$share/ingest/sharefab/v1/#``: start several and each message goes to one of
 them; the per-topic seq check lives in Redis, so they agree. The API process runs the same
-ingest in-process through ``services.mqtt_runtime`` in the embedded mode.
+ingest in-process through ``services.workers.mqtt_runtime`` in the embedded mode.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from connectors.mqtt import BrokerAddress, IngestClient
 from connectors.state import RedisState
 from domain.model import Window
 from services import bookings, resources
-from services.db import session_scope
+from services.core.db import session_scope
 from services.factories.models import Factory
 from services.resources.models import Resource
 
@@ -161,8 +161,8 @@ def build_ingest(state: RedisState, session_factory: sessionmaker[Session]) -> I
 
 def run(settings: Any, *, processes_hint: str = "") -> None:
     """Run one ingest process until SIGINT/SIGTERM (the ``sharefab worker ingest`` command)."""
-    from services.db import make_engine, make_session_factory
-    from services.live_redis import make_live_store
+    from services.core.db import make_engine, make_session_factory
+    from services.live.redis_store import make_live_store
 
     if not settings.mqtt_url:
         raise SystemExit("SHAREFAB_MQTT_URL is not set: the separate ingest worker needs a real "

@@ -15,7 +15,7 @@ import redis
 
 from connectors.metrics import register_mqtt_metrics
 from connectors.state import DEFAULT_HEARTBEAT_TTL_S, LiveRecord, RedisState
-from services.live import LiveState
+from services.live.store import LiveState
 
 UNAVAILABLE = frozenset({"down", "offline"})
 

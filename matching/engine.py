@@ -25,7 +25,8 @@ from matching.problem import Problem
 from matching.quotes import WIDE_FACTOR, QuoteKind
 from matching.solution import Solution
 
-Policy = Literal["cpsat", "greedy"]
+# Which decider plans (a market policy of the simulation is simulations.policies.Policy).
+Solver = Literal["cpsat", "greedy"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +69,7 @@ class Quote:
     cost_breakdown: dict[str, float]
 
 
-def solve(scenario: Scenario, *, policy: Policy = "cpsat",
+def solve(scenario: Scenario, *, policy: Solver = "cpsat",
           options: SolveOptions | None = None) -> Plan:
     """Plan every order of ``scenario`` on its shared resources (batch mode).
 

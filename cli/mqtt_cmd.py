@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from services.cli.apps import app, bench_app, load_bench, worker_app
+from cli.apps import app, bench_app, load_bench, worker_app
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +21,8 @@ def worker_ingest(
     """Consume gateway messages (shared subscription $share/ingest/sharefab/v1/#) into Redis
     and the database. Start several for more throughput; needs SHAREFAB_MQTT_URL and
     SHAREFAB_REDIS_URL."""
-    from services.ingest_worker import run
-    from services.settings import get_settings
+    from services.core.settings import get_settings
+    from services.workers.ingest import run
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
     run(get_settings())
@@ -30,9 +30,9 @@ def worker_ingest(
 
 def _factories_from_db(park: str, limit: int) -> dict[str, list[str]]:
     """Factories of ``park`` the platform's database knows (empty when there is none)."""
-    from services.db import make_engine, make_session_factory
-    from services.ingest_worker import DbDirectory
-    from services.settings import get_settings
+    from services.core.db import make_engine, make_session_factory
+    from services.core.settings import get_settings
+    from services.workers.ingest import DbDirectory
 
     engine = make_engine(get_settings().sqlalchemy_url)
     try:
@@ -61,7 +61,7 @@ def gateway(
     """Simulate factory edge gateways: state, idle windows, breakdowns; answer work orders."""
     from connectors.gateway import SimulatedGateway
     from connectors.mqtt import BrokerAddress
-    from services.settings import get_settings
+    from services.core.settings import get_settings
 
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(message)s")
     url = mqtt_url or get_settings().mqtt_url

@@ -14,9 +14,9 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from cli.apps import app, bench_app, load_bench
 from domain.schemas import dump_plan, parse_scenario
-from matching.api import SolveOptions, solve
-from services.cli.apps import app, bench_app, load_bench
+from matching.engine import SolveOptions, solve
 
 console = Console()
 

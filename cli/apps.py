@@ -28,7 +28,7 @@ def load_bench(name: str) -> ModuleType:
     bench/ is repository tooling, not an installed package: the checkout root goes on sys.path
     so the console script finds it when run from elsewhere.
     """
-    root = str(Path(__file__).resolve().parents[2])
+    root = str(Path(__file__).resolve().parents[1])
     if root not in sys.path:
         sys.path.insert(0, root)
     return importlib.import_module(f"bench.{name}")

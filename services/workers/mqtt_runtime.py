@@ -23,8 +23,8 @@ from connectors.gateway import SimulatedGateway
 from connectors.ingest import Ingest
 from connectors.metrics import register_mqtt_metrics
 from connectors.mqtt import BrokerAddress, IngestClient, Publisher
-from services.ingest_worker import DbDirectory, DbEffects
-from services.live_redis import RedisLiveStore
+from services.live.redis_store import RedisLiveStore
+from services.workers.ingest import DbDirectory, DbEffects
 
 log = logging.getLogger(__name__)
 
