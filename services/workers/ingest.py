@@ -14,40 +14,90 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from connectors.dispatch import Dispatcher
 from connectors.ingest import Ingest
 from connectors.metrics import register_mqtt_metrics
 from connectors.mqtt import BrokerAddress, IngestClient
 from connectors.state import RedisState
 from domain.model import Window
-from services import bookings, resources
+from services import resources
+from services.bookings.models import BookingRead
 from services.core.db import session_scope
 from services.factories.models import Factory
+from services.flows import shopfloor
+from services.flows.repair import RepairResult
 from services.resources.models import Resource
 
 log = logging.getLogger(__name__)
 
 SOURCE = "mqtt"
+ACTOR = "gateway"
 
 
 class DbEffects:
-    """Windows and progress into the database, one short transaction per message."""
+    """Windows, progress and shop-floor facts into the database, one transaction per message.
 
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+    Facts that break a plan (a machine down, a calendar stranding a booking, a declined work
+    order, a short lot) repair the affected orders in the same transaction; the new work
+    orders go to ``dispatch`` once it is committed.
+    """
+
+    def __init__(self, session_factory: sessionmaker[Session], *,
+                 unavailable: Callable[[], set[str]] = set,
+                 dispatch: Callable[[list[BookingRead]], object] | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.session_factory = session_factory
+        self.unavailable = unavailable
+        self.dispatch = dispatch
+        self.clock = clock
 
     def replace_windows(self, resource: str, windows: list[Window]) -> None:
         with session_scope(self.session_factory) as session:
-            resources.replace_windows(session, resource_id=resource, windows=windows,
-                                      source=SOURCE)
+            stranded = resources.replace_windows(session, resource_id=resource,
+                                                 windows=windows, source=SOURCE)
+            results = shopfloor.calendar_stranded(
+                session, resource_id=resource, booking_ids=stranded, now=self.clock(),
+                unavailable=self.unavailable(), actor=ACTOR) if stranded else []
+        self._send(results)
 
     def record_progress(self, booking: str, done: int, scrap: int) -> None:
         with session_scope(self.session_factory) as session:
-            bookings.record_progress(session, booking_id=booking, done=done, scrap=scrap)
+            result = shopfloor.report_progress(session, booking_id=booking, done=done,
+                                               scrap=scrap, now=self.clock(),
+                                               unavailable=self.unavailable(), actor=ACTOR)
+        self._send([result] if result else [])
+
+    def resource_down(self, resource: str) -> None:
+        with session_scope(self.session_factory) as session:
+            results = shopfloor.resource_down(session, resource_id=resource, now=self.clock(),
+                                              unavailable=self.unavailable() | {resource},
+                                              actor=ACTOR)
+        self._send(results)
+
+    def reply_work_order(self, booking: str, accepted: bool, reason: str | None) -> None:
+        with session_scope(self.session_factory) as session:
+            if accepted:
+                shopfloor.accept_work(session, booking_id=booking, actor=ACTOR)
+                result = None
+            else:
+                result = shopfloor.decline_work(
+                    session, booking_id=booking, reason=reason or "declined by the gateway",
+                    now=self.clock(), unavailable=self.unavailable(), actor=ACTOR)
+        self._send([result] if result else [])
+
+    def _send(self, results: list[RepairResult]) -> None:
+        booked = [b for r in results for b in r.booked]
+        if booked and self.dispatch is not None:
+            try:
+                self.dispatch(booked)
+            except Exception:  # the bookings stand; the gateway re-syncs from the API
+                log.exception("dispatching %d repaired work orders failed", len(booked))
 
 
 class DbDirectory:
@@ -154,9 +204,23 @@ class DbDirectory:
         return {k: list(v) for k, v in self._by_factory.items()}
 
 
-def build_ingest(state: RedisState, session_factory: sessionmaker[Session]) -> Ingest:
+def build_ingest(state: RedisState, session_factory: sessionmaker[Session], *,
+                 unavailable: Callable[[], set[str]] = set) -> Ingest:
     register_mqtt_metrics(state)
-    return Ingest(state, DbDirectory(session_factory), DbEffects(session_factory))
+    return Ingest(state, DbDirectory(session_factory),
+                  DbEffects(session_factory, unavailable=unavailable))
+
+
+def attach_dispatcher(ingest: Ingest, client: IngestClient) -> None:
+    """Repaired work orders leave through the ingest's own connection (QoS 1)."""
+    effects = ingest.effects
+    if isinstance(effects, DbEffects):
+        from services.workers.mqtt_runtime import booking_fields  # it imports this module
+
+        # A paho client publishes exactly like connectors.mqtt.Publisher.
+        dispatcher = Dispatcher(client.client, ingest.directory,  # type: ignore[arg-type]
+                                booking_fields)
+        effects.dispatch = dispatcher.dispatch
 
 
 def run(settings: Any, *, processes_hint: str = "") -> None:
@@ -172,9 +236,10 @@ def run(settings: Any, *, processes_hint: str = "") -> None:
                          "(the in-process stand-in is not shared between processes)")
     engine = make_engine(settings.sqlalchemy_url)
     live = make_live_store(settings)
-    ingest = build_ingest(live.state, make_session_factory(engine))
+    ingest = build_ingest(live.state, make_session_factory(engine), unavailable=live.unavailable)
     client = IngestClient(BrokerAddress.from_url(settings.mqtt_url), ingest,
                           group=settings.mqtt_share_group)
+    attach_dispatcher(ingest, client)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

@@ -1,0 +1,121 @@
+"""What the shop floor tells the platform, one flow per fact, called from REST and MQTT alike.
+
+A factory accepts or declines a work order, reports progress (gateway or REST), a machine goes
+down, a gateway publishes a calendar. Each flow stores the fact and, when the fact breaks the
+plan, runs ``services.flows.repair`` in the same transaction; the caller commits and then
+dispatches the new work orders it gets back.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from scheduling.repair import Breakage
+from services.bookings import service as booking_service
+from services.bookings.models import Booking, BookingState, WorkOrderState
+from services.core.errors import ConflictError, NotFoundError
+from services.events import service as events
+from services.flows.repair import QuoteFn, RepairResult, default_quote, orders_on, repair_order
+from services.orders.models import Order
+
+
+def _locked_booking(session: Session, booking_id: str) -> Booking:
+    """The booking, after locking its order row (the order every writer locks in)."""
+    booking = session.get(Booking, booking_id)
+    if booking is None:
+        raise NotFoundError("booking", booking_id)
+    if booking.order_id is not None:
+        session.get(Order, booking.order_id, with_for_update=True)
+    session.refresh(booking, with_for_update=True)
+    return booking
+
+
+def accept_work(session: Session, *, booking_id: str, actor: str = "system") -> Booking:
+    """The factory confirms it will make the lot (idempotent)."""
+    booking = _locked_booking(session, booking_id)
+    if booking.work_order == WorkOrderState.DECLINED.value:
+        raise ConflictError(f"work order {booking_id} was declined; it cannot be accepted")
+    if booking.status == BookingState.CANCELLED.value:
+        raise ConflictError(f"booking {booking_id} is cancelled")
+    if booking.work_order != WorkOrderState.ACCEPTED.value:
+        booking.work_order = WorkOrderState.ACCEPTED.value
+        if booking.order_id is not None:
+            events.record(session, order_id=booking.order_id, kind="work_order_accepted",
+                          actor=actor, details={"booking": booking_id,
+                                                "resource": booking.resource_id})
+    session.flush()
+    return booking
+
+
+def decline_work(session: Session, *, booking_id: str, reason: str, now: datetime,
+                 unavailable: set[str] | frozenset[str] = frozenset(), actor: str = "system",
+                 quote_fn: QuoteFn = default_quote) -> RepairResult | None:
+    """The factory will not make the lot: it is released and the order repaired elsewhere.
+
+    Only a lot that has not started can be declined (a running lot is the factory's to finish
+    or to report broken).
+    """
+    booking = _locked_booking(session, booking_id)
+    if booking.status != BookingState.BOOKED.value or booking.done or booking.scrap:
+        raise ConflictError(f"booking {booking_id} is {booking.status}; only a lot that has "
+                            "not started can be declined")
+    booking.work_order = WorkOrderState.DECLINED.value
+    booking.work_order_note = reason
+    session.flush()
+    if booking.order_id is None:
+        booking.status = BookingState.CANCELLED.value
+        session.flush()
+        return None
+    events.record(session, order_id=booking.order_id, kind="declined", actor=actor,
+                  details={"booking": booking_id, "resource": booking.resource_id,
+                           "reason": reason})
+    result = repair_order(session, order_id=booking.order_id, cause=f"declined: {reason}",
+                          now=now, broken=Breakage(lots=frozenset({booking_id})),
+                          unavailable=unavailable, actor=actor, quote_fn=quote_fn)
+    # Blocked orders (already cancelled) still give the time back.
+    booking.status = BookingState.CANCELLED.value
+    session.flush()
+    return result
+
+
+def report_progress(session: Session, *, booking_id: str, done: int, scrap: int,
+                    now: datetime, unavailable: set[str] | frozenset[str] = frozenset(),
+                    actor: str = "system",
+                    quote_fn: QuoteFn = default_quote) -> RepairResult | None:
+    """Store cumulative progress; a finished lot that left its step short is remade."""
+    booking = booking_service.record_progress(session, booking_id=booking_id, done=done,
+                                              scrap=scrap, actor=actor)
+    if (booking.status != BookingState.DONE.value or booking.done >= booking.quantity
+            or booking.order_id is None):
+        return None
+    return repair_order(session, order_id=booking.order_id,
+                        cause=f"scrap: lot {booking_id} made {booking.done} good of "
+                              f"{booking.quantity}",
+                        now=now, broken=Breakage(), unavailable=unavailable, actor=actor,
+                        quote_fn=quote_fn)
+
+
+def resource_down(session: Session, *, resource_id: str, now: datetime,
+                  unavailable: set[str] | frozenset[str] = frozenset(), actor: str = "system",
+                  quote_fn: QuoteFn = default_quote) -> list[RepairResult]:
+    """A machine cannot work: every order with open lots on it is repaired."""
+    broken = Breakage(resources=frozenset({resource_id}))
+    return [repair_order(session, order_id=oid, cause=f"resource {resource_id} down",
+                         now=now, broken=broken, unavailable=unavailable, actor=actor,
+                         quote_fn=quote_fn)
+            for oid in orders_on(session, resource_ids=[resource_id])]
+
+
+def calendar_stranded(session: Session, *, resource_id: str, booking_ids: list[str],
+                      now: datetime, unavailable: set[str] | frozenset[str] = frozenset(),
+                      actor: str = "system",
+                      quote_fn: QuoteFn = default_quote) -> list[RepairResult]:
+    """A gateway's calendar no longer holds ``booking_ids``: their orders are repaired."""
+    broken = Breakage(lots=frozenset(booking_ids))
+    return [repair_order(session, order_id=oid,
+                         cause=f"resource {resource_id} calendar no longer holds the lot",
+                         now=now, broken=broken, unavailable=unavailable, actor=actor,
+                         quote_fn=quote_fn)
+            for oid in orders_on(session, booking_ids=booking_ids)]
