@@ -22,7 +22,7 @@ from connectors.topics import Kind, resource_topic
 log = logging.getLogger(__name__)
 
 WORK_ORDER_FIELDS = ("booking", "order", "step", "factory", "resource", "quantity", "start",
-                     "end", "pricing", "cost")
+                     "end", "pricing", "cost", "input_ready", "cancelled")
 
 
 def fields_of(row: Any) -> dict[str, Any]:

@@ -91,6 +91,12 @@ class WorkOrderPayload(Envelope):
     end: UtcDatetime
     pricing: Pricing | None = None
     cost: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    # Extensions (optional, so older senders stay valid). The platform re-sends a lot's work
+    # order as its input arrives: ``input_ready`` good input pieces delivered so far (None:
+    # the input is on hand, e.g. a first step). ``cancelled``: the lot was re-planned
+    # elsewhere; the gateway drops it.
+    input_ready: Annotated[int, Field(ge=0)] | None = None
+    cancelled: bool = False
 
 
 class RejectedPayload(BaseModel):

@@ -86,10 +86,15 @@ def describe(conflict: Conflict, *, quote_id: str, start: datetime, end: datetim
 
 
 def stranded_by(session: Session, resource: Resource, *, capacity: int,
-                windows: Iterable[tuple[datetime, datetime]]) -> list[str]:
+                windows: Iterable[tuple[datetime, datetime]],
+                since: datetime | None = None) -> list[str]:
     """Open bookings of ``resource`` that ``capacity`` and ``windows`` would no longer hold.
 
-    Done lots are history: a calendar may drop the time they used.
+    Done lots are history: a calendar may drop the time they used. A calendar published at
+    ``since`` speaks only of the time after it: booked time before ``since`` is not judged.
     """
     held = held_of(session, [resource.id], states=OPEN_STATES)[resource.id]
+    if since is not None:
+        cut = start_s(since)
+        held = [Held(h.id, max(h.start, cut), h.end, h.bound) for h in held if h.end > cut]
     return stranded(capacity=capacity, windows=window_intervals(windows), held=held)

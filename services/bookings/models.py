@@ -92,6 +92,9 @@ class BookingRead(BaseModel):
     status: BookingState
     # Extension: the factory's answer (sent until it accepts or declines).
     work_order_status: WorkOrderState = WorkOrderState.SENT
+    # Extension, in work orders only: good input pieces delivered to this lot so far (None:
+    # its input is on hand). Set by services.flows.shopfloor.with_inputs.
+    input_ready: int | None = None
 
     def work_order(self) -> dict[str, object]:
         """The MQTT work-order payload: a DESIGN 4.2 allocation plus the booking id."""
@@ -100,6 +103,7 @@ class BookingRead(BaseModel):
             "factory": self.factory, "resource": self.resource, "quantity": self.quantity,
             "start": format_utc(self.start), "end": format_utc(self.end),
             "pricing": self.pricing, "cost": self.cost,
+            "input_ready": self.input_ready, "cancelled": self.status == BookingState.CANCELLED,
         }
 
 

@@ -30,9 +30,10 @@ def accept_quote(db: DbSession, request: Request, quote_id: str) -> list[Booking
     except ConflictError:
         BOOKING_CONFLICTS.inc()
         raise
+    orders = shopfloor.with_inputs(db, bookings)
     db.commit()  # the work orders go out only for bookings that are really stored
     BOOKINGS.inc(len(bookings))
-    _dispatch(request, bookings)
+    _dispatch(request, orders)
     return bookings
 
 
@@ -62,10 +63,10 @@ def decline_work(db: DbSession, request: Request, booking_id: str,
     result = shopfloor.decline_work(db, booking_id=booking_id, reason=decline.reason,
                                     now=state.clock(), unavailable=state.live.unavailable(),
                                     actor="anonymous")
+    orders = shopfloor.work_orders_of(db, result)
     db.commit()
-    answer = RepairRead.of(result, booking_id=booking_id)
-    _dispatch(request, answer.booked)
-    return answer
+    _dispatch(request, orders)
+    return RepairRead.of(result, booking_id=booking_id)
 
 
 @router.post("/bookings/{booking_id}/progress", response_model=BookingRead)
@@ -76,12 +77,10 @@ def report_progress(db: DbSession, request: Request, booking_id: str,
     result = shopfloor.report_progress(db, booking_id=booking_id, done=progress.done,
                                        scrap=progress.scrap, now=state.clock(),
                                        unavailable=state.live.unavailable(), actor="anonymous")
+    answer = service.read_all(db, [result.booking])[0]
     db.commit()
-    if result is not None:
-        _dispatch(request, result.booked)
-    booking = service.get(db, booking_id=booking_id)
-    assert booking is not None
-    return service.read_all(db, [booking])[0]
+    _dispatch(request, result.send)
+    return answer
 
 
 @router.post("/orders/{order_id}/cancel", response_model=list[BookingRead])

@@ -8,13 +8,15 @@ dispatches the new work orders it gets back.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scheduling.repair import Breakage
 from services.bookings import service as booking_service
-from services.bookings.models import Booking, BookingState, WorkOrderState
+from services.bookings.models import Booking, BookingRead, BookingState, WorkOrderState
 from services.core.errors import ConflictError, NotFoundError
 from services.events import service as events
 from services.flows.repair import QuoteFn, RepairResult, default_quote, orders_on, repair_order
@@ -80,21 +82,44 @@ def decline_work(session: Session, *, booking_id: str, reason: str, now: datetim
     return result
 
 
+@dataclass(slots=True)
+class ProgressResult:
+    """What a progress report changed: the repair it caused and the work orders to re-send
+    (lots whose input arrived, lots repaired in, lots withdrawn)."""
+
+    booking: Booking
+    repair: RepairResult | None = None
+    send: list[BookingRead] = field(default_factory=list)
+
+
 def report_progress(session: Session, *, booking_id: str, done: int, scrap: int,
                     now: datetime, unavailable: set[str] | frozenset[str] = frozenset(),
                     actor: str = "system",
-                    quote_fn: QuoteFn = default_quote) -> RepairResult | None:
-    """Store cumulative progress; a finished lot that left its step short is remade."""
+                    quote_fn: QuoteFn = default_quote) -> ProgressResult:
+    """Store cumulative progress; a finished lot hands its pieces on, or is remade if short."""
     booking = booking_service.record_progress(session, booking_id=booking_id, done=done,
                                               scrap=scrap, actor=actor)
-    if (booking.status != BookingState.DONE.value or booking.done >= booking.quantity
-            or booking.order_id is None):
-        return None
-    return repair_order(session, order_id=booking.order_id,
-                        cause=f"scrap: lot {booking_id} made {booking.done} good of "
-                              f"{booking.quantity}",
-                        now=now, broken=Breakage(), unavailable=unavailable, actor=actor,
-                        quote_fn=quote_fn)
+    result = ProgressResult(booking)
+    if booking.status != BookingState.DONE.value or booking.order_id is None:
+        return result
+    if booking.done < booking.quantity:
+        result.repair = repair_order(
+            session, order_id=booking.order_id,
+            cause=f"scrap: lot {booking_id} made {booking.done} good of {booking.quantity}",
+            now=now, broken=Breakage(), unavailable=unavailable, actor=actor,
+            quote_fn=quote_fn)
+        result.send += work_orders_of(session, result.repair)
+    sent = {b.id for b in result.send}
+    result.send += [b for b in downstream_of(session, booking) if b.id not in sent]
+    return result
+
+
+def work_orders_of(session: Session, result: RepairResult | None) -> list[BookingRead]:
+    """The work orders a repair changes: the withdrawn lots, then the new ones."""
+    if result is None:
+        return []
+    released = list(session.scalars(select(Booking).where(Booking.id.in_(result.released))))
+    return with_inputs(session, booking_service.read_all(session, released) + result.booked)
 
 
 def resource_down(session: Session, *, resource_id: str, now: datetime,
@@ -119,3 +144,62 @@ def calendar_stranded(session: Session, *, resource_id: str, booking_ids: list[s
                          now=now, broken=broken, unavailable=unavailable, actor=actor,
                          quote_fn=quote_fn)
             for oid in orders_on(session, booking_ids=booking_ids)]
+
+
+# We assume a lot's pieces travel on when the whole lot is done (the matcher's assumption
+# too), and that a lot cut short by a breakdown hands on the pieces it finished.
+DELIVERED = (BookingState.DONE.value, BookingState.CANCELLED.value)
+
+
+def with_inputs(session: Session, rows: list[BookingRead]) -> list[BookingRead]:
+    """``rows`` with ``input_ready`` set: the good input pieces delivered to each lot so far.
+
+    A step's delivered pieces (the finished lots of the steps it comes after, the fewest of
+    them) are handed to its lots in start order, each up to its quantity. A first step's
+    lots get None: their input (the customer's material) is on hand.
+    """
+    out: list[BookingRead] = []
+    cache: dict[str, dict[str, int]] = {}
+    for row in rows:
+        if row.order is None or row.step is None:
+            out.append(row)
+            continue
+        shares = cache.get(row.order)
+        if shares is None:
+            shares = cache[row.order] = _input_shares(session, row.order)
+        out.append(row.model_copy(update={"input_ready": shares.get(row.id)}))
+    return out
+
+
+def _input_shares(session: Session, order_id: str) -> dict[str, int]:
+    order = session.get(Order, order_id)
+    if order is None:
+        return {}
+    lots = list(session.scalars(select(Booking).where(Booking.order_id == order_id)
+                                .order_by(Booking.start, Booking.id)))
+    delivered: dict[str | None, int] = {}
+    for b in lots:
+        if b.status in DELIVERED:
+            delivered[b.step_id] = delivered.get(b.step_id, 0) + b.done
+    shares: dict[str, int] = {}
+    for step in order.steps:
+        if not step.after:
+            continue
+        left = min(delivered.get(a, 0) for a in step.after)
+        for b in lots:
+            if b.step_id == step.id and b.status != BookingState.CANCELLED.value:
+                shares[b.id] = min(b.quantity, left)
+                left -= shares[b.id]
+    return shares
+
+
+def downstream_of(session: Session, booking: Booking) -> list[BookingRead]:
+    """The open lots of the steps after ``booking``'s step, with their input now delivered."""
+    order = session.get(Order, booking.order_id) if booking.order_id else None
+    if order is None:
+        return []
+    later = {s.id for s in order.steps if booking.step_id in s.after}
+    rows = list(session.scalars(select(Booking).where(
+        Booking.order_id == order.id, Booking.step_id.in_(later),
+        Booking.status.in_((BookingState.BOOKED.value, BookingState.RUNNING.value)))))
+    return with_inputs(session, booking_service.read_all(session, rows))

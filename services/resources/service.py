@@ -7,6 +7,7 @@ resource's availability; the gateway is then the authority for that machine's ca
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -150,18 +151,19 @@ def delete(session: Session, *, resource_id: str) -> None:
 
 
 def replace_windows(session: Session, *, resource_id: str, windows: list[m.Window],
-                    source: str) -> list[str]:
+                    source: str, since: datetime | None = None) -> list[str]:
     """Replace the resource's whole calendar with ``windows``, recording who published it.
 
     Answers the open bookings the new calendar strands. A gateway (``source="mqtt"``) reports
     a fact, so its calendar is stored and the caller repairs those bookings; any other source
-    is refused with a ConflictError naming them.
+    is refused with a ConflictError naming them. ``since``: the calendar's publication time
+    (it says nothing about the time before).
     """
     resource = session.get(Resource, resource_id, with_for_update=True)
     if resource is None:
         raise NotFoundError("resource", resource_id)
     blocked = ledger.stranded_by(session, resource, capacity=resource.capacity,
-                                 windows=[(w.start, w.end) for w in windows])
+                                 windows=[(w.start, w.end) for w in windows], since=since)
     if blocked and source != FACT_SOURCE:
         raise ConflictError(f"resource {resource_id}: these windows would strand booking(s) "
                             f"{', '.join(blocked)}; cancel or move them first")

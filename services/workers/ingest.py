@@ -31,7 +31,6 @@ from services.bookings.models import BookingRead
 from services.core.db import session_scope
 from services.factories.models import Factory
 from services.flows import shopfloor
-from services.flows.repair import RepairResult
 from services.resources.models import Resource
 
 log = logging.getLogger(__name__)
@@ -60,44 +59,49 @@ class DbEffects:
     def replace_windows(self, resource: str, windows: list[Window]) -> None:
         with session_scope(self.session_factory) as session:
             stranded = resources.replace_windows(session, resource_id=resource,
-                                                 windows=windows, source=SOURCE)
+                                                 windows=windows, source=SOURCE,
+                                                 since=self.clock())
             results = shopfloor.calendar_stranded(
                 session, resource_id=resource, booking_ids=stranded, now=self.clock(),
                 unavailable=self.unavailable(), actor=ACTOR) if stranded else []
-        self._send(results)
+            send = [b for r in results for b in shopfloor.work_orders_of(session, r)]
+        self._send(send)
 
     def record_progress(self, booking: str, done: int, scrap: int) -> None:
         with session_scope(self.session_factory) as session:
             result = shopfloor.report_progress(session, booking_id=booking, done=done,
                                                scrap=scrap, now=self.clock(),
                                                unavailable=self.unavailable(), actor=ACTOR)
-        self._send([result] if result else [])
+            send = result.send
+        self._send(send)
 
     def resource_down(self, resource: str) -> None:
         with session_scope(self.session_factory) as session:
             results = shopfloor.resource_down(session, resource_id=resource, now=self.clock(),
                                               unavailable=self.unavailable() | {resource},
                                               actor=ACTOR)
-        self._send(results)
+            send = [b for r in results for b in shopfloor.work_orders_of(session, r)]
+        self._send(send)
 
     def reply_work_order(self, booking: str, accepted: bool, reason: str | None) -> None:
         with session_scope(self.session_factory) as session:
+            send: list[BookingRead] = []
             if accepted:
                 shopfloor.accept_work(session, booking_id=booking, actor=ACTOR)
-                result = None
             else:
                 result = shopfloor.decline_work(
                     session, booking_id=booking, reason=reason or "declined by the gateway",
                     now=self.clock(), unavailable=self.unavailable(), actor=ACTOR)
-        self._send([result] if result else [])
+                send = shopfloor.work_orders_of(session, result)
+        self._send(send)
 
-    def _send(self, results: list[RepairResult]) -> None:
-        booked = [b for r in results for b in r.booked]
-        if booked and self.dispatch is not None:
+    def _send(self, work_orders: list[BookingRead]) -> None:
+        """Dispatch after the commit: only work orders of stored bookings go out."""
+        if work_orders and self.dispatch is not None:
             try:
-                self.dispatch(booked)
+                self.dispatch(work_orders)
             except Exception:  # the bookings stand; the gateway re-syncs from the API
-                log.exception("dispatching %d repaired work orders failed", len(booked))
+                log.exception("dispatching %d work orders failed", len(work_orders))
 
 
 class DbDirectory:

@@ -33,7 +33,9 @@ def booking_fields(row: Any) -> dict[str, Any]:
     """A booking as the API returns it (``BookingRead``) -> the work-order payload fields."""
     return {"booking": row.id, "order": row.order, "step": row.step, "park": row.park,
             "factory": row.factory, "resource": row.resource, "quantity": row.quantity,
-            "start": row.start, "end": row.end, "pricing": row.pricing, "cost": row.cost}
+            "start": row.start, "end": row.end, "pricing": row.pricing, "cost": row.cost,
+            "input_ready": getattr(row, "input_ready", None),
+            "cancelled": getattr(row, "status", None) == "cancelled"}
 
 
 class MqttRuntime:
