@@ -1,6 +1,6 @@
 """paho-mqtt 2.x glue: clients that reconnect on their own, a publisher, the ingest client.
 
-paho runs callbacks on its network thread (DESIGN 6): ``on_message`` only puts the message on a
+paho runs callbacks on its network thread: ``on_message`` only puts the message on a
 bounded queue (blocking when full: backpressure through TCP rather than loss), and a worker
 thread drains it in batches through ``Ingest.handle_batch``. QoS 1 messages are acknowledged
 only after their batch is applied (paho's manual ack), so a crash in between means the broker

@@ -80,7 +80,9 @@ class BookingRead(BaseModel):
     status: BookingState
 
     def work_order(self) -> dict[str, object]:
-        """The MQTT work-order payload: a DESIGN 4.2 allocation plus the booking id."""
+        """The MQTT work-order payload: a plan allocation plus the booking id
+        (docs/formats.md#mqtt).
+        """
         return {
             "booking": self.id, "order": self.order, "step": self.step,
             "factory": self.factory, "resource": self.resource, "quantity": self.quantity,

@@ -3,7 +3,7 @@
 Every request runs in one transaction (commit on success, rollback on any error), and so does
 every unit of work of a worker (``session_scope``). SQLite gets WAL, a busy timeout, enforced
 foreign keys and ``BEGIN IMMEDIATE`` transactions: pysqlite would otherwise run SELECTs outside
-any transaction, and the booking check-then-insert could interleave (DESIGN 6).
+any transaction, and the booking check-then-insert could interleave.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """One typed place for every setting of the running processes (env prefix ``SHAREFAB_``).
 
-Unset everything and the platform still runs embedded: a SQLite file under ``./var``, an
-in-process Redis stand-in and an in-process MQTT broker (DESIGN 5). Production sets the three
-URLs to the real servers (see docker-compose.yml).
+Unset everything and the platform still runs embedded: a SQLite file under ``./var``, an in-process
+Redis stand-in and an in-process MQTT broker (docs/operations.md). Production sets the three URLs to
+the real servers (see docker-compose.yml).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Factory persistence. A factory arrives as DESIGN 4.1's object, resources and windows inside.
+"""Factory persistence. A factory arrives as the scenario's factory object, resources and windows
+inside.
 
 A park named by a factory but not yet registered is created on the fly (name = id): gateways and
 scenario files name parks by id and nobody should have to pre-register one to onboard a factory.
@@ -104,7 +105,7 @@ def delete(session: Session, *, factory_id: str) -> None:
 
 
 def to_wire(factory: Factory) -> FactoryIn:
-    """The DESIGN 4.1 factory object of a row, resources included."""
+    """The scenario's factory object of a row, resources included."""
     return FactoryIn(
         id=factory.id, name=factory.name, park=factory.park_id, lat=factory.lat,
         lon=factory.lon, rating=factory.rating, certifications=list(factory.certifications),

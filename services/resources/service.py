@@ -111,7 +111,7 @@ def upsert(session: Session, *, factory_id: str, resource_in: ResourceIn, positi
 
 
 def update(session: Session, *, resource: Resource, resource_in: ResourceUpdate) -> Resource:
-    """Merge the given fields and re-validate the whole resource as DESIGN 4.1 demands."""
+    """Merge the given fields and re-validate the whole resource as the scenario format demands."""
     merged = to_wire(resource).model_dump()
     merged.update(resource_in.model_dump(exclude_unset=True, exclude_none=True))
     validated = ResourceIn.model_validate(merged)  # raises ValidationError naming the field
@@ -158,7 +158,7 @@ def _window_row(w: WindowIn, source: str) -> ResourceWindow:
 
 
 def to_wire(resource: Resource) -> ResourceIn:
-    """The DESIGN 4.1 resource object of a row."""
+    """The scenario's resource object of a row."""
     return ResourceIn(
         id=resource.id, process=resource.process, capacity=resource.capacity,
         materials=list(resource.materials), speed=resource.speed, setup_min=resource.setup_min,

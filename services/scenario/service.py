@@ -1,4 +1,5 @@
-"""The market as a DESIGN 4.1 scenario: bulk import and export (quote snapshots: snapshot.py).
+"""The market as a scenario (docs/formats.md#scenario): bulk import and export (quote snapshots:
+snapshot.py).
 
 Import merges by id (upsert): factories, resources and orders named in the document replace
 their stored versions (a resource's calendar with them); everything not named stays. With

@@ -3,7 +3,7 @@
 ``POST /orders/{id}/quotes?wait=false`` appends ``{order, time_limit_s}`` to the stream
 ``<prefix>quote-requests`` and answers 202; workers of the consumer group ``matchers`` take
 entries, build the market snapshot, run ``matching.engine.quote`` and store the quotes in one
-transaction, then XACK. Following the Redis stream rules of DESIGN 6: a worker first re-reads
+transaction, then XACK. Following the Redis stream rules: a worker first re-reads
 its own pending entries (ID 0) after a restart, takes over entries a dead worker left pending
 for longer than ``claim_idle_ms`` (XAUTOCLAIM), and acknowledges only after the commit. A
 request that cannot succeed (unknown or already booked order, engine error) goes to the
