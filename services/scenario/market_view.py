@@ -37,7 +37,7 @@ def market_facts(session: Session, now: datetime) -> tuple[datetime, m.Transport
     return market.horizon_start, transport, m.Objective(**market.objective)
 
 
-def snapshot_for_order(session: Session, *, order: Order, unavailable: set[str],
+def market_for_order(session: Session, *, order: Order, unavailable: set[str],
                        now: datetime) -> m.Scenario:
     """The market for ``order`` from ``now`` (floored to the minute) on.
 
