@@ -22,6 +22,7 @@ from services.bookings.dispatch import NullDispatcher
 from services.bookings.views import router as bookings_router
 from services.catalog.views import router as catalog_router
 from services.core.db import make_engine, make_session_factory, migrate
+from services.core.query import StrictQuery
 from services.core.settings import Settings, get_settings
 from services.factories.views import router as factories_router
 from services.live.redis_store import make_live_store
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
 
     app = FastAPI(
         title="ShareFab", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
+        dependencies=[StrictQuery],  # an unknown query parameter is a 422, never ignored
         description="Shared-manufacturing (共享制造) capacity platform: factories publish idle "
                     "capacity, orders are split by process step across factories.",
     )

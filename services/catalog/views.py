@@ -6,29 +6,28 @@ from fastapi import APIRouter, Query
 
 from domain.materials import MATERIAL_FAMILIES, MATERIALS
 from domain.processes import FAMILIES, PROCESSES, UNITS
-from services.catalog.models import FamilyRead, MaterialRead, Name, ProcessRead, UnitRead
+from services.catalog.models import FamilyRead, MaterialRead, Names, ProcessRead, UnitRead
 from services.core.errors import InvalidError, NotFoundError
-from services.core.query import StrictQuery
 
-router = APIRouter(tags=["catalog"], dependencies=[StrictQuery])
+router = APIRouter(tags=["catalog"])
 
 
 def _process(code: str) -> ProcessRead:
     p = PROCESSES[code]
     fam_zh, fam_en = FAMILIES[p.family]
     unit_zh, unit_en = UNITS[p.unit]
-    return ProcessRead(code=p.code, family=FamilyRead(code=p.family, name=Name(zh=fam_zh,
+    return ProcessRead(code=p.code, family=FamilyRead(code=p.family, name=Names(zh=fam_zh,
                                                                                 en=fam_en)),
-                       name=Name(zh=p.zh, en=p.en),
-                       unit=UnitRead(code=p.unit, name=Name(zh=unit_zh, en=unit_en)))
+                       name=Names(zh=p.zh, en=p.en),
+                       unit=UnitRead(code=p.unit, name=Names(zh=unit_zh, en=unit_en)))
 
 
 def _material(code: str) -> MaterialRead:
     mat = MATERIALS[code]
     fam_zh, fam_en = MATERIAL_FAMILIES[mat.family]
     return MaterialRead(code=mat.code, family=FamilyRead(code=mat.family,
-                                                         name=Name(zh=fam_zh, en=fam_en)),
-                        name=Name(zh=mat.zh, en=mat.en))
+                                                         name=Names(zh=fam_zh, en=fam_en)),
+                        name=Names(zh=mat.zh, en=mat.en))
 
 
 @router.get("/processes", response_model=list[ProcessRead])

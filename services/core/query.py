@@ -1,8 +1,9 @@
 """Refuse query parameters a route does not declare.
 
 A misspelt or unsupported filter (``/bookings?factroy=F1``) must not be silently ignored: the
-client would take the unfiltered answer for a filtered one. Add ``StrictQuery`` to a router's
-``dependencies`` and every query parameter its routes do not declare answers 422 naming it.
+client would take the unfiltered answer for a filtered one. ``create_app`` adds ``StrictQuery``
+to the app's dependencies: every query parameter a route does not declare answers 422 naming
+it (declare a parameter with ``Query`` even when the handler reads it some other way).
 """
 
 from __future__ import annotations
@@ -14,11 +15,17 @@ from services.core.errors import InvalidError
 
 
 def _declared(request: Request) -> set[str] | None:
+    """Query parameters the matched route takes, its dependencies' included."""
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return None
-    return {p.alias for p in route.dependant.query_params} | {
-        p.alias for dep in route.dependant.dependencies for p in dep.query_params}
+    names: set[str] = set()
+    pending = [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        names.update(p.alias for p in dependant.query_params)
+        pending.extend(dependant.dependencies)
+    return names
 
 
 def reject_unknown_query(request: Request) -> None:

@@ -24,7 +24,7 @@ from services.orders.models import Order
 from services.parks.models import Park
 from services.quotes.models import Quote
 from services.scenario.market_view import market_facts
-from services.scenario.models import Market
+from services.scenario.models import MarketFacts
 
 
 def import_scenario(session: Session, *, scenario: ScenarioIn, replace: bool = False) -> None:
@@ -51,13 +51,13 @@ def import_scenario(session: Session, *, scenario: ScenarioIn, replace: bool = F
 
 
 def _clear(session: Session) -> None:
-    for table in (Booking, Quote, Order, Factory, Park, Market):
+    for table in (Booking, Quote, Order, Factory, Park, MarketFacts):
         session.execute(delete(table))
     session.flush()
 
 
 def _store_market(session: Session, scenario: ScenarioIn) -> None:
-    market = session.get(Market, 1) or Market(id=1)
+    market = session.get(MarketFacts, 1) or MarketFacts(id=1)
     market.horizon_start = scenario.horizon_start
     market.transport = scenario.transport.model_dump()
     market.objective = scenario.objective.model_dump()

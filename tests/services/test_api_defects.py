@@ -217,3 +217,12 @@ def test_accept__dispatcher_comes_from_the_dependency(client):
     finally:
         client.app.dependency_overrides.clear()
     assert [r.id for r in recorder.sent] == [x["id"] for x in booked]
+
+
+def test_every_route__unknown_query_parameter_is_422(client):
+    for path, typo in (("/orders", "stauts"), ("/factories", "prak"), ("/parks", "x"),
+                       ("/resources", "proces")):
+        answer = client.get(path, params={typo: "1"})
+        assert answer.status_code == 422, path
+        assert answer.json()["errors"][0]["field"] == f"query.{typo}"
+    assert client.get("/orders", params={"status": "new", "limit": 5}).status_code == 200
