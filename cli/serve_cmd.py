@@ -55,7 +55,7 @@ def worker_match(
     from datetime import UTC, datetime
 
     from matching.engine import quote
-    from services.core.db import make_engine, make_session_factory, migrate
+    from services.core.db import engine_for, make_session_factory, migrate
     from services.core.settings import get_settings
     from services.live.redis_store import make_live_store
     from services.workers.match import MatchWorker, QuoteQueue, make_redis
@@ -64,7 +64,7 @@ def worker_match(
     if not settings.redis_url:
         raise typer.BadParameter("SHAREFAB_REDIS_URL is unset: a separate matcher process needs "
                                  "the real Redis (the embedded mode matches inside the API)")
-    engine = make_engine(settings.sqlalchemy_url)
+    engine = engine_for(settings)
     if settings.migrate_on_start:
         migrate(engine)
     queue = QuoteQueue(make_redis(settings.redis_url), prefix=settings.redis_key_prefix,

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterator
 
 import redis
-from prometheus_client import REGISTRY
+from prometheus_client import REGISTRY, Counter
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
@@ -22,6 +22,16 @@ from connectors.state import RedisState
 from connectors.validation import Reason
 
 log = logging.getLogger(__name__)
+
+# Per process (each ingest process serves its own, see ``sharefab worker ingest``): how the
+# at-least-once ingest is coping. Failures and deferrals rising with acked flat = an outage.
+INGEST_ACKED = Counter("sharefab_ingest_acked", "QoS 1 messages acknowledged after applying")
+INGEST_BATCH_FAILURES = Counter("sharefab_ingest_batch_failures",
+                                "Batch attempts that failed (Redis down); retried, not acked")
+INGEST_DEFERRED = Counter("sharefab_ingest_deferred",
+                          "Messages whose database effect was deferred (database down)")
+INGEST_SHED = Counter("sharefab_ingest_shed",
+                      "QoS 0 messages dropped because the ingest buffer was full")
 
 
 class MqttTotalsCollector(Collector):

@@ -36,8 +36,9 @@ async def create_quotes(request: Request, order_id: str,
         return await anyio.to_thread.run_sync(_enqueue, state, order_id, limit)
 
     def snapshot() -> Scenario:
+        unavailable = state.live.unavailable()  # Redis first: no session waits on it
         with session_scope(state.session_factory) as db:
-            return service.market_for(db, order_id=order_id, unavailable=state.live.unavailable(),
+            return service.market_for(db, order_id=order_id, unavailable=unavailable,
                                       now=state.clock())
 
     market = await anyio.to_thread.run_sync(snapshot)

@@ -13,13 +13,16 @@ import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SqlTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
-from connectors.ingest import Ingest
+from connectors.ingest import EffectUnavailable, Ingest
 from connectors.metrics import register_mqtt_metrics
 from connectors.mqtt import BrokerAddress, IngestClient
 from connectors.state import RedisState
@@ -35,19 +38,32 @@ SOURCE = "mqtt"
 
 
 class DbEffects:
-    """Windows and progress into the database, one short transaction per message."""
+    """Windows and progress into the database, one short transaction per message.
+
+    A database that is down or timing out raises ``EffectUnavailable``: the MQTT client keeps
+    the message unacknowledged and retries it (both writes are idempotent: they replace the
+    windows, set the counts). Anything else (an unknown booking) is the message's fault.
+    """
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self.session_factory = session_factory
 
     def replace_windows(self, resource: str, windows: list[Window]) -> None:
-        with session_scope(self.session_factory) as session:
+        with _outage_is_unavailable(), session_scope(self.session_factory) as session:
             resources.replace_windows(session, resource_id=resource, windows=windows,
                                       source=SOURCE)
 
     def record_progress(self, booking: str, done: int, scrap: int) -> None:
-        with session_scope(self.session_factory) as session:
+        with _outage_is_unavailable(), session_scope(self.session_factory) as session:
             bookings.record_progress(session, booking_id=booking, done=done, scrap=scrap)
+
+
+@contextmanager
+def _outage_is_unavailable() -> Iterator[None]:
+    try:
+        yield
+    except (OperationalError, SqlTimeoutError, InterfaceError) as exc:
+        raise EffectUnavailable(f"database unavailable: {type(exc).__name__}") from exc
 
 
 class DbDirectory:
@@ -161,7 +177,7 @@ def build_ingest(state: RedisState, session_factory: sessionmaker[Session]) -> I
 
 def run(settings: Any, *, processes_hint: str = "") -> None:
     """Run one ingest process until SIGINT/SIGTERM (the ``sharefab worker ingest`` command)."""
-    from services.core.db import make_engine, make_session_factory
+    from services.core.db import engine_for, make_session_factory
     from services.live.redis_store import make_live_store
 
     if not settings.mqtt_url:
@@ -170,7 +186,7 @@ def run(settings: Any, *, processes_hint: str = "") -> None:
     if not settings.redis_url:
         raise SystemExit("SHAREFAB_REDIS_URL is not set: a separate worker needs the real Redis "
                          "(the in-process stand-in is not shared between processes)")
-    engine = make_engine(settings.sqlalchemy_url)
+    engine = engine_for(settings)
     live = make_live_store(settings)
     ingest = build_ingest(live.state, make_session_factory(engine))
     client = IngestClient(BrokerAddress.from_url(settings.mqtt_url), ingest,

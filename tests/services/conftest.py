@@ -23,8 +23,8 @@ from services.core.settings import Settings
 from services.live.memory import InMemoryLiveStore
 
 NOW = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
-TABLES = ["bookings", "quotes", "order_steps", "orders", "windows", "resources", "factories",
-          "parks", "market"]
+TABLES = ["quote_jobs", "bookings", "quotes", "order_steps", "orders", "windows", "resources",
+          "factories", "parks", "market"]
 
 
 @pytest.fixture(scope="session")
