@@ -37,13 +37,15 @@ INGEST_SHED = Counter("sharefab_ingest_shed",
 class MqttTotalsCollector(Collector):
     def __init__(self, state: RedisState | None = None) -> None:
         self.state = state
+        self._last: tuple[int, dict[str, int]] = (0, {})
 
     def collect(self) -> Iterator[CounterMetricFamily]:
-        messages, rejected = 0, dict[str, int]()
+        messages, rejected = self._last
         if self.state is not None:
             try:
-                messages, rejected = self.state.totals()
-            except redis.RedisError as exc:  # a scrape must not fail because Redis blinked
+                messages, rejected = self._last = self.state.totals()
+            except redis.RedisError as exc:  # a scrape must not fail because Redis blinked:
+                # the last totals, never zeros (a counter dropping to 0 reads as a reset)
                 log.warning("MQTT totals unavailable: %s", exc)
         total = CounterMetricFamily("sharefab_mqtt_messages",
                                     "MQTT messages received by the ingest (all processes)")

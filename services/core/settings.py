@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     db_statement_timeout_ms: int = Field(default=10_000, ge=0)
     # Workers refresh a heartbeat key this often / 3; /readyz counts the live ones.
     worker_heartbeat_ttl_s: float = Field(default=15.0, gt=0)
+    # A `sharefab worker` process serves its own /metrics on 127.0.0.1 at this port (0: off).
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535)
     # Matcher lease: a request pending this long without renewal is taken over; after
     # match_max_attempts take-overs it goes to the dead-letter stream.
     match_claim_idle_s: float = Field(default=15.0, gt=0)

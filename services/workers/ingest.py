@@ -9,7 +9,9 @@ ingest in-process through ``services.workers.mqtt_runtime`` in the embedded mode
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import socket
 import threading
 import time
 from collections import deque
@@ -31,6 +33,7 @@ from services import bookings, resources
 from services.core.db import session_scope
 from services.factories.models import Factory
 from services.resources.models import Resource
+from services.workers.heartbeat import Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -189,16 +192,38 @@ def run(settings: Any, *, processes_hint: str = "") -> None:
     engine = engine_for(settings)
     live = make_live_store(settings)
     ingest = build_ingest(live.state, make_session_factory(engine))
+    # A stable worker id (the Procfile sets SHAREFAB_WORKER_ID) makes the broker session
+    # persistent: messages held unacknowledged when the process dies are delivered again to
+    # it when it restarts. Without one, a dead process's session would keep taking messages.
+    worker_id = os.environ.get("SHAREFAB_WORKER_ID", "")
+    name = f"ingest-{socket.gethostname()}-{worker_id or os.getpid()}"
     client = IngestClient(BrokerAddress.from_url(settings.mqtt_url), ingest,
-                          group=settings.mqtt_share_group)
+                          group=settings.mqtt_share_group, client_id=name[:64],
+                          persistent=bool(worker_id), session_expiry_s=600)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    serve_worker_metrics(settings)
+    beat = Heartbeat(live.state.redis, settings.redis_key_prefix, "ingest", name,
+                     ttl_s=settings.worker_heartbeat_ttl_s,
+                     healthy=client.subscribed.is_set).start()
     if not client.start(timeout_s=30):
         log.warning("ingest: not connected yet to %s; paho keeps retrying", settings.mqtt_url)
-    log.info("ingest worker running %s(subscription %s)", processes_hint, client.subscription)
+    log.info("ingest worker %s running %s(subscription %s)", name, processes_hint,
+             client.subscription)
     while not stop.wait(10):
-        log.info("ingest: %d messages, %d applied, rejected %s", ingest.messages,
-                 ingest.applied, dict(ingest.rejected))
+        log.info("ingest: %d messages, %d applied, %d acked, rejected %s, %d batch failures, "
+                 "%d deferred, %d shed", ingest.messages, ingest.applied, client.acked,
+                 dict(ingest.rejected), client.batch_failures, client.deferred, client.shed)
+    beat.stop()
     client.stop()
     engine.dispose()
+
+
+def serve_worker_metrics(settings: Any) -> None:
+    """Prometheus text of this worker process on 127.0.0.1:worker_metrics_port (0: off)."""
+    port = int(getattr(settings, "worker_metrics_port", 0))
+    if port:
+        from prometheus_client import start_http_server
+
+        start_http_server(port, addr="127.0.0.1")
