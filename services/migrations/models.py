@@ -10,7 +10,7 @@ from services.orders.models import Order, OrderStep
 from services.parks.models import Park
 from services.quotes.models import Quote
 from services.resources.models import Resource, ResourceWindow
-from services.scenario.models import Market
+from services.scenario.models import MarketFacts
 
-__all__ = ["Base", "Booking", "Factory", "Market", "Order", "OrderStep", "Park", "Quote",
+__all__ = ["Base", "Booking", "Factory", "MarketFacts", "Order", "OrderStep", "Park", "Quote",
            "QuoteJob", "Resource", "ResourceWindow"]

@@ -2,10 +2,11 @@
 
 ``POST /orders/{id}/quotes?wait=false`` appends ``{order, time_limit_s}`` to the stream
 ``<prefix>quote-requests`` and answers 202; workers of the consumer group ``matchers`` take
-entries, build the market snapshot, run ``matching.engine.quote`` and store the quotes in one
-transaction, then XACK. Following the Redis stream rules of DESIGN 6: a worker first re-reads
-its own pending entries (ID 0) after a restart, takes over entries a dead worker left pending
-for longer than ``claim_idle_ms`` (XAUTOCLAIM), and acknowledges only after the commit.
+entries, price the order with ``services.flows.pricing.price_order`` (the same function the
+view calls: market view, engine, quotes stored in one transaction), then XACK. Following the
+Redis stream rules of DESIGN 6: a worker first re-reads its own pending entries (ID 0) after a
+restart, takes over entries a dead worker left pending for longer than ``claim_idle_ms``
+(XAUTOCLAIM), and acknowledges only after the commit.
 
 Exactly once in effect (issue 12):
 - a lease: while a solve runs, a thread re-claims the entry for its own consumer every
@@ -16,10 +17,10 @@ Exactly once in effect (issue 12):
   ``quote_jobs`` row keyed by it, so a second solve of the same request stores nothing new;
 - dead consumers (no pending entries, silent for ``reap_idle_ms``) are removed from the group
   (XGROUP DELCONSUMER);
-- dead letters: a request that cannot succeed (unknown or already booked order, engine error),
-  or one taken over more than ``max_attempts`` times (it kills or hangs every worker), goes to
-  the stream ``<prefix>quote-requests:dead`` with the reason. A database outage leaves it
-  pending for a retry.
+- dead letters: a request that cannot succeed (unknown or already booked order, an order the
+  market cannot serve, engine error), or one taken over more than ``max_attempts`` times (it
+  kills or hangs every worker), goes to the stream ``<prefix>quote-requests:dead`` with the
+  reason. A database outage leaves it pending for a retry.
 
 The embedded mode runs one worker thread inside the API on an in-process fakeredis.
 """
@@ -38,14 +39,13 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as SqlTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
-from matching.engine import SolveOptions
 from services.core.db import session_scope
 from services.core.errors import ConflictError, NotFoundError
+from services.flows import pricing
 from services.jobs import service as job_service
 from services.jobs.models import JobState
 from services.live.store import LiveStateStore
-from services.quotes import service as quote_service
-from services.quotes.runner import QuoteFn
+from services.quotes.runner import QuoteFn, QuoteRunner
 
 log = logging.getLogger(__name__)
 Entry = tuple[str, dict[str, str]]
@@ -208,7 +208,9 @@ class MatchWorker:
                  live: LiveStateStore, quote_fn: QuoteFn, clock: Callable[[], datetime],
                  consumer: str) -> None:
         self.queue, self.session_factory, self.live = queue, session_factory, live
-        self.quote_fn, self.clock, self.consumer = quote_fn, clock, consumer
+        self.clock, self.consumer = clock, consumer
+        # One solve at a time: a worker process is scaled by running more of them.
+        self.solve = QuoteRunner(quote_fn, concurrency=1)
         self.solved = 0  # requests this worker stored quotes for
         self.duplicates = 0  # requests found already answered: nothing stored
         self._reaped_at = 0.0
@@ -227,22 +229,13 @@ class MatchWorker:
                     return self._duplicate(entry_id)
             time_limit_s = float(fields.get("time_limit_s", "5"))
             with Lease(self.queue, self.consumer, entry_id):
-                unavailable = self.live.unavailable()  # Redis before the session, not inside
-                with session_scope(self.session_factory) as db:
-                    market = quote_service.market_for(db, order_id=order_id,
-                                                      unavailable=unavailable, now=self.clock())
-                started = time.perf_counter()
-                alternatives = self.quote_fn(market, order_id,
-                                             options=SolveOptions(time_limit_s=time_limit_s))
-                wall_s = time.perf_counter() - started
-            with session_scope(self.session_factory) as db:
-                rows = quote_service.store(db, order_id=order_id, alternatives=alternatives,
-                                           solver={"wall_s": round(wall_s, 3),
-                                                   "time_limit_s": time_limit_s},
-                                           now=self.clock())
-                job_service.create(db, request_id=entry_id, order_id=order_id,
-                                   consumer=self.consumer, attempts=max(attempts, 1),
-                                   quote_ids=[r.id for r in rows], now=self.clock())
+                pricing.price_order(
+                    self.session_factory, order_id=order_id, time_limit_s=time_limit_s,
+                    solve=self.solve, unavailable=self.live.unavailable, clock=self.clock,
+                    on_stored=lambda db, rows: job_service.create(
+                        db, request_id=entry_id, order_id=order_id, consumer=self.consumer,
+                        attempts=max(attempts, 1), quote_ids=[r.id for r in rows],
+                        now=self.clock()))
         except IntegrityError as exc:
             # Another worker committed this request first (we lost the lease while stalled):
             # our transaction rolled back, so nothing new is stored.
