@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.schemas import UtcDatetime, format_utc
+from domain.schemas import UtcDatetime
 from services.core.db import Base, UtcDateTime
 from services.orders.models import utcnow
 
@@ -96,15 +96,10 @@ class BookingRead(BaseModel):
     # its input is on hand). Set by services.flows.shopfloor.with_inputs.
     input_ready: int | None = None
 
-    def work_order(self) -> dict[str, object]:
-        """The MQTT work-order payload: a DESIGN 4.2 allocation plus the booking id."""
-        return {
-            "booking": self.id, "order": self.order, "step": self.step,
-            "factory": self.factory, "resource": self.resource, "quantity": self.quantity,
-            "start": format_utc(self.start), "end": format_utc(self.end),
-            "pricing": self.pricing, "cost": self.cost,
-            "input_ready": self.input_ready, "cancelled": self.status == BookingState.CANCELLED,
-        }
+    @property
+    def cancelled(self) -> bool:
+        """In work orders: the lot was withdrawn (re-planned elsewhere)."""
+        return self.status is BookingState.CANCELLED
 
 
 class ProgressIn(BaseModel):

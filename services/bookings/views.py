@@ -8,11 +8,12 @@ import logging
 from fastapi import APIRouter, Query, Request
 from fastapi import status as http
 
-from services.api.metrics import BOOKING_CONFLICTS, BOOKINGS
 from services.bookings import service
+from services.bookings.dispatch import Dispatcher, DispatcherDep
 from services.bookings.models import BookingRead, BookingState, DeclineIn, ProgressIn, RepairRead
 from services.core.db import DbSession
 from services.core.errors import ConflictError, NotFoundError
+from services.core.metrics import BOOKING_CONFLICTS, BOOKINGS
 from services.flows import shopfloor
 
 router = APIRouter(tags=["bookings"])
@@ -21,7 +22,9 @@ log = logging.getLogger(__name__)
 
 @router.post("/quotes/{quote_id}/accept", response_model=list[BookingRead],
              status_code=http.HTTP_201_CREATED)
-def accept_quote(db: DbSession, request: Request, quote_id: str) -> list[BookingRead]:
+def accept_quote(db: DbSession, request: Request, dispatcher: DispatcherDep,
+                 quote_id: str) -> list[BookingRead]:
+    """Book every lot of the quote or none (409 with the reason), then send the work orders."""
     state = request.app.state
     try:
         bookings = service.accept(db, quote_id=quote_id, now=state.clock(),
@@ -33,14 +36,13 @@ def accept_quote(db: DbSession, request: Request, quote_id: str) -> list[Booking
     orders = shopfloor.with_inputs(db, bookings)
     db.commit()  # the work orders go out only for bookings that are really stored
     BOOKINGS.inc(len(bookings))
-    _dispatch(request, orders)
+    _dispatch(dispatcher, orders)
     return bookings
 
 
-def _dispatch(request: Request, bookings: list[BookingRead]) -> None:
+def _dispatch(dispatcher: Dispatcher, bookings: list[BookingRead]) -> None:
     """Send work orders of committed bookings; the bookings stand if the broker fails."""
-    dispatcher = getattr(request.app.state, "dispatcher", None)
-    if dispatcher is None or not bookings:
+    if not bookings:
         return
     try:
         dispatcher.dispatch(bookings)
@@ -56,7 +58,7 @@ def accept_work(db: DbSession, booking_id: str) -> BookingRead:
 
 
 @router.post("/bookings/{booking_id}/decline", response_model=RepairRead)
-def decline_work(db: DbSession, request: Request, booking_id: str,
+def decline_work(db: DbSession, request: Request, dispatcher: DispatcherDep, booking_id: str,
                  decline: DeclineIn) -> RepairRead:
     """The factory declines the work order: the lot is released and the order re-planned."""
     state = request.app.state
@@ -65,13 +67,13 @@ def decline_work(db: DbSession, request: Request, booking_id: str,
                                     actor="anonymous")
     orders = shopfloor.work_orders_of(db, result)
     db.commit()
-    _dispatch(request, orders)
+    _dispatch(dispatcher, orders)
     return RepairRead.of(result, booking_id=booking_id)
 
 
 @router.post("/bookings/{booking_id}/progress", response_model=BookingRead)
-def report_progress(db: DbSession, request: Request, booking_id: str,
-                    progress: ProgressIn) -> BookingRead:
+def report_progress(db: DbSession, request: Request, dispatcher: DispatcherDep,
+                    booking_id: str, progress: ProgressIn) -> BookingRead:
     """Progress of a factory without a gateway: cumulative done and scrapped pieces."""
     state = request.app.state
     result = shopfloor.report_progress(db, booking_id=booking_id, done=progress.done,
@@ -79,7 +81,7 @@ def report_progress(db: DbSession, request: Request, booking_id: str,
                                        unavailable=state.live.unavailable(), actor="anonymous")
     answer = service.read_all(db, [result.booking])[0]
     db.commit()
-    _dispatch(request, result.send)
+    _dispatch(dispatcher, result.send)
     return answer
 
 

@@ -34,7 +34,7 @@ from services.events import service as events
 from services.orders import service as order_service
 from services.orders.models import Order, OrderState
 from services.resources.models import Resource
-from services.scenario.snapshot import snapshot_for_order
+from services.scenario.market_view import market_for_order
 
 # Orders whose plan is live on the shop floor: the only ones a breakdown can hurt.
 REPAIRABLE = (OrderState.BOOKED.value, OrderState.IN_PROGRESS.value)
@@ -121,7 +121,7 @@ def _replan(session: Session, result: RepairResult, *, order: Order,
         # Whole minutes, rounded up: the snapshot starts on a minute boundary.
         ready = max(now, datetime.fromtimestamp(60 * math.ceil(decision.ready_at / 60),
                                                 tz=now.tzinfo))
-    scenario = snapshot_for_order(session, order=order, unavailable=blocked, now=ready)
+    scenario = market_for_order(session, order=order, unavailable=blocked, now=ready)
     kept_factories = _factories_of(session, [b.resource_id for b in kept])
     sub, factories = _sub_order(order, decision, kept_factories, scenario.factories)
     scenario = replace(scenario, orders=(sub,), factories=factories)

@@ -5,27 +5,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect
 
+import services.migrations
 import services.migrations.models
 from services.core.db import downgrade, make_engine, migrate, scratch_schema
-
-
-def _script_heads() -> list[str]:
-    """Every head of the revision graph (branches built side by side all apply)."""
-    from pathlib import Path
-
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
-
-    config = Config()
-    config.set_main_option("script_location",
-                           str(Path(services.migrations.models.__file__).parent))
-    return list(ScriptDirectory.from_config(config).get_heads())
 
 
 def test_migrations__schema_matches_models(client):
@@ -81,6 +71,7 @@ def test_migrations__concurrent_starts_upgrade_once(database_url):
         assert errors == []
         with engines[0].connect() as conn:
             heads = set(MigrationContext.configure(conn).get_current_heads())
-        assert heads == set(_script_heads())
+        assert heads == set(ScriptDirectory(str(Path(services.migrations.__file__).parent))
+                            .get_heads())
         for e in engines:
             e.dispose()
