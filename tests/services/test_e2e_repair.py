@@ -35,11 +35,11 @@ from connectors.gateway import Behaviour, SimulatedGateway
 from connectors.ingest import Ingest
 from connectors.mqtt import BrokerAddress, IngestClient, Publisher
 from services.api.app import create_app
+from services.bookings.dispatch import work_order_fields
 from services.core.db import scratch_schema
 from services.core.settings import Settings
 from services.live.redis_store import make_live_store
 from services.workers.ingest import DbDirectory, DbEffects, attach_dispatcher
-from services.workers.mqtt_runtime import booking_fields
 from tests.services import builders as b
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.redis, pytest.mark.slow]
@@ -127,13 +127,16 @@ def platform(postgres_url: str, redis_url: str, mqtt_url: str) -> Iterator[dict[
         stop: list[Any] = []
         try:
             with TestClient(app) as client:
+                assert client.post("/parks", json={"id": park, "name": park,
+                                                   "city": ""}).status_code == 201
                 for f in _market(park, clock.t0):
-                    assert client.post("/factories", json=f).status_code == 201, f
+                    answer = client.post("/factories", json=f)
+                    assert answer.status_code == 201, answer.text
                 sf = app.state.session_factory
                 publisher = Publisher(address)
                 assert publisher.start(10)
                 stop.append(publisher.stop)
-                app.state.dispatcher = Dispatcher(publisher, DbDirectory(sf), booking_fields)
+                app.state.dispatcher = Dispatcher(publisher, DbDirectory(sf), work_order_fields)
                 workers = []
                 for _ in range(2):  # two ingest workers, one shared subscription
                     ingest = Ingest(live.state, DbDirectory(sf),
