@@ -9,7 +9,7 @@ dispatches the new work orders it gets back.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,6 +20,7 @@ from services.bookings.models import Booking, BookingRead, BookingState, WorkOrd
 from services.core.errors import ConflictError, NotFoundError
 from services.events import service as events
 from services.flows.repair import QuoteFn, RepairResult, default_quote, orders_on, repair_order
+from services.live.store import LiveStateStore
 from services.orders.models import Order
 
 
@@ -203,3 +204,28 @@ def downstream_of(session: Session, booking: Booking) -> list[BookingRead]:
         Booking.order_id == order.id, Booking.step_id.in_(later),
         Booking.status.in_((BookingState.BOOKED.value, BookingState.RUNNING.value)))))
     return with_inputs(session, booking_service.read_all(session, rows))
+
+
+def offline_sweep(session: Session, *, live: LiveStateStore, now: datetime,
+                  grace: timedelta, actor: str = "system") -> list[RepairResult]:
+    """Repair the orders on resources offline for longer than ``grace``.
+
+    A gateway that drops off for a minute (a reboot, a Wi-Fi blip) keeps its bookings; one
+    silent past the grace period is treated like a machine down. Run it periodically (the
+    ingest worker does); several workers may: the order row lock makes the second a no-op.
+    """
+    rids = sorted(set(session.scalars(select(Booking.resource_id).where(
+        Booking.status == BookingState.BOOKED.value, Booking.end > now).distinct())))
+    states = live.get_many(rids)
+    gone = [rid for rid, st in states.items()
+            if st.status == "offline" and now - st.last_seen > grace]
+    unavailable = live.unavailable()
+    results: list[RepairResult] = []
+    for rid in gone:
+        broken = Breakage(resources=frozenset({rid}))
+        results += [repair_order(session, order_id=oid,
+                                 cause=f"resource {rid} offline for more than {grace}",
+                                 now=now, broken=broken, unavailable=unavailable | {rid},
+                                 actor=actor)
+                    for oid in orders_on(session, resource_ids=[rid])]
+    return results

@@ -17,7 +17,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -37,6 +37,7 @@ from services.bookings.models import BookingRead
 from services.core.db import session_scope
 from services.factories.models import Factory
 from services.flows import shopfloor
+from services.live.store import LiveStateStore
 from services.resources.models import Resource
 from services.workers.heartbeat import Heartbeat
 
@@ -44,6 +45,8 @@ log = logging.getLogger(__name__)
 
 SOURCE = "mqtt"
 ACTOR = "gateway"
+# A resource silent this long is treated as down: its unstarted lots are re-planned.
+OFFLINE_GRACE = timedelta(minutes=5)
 
 
 class DbEffects:
@@ -105,6 +108,14 @@ class DbEffects:
                     session, booking_id=booking, reason=reason or "declined by the gateway",
                     now=self.clock(), unavailable=self.unavailable(), actor=ACTOR)
                 send = shopfloor.work_orders_of(session, result)
+        self._send(send)
+
+    def sweep_offline(self, live: LiveStateStore, grace: timedelta) -> None:
+        """Repair orders on resources offline past ``grace`` (called every few seconds)."""
+        with _outage_is_unavailable(), session_scope(self.session_factory) as session:
+            results = shopfloor.offline_sweep(session, live=live, now=self.clock(),
+                                              grace=grace, actor=ACTOR)
+            send = [b for r in results for b in shopfloor.work_orders_of(session, r)]
         self._send(send)
 
     def _send(self, work_orders: list[BookingRead]) -> None:
@@ -280,6 +291,11 @@ def run(settings: Any, *, processes_hint: str = "") -> None:
     log.info("ingest worker %s running %s(subscription %s)", name, processes_hint,
              client.subscription)
     while not stop.wait(10):
+        if isinstance(ingest.effects, DbEffects):
+            try:
+                ingest.effects.sweep_offline(live, OFFLINE_GRACE)
+            except Exception:  # the sweep retries in 10 s; the ingest goes on
+                log.exception("offline sweep failed")
         log.info("ingest: %d messages, %d applied, %d acked, rejected %s, %d batch failures, "
                  "%d deferred, %d shed", ingest.messages, ingest.applied, client.acked,
                  dict(ingest.rejected), client.batch_failures, client.deferred, client.shed)

@@ -9,6 +9,7 @@ two lots of an order finishing at once.
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -235,3 +236,17 @@ def test_progress__last_two_lots_finishing_at_once_finish_the_order(client):
         t.join(timeout=30)
     assert errors == []
     assert client.get("/orders/O0").json()["status"] == "done"
+
+
+def test_offline_sweep__past_the_grace_period_the_order_is_repaired(client, live):
+    _market(client)
+    [lot] = _accept_cheapest(client, "O0")
+    effects = _effects(client)
+    live.put(LiveState("R1", "offline", None, NOW - timedelta(minutes=2)))
+    effects.sweep_offline(live, timedelta(minutes=5))  # a blip: within the grace period
+    assert client.get(f"/bookings/{lot['id']}").json()["status"] == "booked"
+    live.put(LiveState("R1", "offline", None, NOW - timedelta(minutes=6)))
+    effects.sweep_offline(live, timedelta(minutes=5))
+    assert client.get(f"/bookings/{lot['id']}").json()["status"] == "cancelled"
+    [new] = _open(client, "O0")
+    assert new["resource"] == "R2"
