@@ -1,4 +1,6 @@
-"""/orders: create (DESIGN 4.1's order object), get, list and filter by status."""
+"""/orders: create (the scenario's order object, docs/formats.md#scenario), get, list and filter by
+status.
+"""
 
 from __future__ import annotations
 

@@ -54,7 +54,7 @@ class MqttRuntime:
         if url:
             self.address = BrokerAddress.from_url(url, mqtt5=True)
         else:
-            self.broker = EmbeddedBroker()
+            self.broker = EmbeddedBroker(port=getattr(self.settings, "mqtt_embedded_port", None))
             self.address = await self.broker.start()
         register_mqtt_metrics(self.live.state)
         if not url or getattr(self.settings, "mqtt_in_process", True):
