@@ -25,8 +25,8 @@ from services.parks import service as park_service
 from services.parks.models import ParkCreate
 
 NOW = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
-TABLES = ["bookings", "quotes", "order_steps", "orders", "windows", "resources", "factories",
-          "parks", "market"]
+TABLES = ["quote_jobs", "bookings", "quotes", "order_steps", "orders", "windows", "resources",
+          "factories", "parks", "market"]
 
 
 @pytest.fixture(scope="session")
