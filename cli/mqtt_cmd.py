@@ -60,7 +60,7 @@ def gateway(
 ) -> None:
     """Simulate factory edge gateways: state, idle windows, breakdowns; answer work orders."""
     from connectors.gateway import SimulatedGateway
-    from connectors.mqtt import BrokerAddress
+    from services.core.broker import broker_address
     from services.core.settings import get_settings
 
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(message)s")
@@ -68,7 +68,7 @@ def gateway(
     if not url:
         raise typer.BadParameter("no broker: pass --mqtt-url or set SHAREFAB_MQTT_URL",
                                  param_hint="--mqtt-url")
-    address = BrokerAddress.from_url(url)
+    address = broker_address(get_settings(), url)
     chosen: dict[str, list[str]] = {}
     if from_db:
         try:
@@ -82,7 +82,7 @@ def gateway(
                 for i, (f, rids) in enumerate(chosen.items())]
     for gw in gateways:
         gw.start()
-    typer.echo(f"{len(gateways)} gateways of park {park} publishing to {url} at {rate} Hz "
+    typer.echo(f"{len(gateways)} gateways of park {park} publishing to {address} at {rate} Hz "
                f"({sum(len(r) for r in chosen.values())} resources); Ctrl-C stops")
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

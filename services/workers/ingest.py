@@ -21,10 +21,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.ingest import Ingest
 from connectors.metrics import register_mqtt_metrics
-from connectors.mqtt import BrokerAddress, IngestClient
+from connectors.mqtt import IngestClient
 from connectors.state import RedisState
 from domain.model import Window
 from services import bookings, resources
+from services.bookings.models import Booking
+from services.core.broker import broker_address
 from services.core.db import session_scope
 from services.factories.models import Factory
 from services.resources.models import Resource
@@ -148,6 +150,16 @@ class DbDirectory:
             self._look_up(Resource.id == resource)
         return self._where.get(resource)
 
+    def booking_resource(self, booking: str) -> str | None:
+        """Looked up each time (progress is rare next to state; a booking may be a second
+        old). A database error reads as unknown: refused, counted, never applied."""
+        try:
+            with session_scope(self.session_factory) as session:
+                return session.scalar(select(Booking.resource_id).where(Booking.id == booking))
+        except Exception as exc:
+            log.warning("booking lookup failed: %s", exc)
+            return None
+
     def factories(self) -> dict[tuple[str, str], list[str]]:
         """(park, factory) -> resource ids: what the demo gateways simulate."""
         self._fresh()
@@ -173,13 +185,13 @@ def run(settings: Any, *, processes_hint: str = "") -> None:
     engine = make_engine(settings.sqlalchemy_url)
     live = make_live_store(settings)
     ingest = build_ingest(live.state, make_session_factory(engine))
-    client = IngestClient(BrokerAddress.from_url(settings.mqtt_url), ingest,
+    client = IngestClient(broker_address(settings), ingest,
                           group=settings.mqtt_share_group)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     if not client.start(timeout_s=30):
-        log.warning("ingest: not connected yet to %s; paho keeps retrying", settings.mqtt_url)
+        log.warning("ingest: not connected yet to %s; paho keeps retrying", client.address)
     log.info("ingest worker running %s(subscription %s)", processes_hint, client.subscription)
     while not stop.wait(10):
         log.info("ingest: %d messages, %d applied, rejected %s", ingest.messages,
