@@ -7,7 +7,8 @@ deny by default: a user may touch only the topics listed under it):
   ``availability``, ``progress`` and gateway ``status`` (its Last Will too), and reads only
   its own ``work-orders``; it cannot read ``_rejected`` (the notices quote other factories'
   payloads);
-- ``sharefab-ingest`` reads everything under ``sharefab/v1/`` and publishes ``_rejected``;
+- ``sharefab-ingest`` reads everything under ``sharefab/v1/`` and publishes ``_rejected``
+  (and reads ``$SYS/broker/uptime``: the compose health check);
 - ``sharefab-dispatcher`` publishes work orders to any factory;
 - ``sharefab-platform`` is both (one API process running the ingest in-process).
 
@@ -109,7 +110,9 @@ def topic_rules(user: BrokerUser) -> list[str]:
                 f"topic read {own}/+/{Kind.WORK_ORDERS.value}"]
     rules: list[str] = []
     if user.role in ("ingest", "platform"):
-        rules += [f"topic read {ROOT}/#", f"topic write {REJECTED_TOPIC}"]
+        # $SYS uptime: the broker's health check logs in as the ingest (no anonymous).
+        rules += [f"topic read {ROOT}/#", f"topic write {REJECTED_TOPIC}",
+                  "topic read $SYS/broker/uptime"]
     if user.role in ("dispatcher", "platform"):
         rules += [f"topic write {ROOT}/+/+/+/{Kind.WORK_ORDERS.value}"]
     return rules
