@@ -10,7 +10,7 @@ from fastapi import status as http
 from services.api.metrics import BOOKING_CONFLICTS, BOOKINGS
 from services.bookings import service
 from services.bookings.models import BookingRead, BookingState
-from services.core.db import DbSession
+from services.core.db import MAX_OFFSET, DbSession
 from services.core.errors import ConflictError, NotFoundError
 
 router = APIRouter(tags=["bookings"])
@@ -48,7 +48,7 @@ def cancel_order(db: DbSession, order_id: str) -> list[BookingRead]:
 def list_bookings(db: DbSession, order: str | None = None, resource: str | None = None,
                   status: BookingState | None = None,
                   limit: int = Query(1000, ge=1, le=10_000),
-                  offset: int = Query(0, ge=0)) -> list[BookingRead]:
+                  offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> list[BookingRead]:
     rows = service.get_all(db, order_id=order, resource_id=resource,
                            status=status.value if status else None, limit=limit, offset=offset)
     return service.read_all(db, rows)
