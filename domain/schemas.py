@@ -57,7 +57,11 @@ def _known_process(code: str) -> str:
 
 
 ProcessCode = Annotated[str, AfterValidator(_known_process)]
-Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+# Prices, order values, transport and objective weights, CNY. Bounded: a resource priced
+# 1e15/h made every quote of its process fail; a billion yuan is beyond any real lot, and
+# keeps every product the matcher forms (price x hours x pieces) well inside a float.
+MAX_MONEY_CNY = 1e9
+Money = Annotated[float, Field(ge=0, le=MAX_MONEY_CNY, allow_inf_nan=False)]
 
 
 class Wire(BaseModel):
@@ -163,7 +167,8 @@ class FactoryIn(Wire):
 class StepIn(Wire):
     id: Id
     process: ProcessCode
-    minutes_per_piece: Annotated[float, Field(ge=0, le=10_000, allow_inf_nan=False)]
+    # > 0: a step of no time was quoted but its zero-length booking could never be stored.
+    minutes_per_piece: Annotated[float, Field(gt=0, le=10_000, allow_inf_nan=False)]
     setup_min: Annotated[int, Field(ge=0, le=7 * 24 * 60)] = 0
     after: list[Id] = []
 
