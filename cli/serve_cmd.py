@@ -22,21 +22,42 @@ def serve(
 
     import uvicorn
 
+    from cli.preflight import port_problem
+    from connectors.broker import free_port
     from services.api.app import create_app
     from services.core.settings import get_settings
 
     logging.basicConfig(level=log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    console = Console()
     settings = get_settings()
+    busy = port_problem(host, port)
+    if busy is not None:  # before the demo seeds the database or starts gateways
+        console.print(f"[red]error:[/red] cannot listen on {host}:{port}: {busy}. Is another "
+                      f"`sharefab serve` running? Pick another port: `make run PORT=8080` or "
+                      f"`sharefab serve --port 8080`.")
+        raise typer.Exit(1)
+    broker = "off (SHAREFAB_MQTT_ENABLED=false)"
+    if settings.mqtt_enabled and settings.mqtt_url:
+        broker = settings.mqtt_url.split("@")[-1]  # no password in the banner
+    elif settings.mqtt_enabled:
+        broker_port = settings.mqtt_embedded_port or free_port()
+        if settings.mqtt_embedded_port and (why := port_problem("127.0.0.1", broker_port)):
+            console.print(f"[red]error:[/red] SHAREFAB_MQTT_EMBEDDED_PORT={broker_port}: {why}")
+            raise typer.Exit(1)
+        settings = settings.model_copy(update={"mqtt_embedded_port": broker_port})
+        broker = f"mqtt://127.0.0.1:{broker_port} (embedded, MQTT 3.1.1)"
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     mode = "embedded (SQLite, in-process Redis stand-in and MQTT broker)" if settings.embedded \
         else "connected to the configured servers"
-    Console().print(Panel.fit(
+    console.print(Panel.fit(
         f"[bold]ShareFab[/bold] {'with the demo park ' if demo else ''}— {mode}\n"
         f"dashboard  [link={base}/]{base}/[/link]\n"
         f"API docs   [link={base}/docs]{base}/docs[/link]\n"
         f"metrics    [link={base}/metrics]{base}/metrics[/link]\n"
-        f"database   {settings.sqlalchemy_url.split('@')[-1]}",
+        f"MQTT       {broker}\n"
+        f"database   {settings.sqlalchemy_url.split('@')[-1]}\n"
+        f"guide      docs/tutorial.md",
         title="sharefab serve"))
     uvicorn.run(create_app(settings, demo=demo), host=host, port=port, log_level=log_level)
 
@@ -44,8 +65,9 @@ def serve(
 @worker_app.command("match")
 def worker_match(
     consumer: str = typer.Option("", "--consumer", help="consumer name (default host-pid)"),
-    claim_idle_s: float = typer.Option(60.0, "--claim-idle-s", min=1.0,
-                                       help="take over requests a dead worker held this long"),
+    claim_idle_s: float = typer.Option(0.0, "--claim-idle-s", min=0.0,
+                                       help="take over requests whose lease was not renewed "
+                                            "this long (default: SHAREFAB_MATCH_CLAIM_IDLE_S)"),
 ) -> None:
     """Solve queued quote requests from the Redis stream (needs SHAREFAB_REDIS_URL)."""
     import os
@@ -55,28 +77,36 @@ def worker_match(
     from datetime import UTC, datetime
 
     from matching.engine import quote
-    from services.core.db import make_engine, make_session_factory, migrate
+    from services.core.db import engine_for, make_session_factory, migrate
     from services.core.settings import get_settings
     from services.live.redis_store import make_live_store
+    from services.workers.heartbeat import Heartbeat
+    from services.workers.ingest import serve_worker_metrics
     from services.workers.match import MatchWorker, QuoteQueue, make_redis
 
     settings = get_settings()
     if not settings.redis_url:
         raise typer.BadParameter("SHAREFAB_REDIS_URL is unset: a separate matcher process needs "
                                  "the real Redis (the embedded mode matches inside the API)")
-    engine = make_engine(settings.sqlalchemy_url)
+    engine = engine_for(settings)
     if settings.migrate_on_start:
         migrate(engine)
-    queue = QuoteQueue(make_redis(settings.redis_url), prefix=settings.redis_key_prefix,
-                       claim_idle_ms=int(claim_idle_s * 1000))
+    queue = QuoteQueue(make_redis(settings.redis_url, timeout_s=settings.redis_timeout_s),
+                       prefix=settings.redis_key_prefix,
+                       claim_idle_ms=int((claim_idle_s or settings.match_claim_idle_s) * 1000),
+                       max_attempts=settings.match_max_attempts)
     name = consumer or f"{socket.gethostname()}-{os.getpid()}"
     worker = MatchWorker(queue, make_session_factory(engine), make_live_store(settings), quote,
                          lambda: datetime.now(UTC), consumer=name)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    serve_worker_metrics(settings)
+    beat = Heartbeat(queue.client, settings.redis_key_prefix, "match", name,
+                     ttl_s=settings.worker_heartbeat_ttl_s).start()
     Console().print(f"match worker [bold]{name}[/bold] on {queue.stream}")
     worker.run(stop)
+    beat.stop()
     engine.dispose()
 
 

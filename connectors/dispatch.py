@@ -1,8 +1,8 @@
 """Work-order dispatch: a confirmed booking goes to its resource's ``work-orders`` topic, QoS 1.
 
-The work order is the DESIGN 4.2 allocation of the booked lot plus the booking id (and the
-order id). The services layer turns its booking rows into ``WorkOrderPayload`` fields through
-the ``to_fields`` adapter given here, so this module knows no ORM.
+The work order (docs/formats.md#mqtt) is the plan's allocation of the booked lot plus the booking id
+(and the order id). The services layer turns its booking rows into ``WorkOrderPayload`` fields
+through the ``to_fields`` adapter given here, so this module knows no ORM.
 """
 
 from __future__ import annotations
@@ -16,13 +16,14 @@ from typing import Any
 
 from connectors.directory import Directory
 from connectors.mqtt import Publisher
-from connectors.payloads import WorkOrderPayload, encode
+from connectors.payloads import Envelope, WorkOrderPayload, encode
 from connectors.topics import Kind, resource_topic
 
 log = logging.getLogger(__name__)
 
-WORK_ORDER_FIELDS = ("booking", "order", "step", "factory", "resource", "quantity", "start",
-                     "end", "pricing", "cost")
+# The work order is defined once, by WorkOrderPayload; these are its fields beyond the envelope.
+WORK_ORDER_FIELDS = tuple(name for name in WorkOrderPayload.model_fields
+                          if name not in Envelope.model_fields)
 
 
 def fields_of(row: Any) -> dict[str, Any]:

@@ -39,8 +39,18 @@ from domain.model import Window
 log = logging.getLogger(__name__)
 
 
+class EffectUnavailable(Exception):  # noqa: N818 - a condition, not a programming error
+    """Raised by an ``Effects`` implementation when its store is down (not when the data is
+    bad): the message is not applied, its seq is given back, and the client retries it
+    without acknowledging it."""
+
+
 class Effects(Protocol):
-    """Writes outside Redis that accepted messages cause (the database, in services)."""
+    """Writes outside Redis that accepted messages cause (the database, in services).
+
+    Raise ``EffectUnavailable`` for an outage (retried, never acknowledged); any other error
+    rejects the message as ``effect_failed``.
+    """
 
     def replace_windows(self, resource: str, windows: list[Window]) -> None: ...
 
@@ -77,7 +87,8 @@ class Incoming:
 @dataclass(slots=True)
 class Outcome:
     topic: str
-    status: Literal["applied", "rejected", "ignored"]
+    # "retry": the effect's store was down; not applied, not counted, must not be acknowledged.
+    status: Literal["applied", "rejected", "ignored", "retry"]
     reason: Reason | None = None
     detail: str = ""
     kind: Kind | None = None
@@ -171,7 +182,11 @@ class Ingest:
                 self.state.mark_known_offline(
                     park=ref.park, factory=ref.factory,
                     resources=self.directory.resources_of(ref.park, ref.factory), ts=p.ts)
-        except Exception as exc:  # a failing database must not stop the ingest
+        except EffectUnavailable as exc:
+            log.warning("applying %s deferred, its store is down: %s", topic, exc)
+            self.state.revert_seq(topic=topic, seq=p.seq)
+            return Outcome(topic, "retry", None, str(exc)[:300], ref.kind)
+        except Exception as exc:  # bad data in the database must not stop the ingest
             log.warning("applying %s failed: %s", topic, exc)
             return Outcome(topic, "rejected", Reason.EFFECT_FAILED,
                            f"{type(exc).__name__}: {exc}"[:300], ref.kind)
@@ -181,7 +196,7 @@ class Ingest:
         rejected: Counter[str] = Counter()
         received = 0
         for msg, outcome in zip(batch, outcomes, strict=True):
-            if outcome.status == "ignored":
+            if outcome.status in ("ignored", "retry"):
                 continue
             received += 1
             if outcome.status == "applied":

@@ -1,10 +1,19 @@
 """paho-mqtt 2.x glue: clients that reconnect on their own, a publisher, the ingest client.
 
-paho runs callbacks on its network thread (DESIGN 6): ``on_message`` only puts the message on a
-bounded queue (blocking when full: backpressure through TCP rather than loss), and a worker
-thread drains it in batches through ``Ingest.handle_batch``. QoS 1 messages are acknowledged
-only after their batch is applied (paho's manual ack), so a crash in between means the broker
-delivers them again, and the seq check drops what was already applied.
+paho runs callbacks on its network thread: ``on_message`` only puts the message on a
+bounded queue, and a worker thread drains it in batches through ``Ingest.handle_batch``.
+
+At least once, never acknowledged unapplied: QoS 1 messages are acknowledged only after their
+batch is applied (paho's manual ack). While Redis or the database is down the worker retries
+the same batch with backoff (capped at 5 s) for as long as it takes, acknowledging nothing;
+a message whose database effect was deferred (``status == "retry"``) stays unacknowledged and
+is retried too. Memory stays bounded while waiting: on MQTT 5 the CONNECT Receive Maximum
+tells the broker to stop sending QoS 1 messages once that many are unacknowledged (the broker
+queues the rest: Mosquitto's ``max_queued_messages``), and QoS 0 telemetry arriving at a full
+buffer is shed and counted (the next state message supersedes it). On MQTT 3.1.1 (no Receive
+Maximum) a full buffer blocks the network thread instead: backpressure through TCP. A crash
+before the ack means the broker delivers again (persistent sessions resume), and the seq
+check drops what was already applied.
 
 After a lost connection paho reconnects with exponential backoff (``reconnect_delay_set``) and
 ``on_connect`` subscribes again; retained messages come back with the subscription and rebuild
@@ -13,6 +22,7 @@ whatever state was missing.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import socket
 import threading
@@ -31,6 +41,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from connectors.ingest import Incoming, Ingest
+from connectors.metrics import INGEST_ACKED, INGEST_BATCH_FAILURES, INGEST_DEFERRED, INGEST_SHED
 from connectors.topics import ALL_FILTER, shared_filter
 
 log = logging.getLogger(__name__)
@@ -82,21 +93,72 @@ def _no_delay(client: mqtt.Client, userdata: Any, sock: Any) -> None:
 
 
 def connect(client: mqtt.Client, address: BrokerAddress, *, keepalive: int = 30,
-            session_expiry_s: int = 0) -> None:
+            session_expiry_s: int = 0, receive_maximum: int = 0) -> None:
     """Start the network thread; the first connection is retried like any reconnect.
 
     ``session_expiry_s`` > 0 (MQTT 5): resume the broker's session and keep it that long.
+    ``receive_maximum`` > 0 (MQTT 5): at most that many unacknowledged QoS 1 messages in flight
+    to us; the broker holds the rest.
     """
     if address.mqtt5:
         props = None
-        if session_expiry_s:
+        if session_expiry_s or receive_maximum:
             props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-            props.SessionExpiryInterval = session_expiry_s
+            if session_expiry_s:
+                props.SessionExpiryInterval = session_expiry_s
+            if receive_maximum:
+                props.ReceiveMaximum = receive_maximum
         client.connect_async(address.host, address.port, keepalive=keepalive,
                              clean_start=not session_expiry_s, properties=props)
     else:
         client.connect_async(address.host, address.port, keepalive=keepalive)
     client.loop_start()
+
+
+def negotiate(address: BrokerAddress, timeout_s: float = 5.0) -> BrokerAddress:
+    """``address`` with the protocol its broker speaks: MQTT 5 when it accepts it, else 3.1.1.
+
+    Mosquitto takes MQTT 5; the embedded amqtt broker only 3.1.1 and refuses a v5 CONNECT,
+    so a client that always said v5 would retry for ever and send nothing. One short probe
+    connection per protocol; raises ``ConnectionError`` saying what each attempt met.
+    """
+    tried: list[str] = []
+    for mqtt5 in (True, False) if address.mqtt5 else (False,):
+        candidate = dataclasses.replace(address, mqtt5=mqtt5)
+        problem = _probe(candidate, timeout_s)
+        if problem is None:
+            return candidate
+        tried.append(f"MQTT {'5' if mqtt5 else '3.1.1'}: {problem}")
+    raise ConnectionError(f"cannot connect to the MQTT broker at mqtt://{address.host}:"
+                          f"{address.port} ({'; '.join(tried)})")
+
+
+def _probe(address: BrokerAddress, timeout_s: float) -> str | None:
+    """Connect once and disconnect: None when the broker accepted, else what went wrong."""
+    answer: list[str] = []
+
+    def on_connect(client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode,
+                   props: Properties | None) -> None:
+        answer.append(f"refused: {reason}" if reason.is_failure else "")
+
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=f"sharefab-probe-{uuid.uuid4().hex[:12]}",
+        protocol=MQTTProtocolVersion.MQTTv5 if address.mqtt5 else MQTTProtocolVersion.MQTTv311)
+    client.on_connect = on_connect
+    try:
+        client.connect(address.host, address.port, keepalive=10)
+    except (OSError, ValueError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    deadline = time.monotonic() + timeout_s
+    try:
+        while not answer and time.monotonic() < deadline:
+            if client.loop(timeout=0.05) != mqtt.MQTT_ERR_SUCCESS:
+                return "the broker closed the connection"
+    finally:
+        client.disconnect()
+    if not answer:
+        return f"no answer within {timeout_s:g} s"
+    return answer[0] or None
 
 
 def wait_connected(client: mqtt.Client, timeout_s: float) -> bool:
@@ -145,12 +207,16 @@ class IngestClient:
     def __init__(self, address: BrokerAddress, ingest: Ingest, *, shared: bool | None = None,
                  topic_filter: str = ALL_FILTER, group: str = "ingest",
                  client_id: str | None = None, queue_size: int = 20_000,
-                 batch_max: int = 500, persistent: bool = False) -> None:
+                 batch_max: int = 500, persistent: bool = False,
+                 receive_maximum: int = 1000, session_expiry_s: int = 3600) -> None:
         self.address = address
         self.ingest = ingest
         self.shared = address.mqtt5 if shared is None else shared
         self.subscription = shared_filter(topic_filter, group) if self.shared else topic_filter
         self.persistent = persistent
+        self.session_expiry_s = session_expiry_s
+        # Never more unacknowledged QoS 1 messages than the buffer holds.
+        self.receive_maximum = max(1, min(receive_maximum, queue_size, 65_535))
         self.client = new_client(address, client_id, persistent=persistent)
         self.client.manual_ack_set(True)
         self.client.on_connect = self._on_connect
@@ -165,6 +231,12 @@ class IngestClient:
         self.batch_max = batch_max
         self.generation = 0
         self.connects = 0
+        # Counted for tests and the worker log; the same numbers go to Prometheus.
+        self.acked = 0
+        self.shed = 0
+        self.batch_failures = 0
+        self.deferred = 0
+        self.retrying = threading.Event()  # set while a batch waits for Redis / the database
         self.subscribed = threading.Event()
         self._stop = threading.Event()
         self._worker = threading.Thread(target=self._drain, name="ingest-worker", daemon=True)
@@ -197,8 +269,15 @@ class IngestClient:
 
     def _on_message(self, client: mqtt.Client, userdata: Any,
                     message: mqtt.MQTTMessage) -> None:
-        while len(self.buffer) >= self.buffer_max and not self._stop.is_set():
-            time.sleep(0.001)  # backpressure: stop reading, TCP pushes back on the broker
+        if len(self.buffer) >= self.buffer_max:
+            if message.qos == 0:  # telemetry: the next state message supersedes this one
+                self.shed += 1
+                INGEST_SHED.inc()
+                return
+            # QoS 1 past the buffer only without Receive Maximum (MQTT 3.1.1): stop reading,
+            # TCP pushes back on the broker.
+            while len(self.buffer) >= self.buffer_max and not self._stop.is_set():
+                time.sleep(0.001)
         self.buffer.append(Incoming(message.topic, bytes(message.payload),
                                     retained=bool(message.retain), qos=message.qos,
                                     mid=message.mid, generation=self.generation))
@@ -218,22 +297,47 @@ class IngestClient:
             self._process(batch)
 
     def _process(self, batch: list[Incoming]) -> None:
+        """Apply ``batch`` until every message is applied (or refused for good), then ack.
+
+        Nothing is dropped: a batch that raises (Redis down) is retried whole, a message whose
+        effect was deferred (database down) is retried alone; only ``stop()`` ends the wait,
+        leaving those messages unacknowledged for the broker to deliver again.
+        """
         delay = 0.1
-        for _attempt in range(6):
+        while batch:
             try:
-                self.ingest.handle_batch(batch)
-                break
+                outcomes = self.ingest.handle_batch(batch)
             except Exception as exc:  # Redis down: wait and retry; never let the thread die
-                log.warning("ingest: batch of %d failed (%s); retrying in %.1fs",
+                self.batch_failures += 1
+                INGEST_BATCH_FAILURES.inc()
+                log.warning("ingest: batch of %d failed (%s); retrying in %.1fs, not acked",
                             len(batch), exc, delay)
-                if self._stop.wait(delay):
-                    return
-                delay = min(delay * 2, 5.0)
-        else:
-            log.error("ingest: dropped a batch of %d after retries", len(batch))
-        for msg in batch:
+            else:
+                retry = [m for m, o in zip(batch, outcomes, strict=True) if o.status == "retry"]
+                self._ack([m for m, o in zip(batch, outcomes, strict=True)
+                           if o.status != "retry"])
+                if retry:
+                    self.deferred += len(retry)
+                    INGEST_DEFERRED.inc(len(retry))
+                batch = retry
+                if not batch:
+                    break
+            self.retrying.set()
+            if self._stop.wait(delay):
+                return
+            delay = min(delay * 2, 5.0)
+        self.retrying.clear()
+
+    def _ack(self, messages: list[Incoming]) -> None:
+        n = 0
+        for msg in messages:
+            # A message of an older connection is not acked: the broker redelivers it on the
+            # resumed session, and the seq check drops the copy.
             if msg.qos > 0 and msg.generation == self.generation:
                 self.client.ack(msg.mid, msg.qos)
+                n += 1
+        self.acked += n
+        INGEST_ACKED.inc(n)
 
     def _publish_rejection(self, topic: str, payload: bytes) -> None:
         self.client.publish(topic, payload, qos=0)
@@ -245,7 +349,9 @@ class IngestClient:
         except Exception as exc:  # Redis may come later: the worker retries each batch
             log.warning("ingest: Redis not ready at start (%s)", exc)
         self._worker.start()
-        connect(self.client, self.address, session_expiry_s=3600 if self.persistent else 0)
+        connect(self.client, self.address,
+                session_expiry_s=self.session_expiry_s if self.persistent else 0,
+                receive_maximum=self.receive_maximum)
         return self.subscribed.wait(timeout_s)
 
     def stop(self) -> None:

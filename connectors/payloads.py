@@ -1,4 +1,4 @@
-"""Pydantic models of the DESIGN 4.3 payloads (JSON, UTF-8), one per topic kind.
+"""Pydantic models of the MQTT payloads (JSON, UTF-8; docs/formats.md#mqtt), one per topic kind.
 
 Every message carries ``ts`` (ISO 8601 with a zone) and ``seq``, an integer that increases per
 sender. The ingest checks ``seq`` per topic: a gateway's sequence restricted to one topic is
@@ -22,7 +22,7 @@ from domain.schemas import Id, UtcDatetime, WindowIn, format_utc
 MAX_SEQ = 2**53 - 1
 Seq = Annotated[int, Field(ge=0, le=MAX_SEQ)]
 Status = Literal["idle", "running", "down", "offline"]
-Pricing = Literal["time_share", "per_piece", "by_value"]
+LotPricing = Literal["time_share", "per_piece", "by_value"]
 
 
 # Checked in pydantic's Rust core (an aware datetime, any offset) rather than through a Python
@@ -32,7 +32,7 @@ Timestamp = Annotated[AwareDatetime,
 
 
 class Envelope(BaseModel):
-    """Fields every 4.3 payload has. Strict: "0.4" is not a number, true is not 1."""
+    """Fields every MQTT payload has. Strict: "0.4" is not a number, true is not 1."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
@@ -68,18 +68,21 @@ class ProgressPayload(Envelope):
 
 
 class WorkOrderPayload(Envelope):
-    """``.../{resource}/work-orders`` (QoS 1): a DESIGN 4.2 allocation plus its booking id."""
+    """``.../{resource}/work-orders`` (QoS 1): a plan allocation (docs/formats.md#plan) plus its
+    booking.
+    """
 
     booking: Id
     order: Id | None = None
-    # Optional only for bookings imported without a plan (DESIGN 4.1 ``bookings``).
+    # Optional only for bookings imported without a plan (the scenario's ``bookings``,
+    # docs/formats.md#scenario).
     step: Id | None = None
     factory: Id
     resource: Id
     quantity: Annotated[int, Field(ge=0)]
     start: UtcDatetime
     end: UtcDatetime
-    pricing: Pricing | None = None
+    pricing: LotPricing | None = None
     cost: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
 
 

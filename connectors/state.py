@@ -68,6 +68,16 @@ end
 return out
 """
 
+# Undo one accepted seq whose effect outside Redis failed, so the redelivered message is
+# accepted again (only if nothing newer was accepted meanwhile). KEYS[1] seq key; ARGV seq, TTL.
+_REVERT_SEQ = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], tostring(tonumber(ARGV[1]) - 1), 'EX', ARGV[2])
+  return 1
+end
+return 0
+"""
+
 SEQ_TTL_S = 30 * 24 * 3600
 DEFAULT_HEARTBEAT_TTL_S = 30
 
@@ -91,6 +101,7 @@ class RedisState:
         self.prefix = prefix
         self.heartbeat_ttl_s = heartbeat_ttl_s
         self._apply_batch = client.register_script(_APPLY_BATCH)
+        self._revert_seq = client.register_script(_REVERT_SEQ)
 
     # ------------------------------------------------------------------ keys
     def seq_key(self, topic: str) -> str:
@@ -142,6 +153,11 @@ class RedisState:
         result = self._apply_batch(keys=[], args=[self.prefix, SEQ_TTL_S,
                                                   json.dumps(ops, separators=(",", ":"))])
         return [int(x) for x in result]
+
+    def revert_seq(self, *, topic: str, seq: int) -> bool:
+        """Forget that ``seq`` of ``topic`` was applied (its database effect failed), so the
+        broker's redelivery applies it again; False when a newer seq came in meanwhile."""
+        return bool(self._revert_seq(keys=[self.seq_key(topic)], args=[str(seq), SEQ_TTL_S]))
 
     def mark_known_offline(self, *, park: str, factory: str, resources: Iterable[str],
                            ts: datetime) -> None:

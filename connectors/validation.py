@@ -1,4 +1,4 @@
-"""Check one incoming MQTT message against DESIGN 4.3, without any I/O.
+"""Check one incoming MQTT message against docs/formats.md#mqtt, without any I/O.
 
 The order of the checks is the order of cost: size, topic, JSON and schema, known ids, time.
 The per-sender ``seq`` check needs shared state (Redis) and happens in the ingest, atomically

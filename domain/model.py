@@ -91,7 +91,7 @@ class Resource:
         return Capability(process=self.process, materials=self.materials)
 
     def run_min(self, quantity: int, minutes_per_piece: float) -> int:
-        """Run time without setup, per DESIGN 4.1: ceil(q * minutes_per_piece / speed)."""
+        """Run time without setup: ceil(q * minutes_per_piece / speed) (docs/formats.md)."""
         # Round before ceil so 0.1 * 30 = 3.0000000000000004 does not become 4 minutes.
         return math.ceil(round(quantity * minutes_per_piece / self.speed, 6))
 
@@ -131,7 +131,7 @@ class Order:
     pricing: PricingMode = PricingMode.CHEAPEST
     max_factories: int = 3
     min_lot: int = 1
-    # Extensions of DESIGN 4.1 (optional there): candidate filters.
+    # Extensions of the scenario's order (docs/formats.md#scenario): candidate filters.
     certifications: tuple[str, ...] = ()
     parks: tuple[str, ...] = ()
 
@@ -190,7 +190,7 @@ class Booking:
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
-    """A market snapshot plus the orders to place: the input of DESIGN 4.1."""
+    """A market snapshot plus the orders to place: the scenario of docs/formats.md#scenario."""
 
     horizon_start: datetime
     factories: tuple[Factory, ...]
@@ -252,7 +252,7 @@ class SolverInfo:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """The output of DESIGN 4.2."""
+    """The plan of docs/formats.md#plan."""
 
     orders: tuple[OrderPlan, ...]
     solver: SolverInfo

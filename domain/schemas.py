@@ -1,4 +1,4 @@
-"""The exchange formats of DESIGN 4.1 (scenario) and 4.2 (plan) as validated wire models.
+"""The scenario and plan formats of docs/formats.md as validated wire models.
 
 These pydantic models are the one place where outside JSON is checked; every error names the
 field. They convert to and from the plain dataclasses of ``domain.model`` that the rest of the
@@ -203,6 +203,9 @@ class OrderIn(Wire):
         if self.min_lot > self.quantity:
             raise ValueError(f"order {self.id}: min_lot {self.min_lot} exceeds quantity "
                              f"{self.quantity}")
+        if self.pricing == "by_value" and self.value <= 0:
+            raise ValueError(f"order {self.id}: pricing 'by_value' needs the order's value "
+                             f"(> 0 CNY), got {self.value}")
         return self
 
     def to_domain(self) -> m.Order:
@@ -244,7 +247,9 @@ class ObjectiveIn(Wire):
 
 
 class BookingIn(Wire):
-    """Extension of 4.1: time already sold, which a plan must leave free."""
+    """Extension of the scenario (docs/formats.md#scenario): time already sold, which a plan must
+    leave free.
+    """
 
     id: Id
     resource: Id
@@ -320,15 +325,15 @@ def _no_duplicates(ids: list[str], what: str) -> None:
 
 
 def parse_scenario(data: Any) -> m.Scenario:
-    """Validate a DESIGN 4.1 document (dict) into a domain Scenario; raises ValidationError."""
+    """Validate a scenario document (dict) into a domain Scenario; raises ValidationError."""
     return ScenarioIn.model_validate(data).to_domain()
 
 
 def dump_scenario(scenario: m.Scenario) -> dict[str, Any]:
-    """A domain Scenario as a DESIGN 4.1 JSON-ready dict.
+    """A domain Scenario as a JSON-ready scenario dict (docs/formats.md#scenario).
 
     Extension fields (order ``certifications`` and ``parks``, top-level ``bookings``) are left
-    out while empty, so a plain DESIGN 4.1 document comes back exactly as it went in.
+    out while empty, so a document without extensions comes back exactly as it went in.
     """
     data = ScenarioIn.of(scenario).model_dump(mode="json")
     if not data["bookings"]:
@@ -343,7 +348,7 @@ def dump_scenario(scenario: m.Scenario) -> dict[str, Any]:
 _ORDER_EXTENSIONS = ("certifications", "parks")
 
 
-# ---------------------------------------------------------------- plan (DESIGN 4.2), output only
+# ------------------------------------------------- plan (docs/formats.md#plan), output only
 
 
 def _money(x: float) -> float:
@@ -351,7 +356,7 @@ def _money(x: float) -> float:
 
 
 def dump_plan(plan: m.Plan) -> dict[str, Any]:
-    """A domain Plan as the DESIGN 4.2 JSON-ready dict (money with 2 decimals)."""
+    """A domain Plan as the JSON-ready plan dict (money with 2 decimals)."""
     return {
         "orders": [
             {
@@ -387,7 +392,7 @@ def _dt(text: str) -> datetime:
 
 
 def load_plan(data: dict[str, Any]) -> m.Plan:
-    """Read a DESIGN 4.2 dict back into a domain Plan (for checkers and stored quotes)."""
+    """Read a plan dict back into a domain Plan (for checkers and stored quotes)."""
     orders = []
     for o in data["orders"]:
         orders.append(m.OrderPlan(

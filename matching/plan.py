@@ -1,4 +1,5 @@
-"""From a Solution (minutes, ids) to the Plan of DESIGN 4.2, with exact durations and prices.
+"""From a Solution (minutes, ids) to the Plan of docs/formats.md#plan, with exact durations and
+prices.
 
 The deciders work with rounded fen; here every lot is re-timed by ``lots.lot_duration_min``
 and re-priced by ``domain.pricing``, so allocation costs, transport costs and totals add up.
@@ -95,7 +96,7 @@ def _transport_legs(scenario: Scenario, order: Order,
 
 
 def to_plan(scenario: Scenario, solution: Solution, order_ids: list[str] | None = None) -> Plan:
-    """The DESIGN 4.2 plan of ``order_ids`` (every order of the scenario by default)."""
+    """The plan (docs/formats.md) of ``order_ids`` (every order of the scenario by default)."""
     wanted = set(order_ids) if order_ids is not None else None
     lookup = resource_lookup(scenario, {x.resource for x in solution.lots})
     orders = tuple(order_plan(scenario, o, solution, lookup) for o in scenario.orders

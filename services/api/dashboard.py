@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from domain import processes
 from services.bookings.models import ACTIVE_STATES, Booking
-from services.core.db import DbSession
+from services.core.db import DbSession, release
 from services.factories.models import Factory
 from services.orders.models import Order
 from services.parks.models import Park
@@ -29,7 +29,7 @@ _PAGE = Path(__file__).with_name("dashboard.html")
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-def page(request: Request) -> HTMLResponse:
+def dashboard_page(request: Request) -> HTMLResponse:
     html = _PAGE.read_text(encoding="utf-8")
     refresh_ms = str(request.app.state.settings.dashboard_refresh_s * 1000)
     return HTMLResponse(html.replace("__REFRESH_MS__", refresh_ms))
@@ -49,6 +49,7 @@ def _hours_in(start: datetime, end: datetime, lo: datetime, hi: datetime) -> flo
 def summary(db: Session, *, live: Any, now: datetime) -> dict[str, Any]:
     horizon = now + timedelta(hours=24)
     resources = db.execute(select(Resource.id, Resource.process, Resource.capacity)).all()
+    release(db)  # no pooled connection held while Redis answers (or stalls)
     states = live.get_many([r.id for r in resources])
     idle: dict[str, float] = defaultdict(float)
     for rid, start, end in db.execute(

@@ -1,4 +1,6 @@
-"""/factories: CRUD; POST takes DESIGN 4.1's factory object as it stands."""
+"""/factories: CRUD; POST takes the scenario's factory object (docs/formats.md#scenario) as it
+stands.
+"""
 
 from __future__ import annotations
 

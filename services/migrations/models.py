@@ -5,11 +5,12 @@ from __future__ import annotations
 from services.bookings.models import Booking
 from services.core.db import Base
 from services.factories.models import Factory
+from services.jobs.models import QuoteJob
 from services.orders.models import Order, OrderStep
 from services.parks.models import Park
 from services.quotes.models import Quote
 from services.resources.models import Resource, ResourceWindow
-from services.scenario.models import Market
+from services.scenario.models import MarketFacts
 
-__all__ = ["Base", "Booking", "Factory", "Market", "Order", "OrderStep", "Park", "Quote",
-           "Resource", "ResourceWindow"]
+__all__ = ["Base", "Booking", "Factory", "MarketFacts", "Order", "OrderStep", "Park", "Quote",
+           "QuoteJob", "Resource", "ResourceWindow"]

@@ -1,8 +1,10 @@
-"""/orders: create (DESIGN 4.1's order object), get, list and filter by status."""
+"""/orders: create (the scenario's order object, docs/formats.md#scenario), get, list and filter by
+status.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi import status as http
 
 from domain.schemas import OrderIn
@@ -24,7 +26,12 @@ def list_orders(db: DbSession, status: OrderState | None = None, customer: str |
 
 
 @router.post("", response_model=OrderRead, status_code=http.HTTP_201_CREATED)
-def create_order(db: DbSession, order_in: OrderIn) -> OrderRead:
+def create_order(db: DbSession, request: Request, order_in: OrderIn) -> OrderRead:
+    """A new order; its ``due`` must lie in the future (422 on ``body.due`` otherwise).
+
+    ``POST /scenario`` takes orders of any date: a historical scenario is replayed as it was.
+    """
+    service.check_due(order_in, now=request.app.state.clock())
     return service.to_read(service.create(db, order_in=order_in))
 
 

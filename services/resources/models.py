@@ -1,8 +1,8 @@
 """Resources (machines, service lines) and their calendar of idle windows.
 
-The wire form is DESIGN 4.1's resource object (``ResourceIn``); the API adds the owning factory
-and, on reads, the live state. A window row records its ``source`` (api, mqtt, scenario, demo):
-whoever last replaced the resource's calendar.
+The wire form is the scenario's resource object (``ResourceIn``, docs/formats.md); the API
+adds the owning factory and, on reads, the live state. A window row records its ``source`` (api,
+mqtt, scenario, demo): whoever last replaced the resource's calendar.
 """
 
 from __future__ import annotations
@@ -67,20 +67,22 @@ class ResourceWindow(Base):
 
 
 class ResourceCreate(ResourceIn):
-    """A DESIGN 4.1 resource plus the factory that owns it."""
+    """A scenario resource (docs/formats.md) plus the factory that owns it."""
 
     factory: Id
 
 
 class ResourceUpdate(Wire):
-    """Partial update; ``windows`` given replaces the whole calendar (source ``api``)."""
+    """Partial update; ``windows`` given replaces the whole calendar (source ``api``);
+    ``pricing`` merges: only the modes given change, an explicit null withdraws one."""
 
     process: str | None = None
     capacity: Annotated[int, Field(ge=1, le=1000)] | None = None
     materials: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = None
     speed: Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)] | None = None
     setup_min: Annotated[int, Field(ge=0, le=7 * 24 * 60)] | None = None
-    pricing: PricingIn | None = None
+    pricing: PricingIn | None = Field(None, description=(
+        "merged into the stored pricing: only the modes given change, null withdraws one"))
     windows: Annotated[list[WindowIn], Field(max_length=10_000)] | None = None
 
 

@@ -1,4 +1,6 @@
-"""The market's scenario-level facts of DESIGN 4.1: horizon start, transport and objective."""
+"""The market's scenario-level facts (docs/formats.md#scenario): horizon start, transport and
+objective.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from services.core.db import Base, UtcDateTime
 
 
-class Market(Base):
+class MarketFacts(Base):
     """A single row (id 1): what the last scenario import said beyond factories and orders."""
 
     __tablename__ = "market"

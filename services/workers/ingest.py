@@ -9,17 +9,22 @@ ingest in-process through ``services.workers.mqtt_runtime`` in the embedded mode
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SqlTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
-from connectors.ingest import Ingest
+from connectors.ingest import EffectUnavailable, Ingest
 from connectors.metrics import register_mqtt_metrics
 from connectors.mqtt import BrokerAddress, IngestClient
 from connectors.state import RedisState
@@ -28,6 +33,7 @@ from services import bookings, resources
 from services.core.db import session_scope
 from services.factories.models import Factory
 from services.resources.models import Resource
+from services.workers.heartbeat import Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -35,19 +41,32 @@ SOURCE = "mqtt"
 
 
 class DbEffects:
-    """Windows and progress into the database, one short transaction per message."""
+    """Windows and progress into the database, one short transaction per message.
+
+    A database that is down or timing out raises ``EffectUnavailable``: the MQTT client keeps
+    the message unacknowledged and retries it (both writes are idempotent: they replace the
+    windows, set the counts). Anything else (an unknown booking) is the message's fault.
+    """
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self.session_factory = session_factory
 
     def replace_windows(self, resource: str, windows: list[Window]) -> None:
-        with session_scope(self.session_factory) as session:
+        with _outage_is_unavailable(), session_scope(self.session_factory) as session:
             resources.replace_windows(session, resource_id=resource, windows=windows,
                                       source=SOURCE)
 
     def record_progress(self, booking: str, done: int, scrap: int) -> None:
-        with session_scope(self.session_factory) as session:
+        with _outage_is_unavailable(), session_scope(self.session_factory) as session:
             bookings.record_progress(session, booking_id=booking, done=done, scrap=scrap)
+
+
+@contextmanager
+def _outage_is_unavailable() -> Iterator[None]:
+    try:
+        yield
+    except (OperationalError, SqlTimeoutError, InterfaceError) as exc:
+        raise EffectUnavailable(f"database unavailable: {type(exc).__name__}") from exc
 
 
 class DbDirectory:
@@ -161,7 +180,7 @@ def build_ingest(state: RedisState, session_factory: sessionmaker[Session]) -> I
 
 def run(settings: Any, *, processes_hint: str = "") -> None:
     """Run one ingest process until SIGINT/SIGTERM (the ``sharefab worker ingest`` command)."""
-    from services.core.db import make_engine, make_session_factory
+    from services.core.db import engine_for, make_session_factory
     from services.live.redis_store import make_live_store
 
     if not settings.mqtt_url:
@@ -170,19 +189,41 @@ def run(settings: Any, *, processes_hint: str = "") -> None:
     if not settings.redis_url:
         raise SystemExit("SHAREFAB_REDIS_URL is not set: a separate worker needs the real Redis "
                          "(the in-process stand-in is not shared between processes)")
-    engine = make_engine(settings.sqlalchemy_url)
+    engine = engine_for(settings)
     live = make_live_store(settings)
     ingest = build_ingest(live.state, make_session_factory(engine))
+    # A stable worker id (the Procfile sets SHAREFAB_WORKER_ID) makes the broker session
+    # persistent: messages held unacknowledged when the process dies are delivered again to
+    # it when it restarts. Without one, a dead process's session would keep taking messages.
+    worker_id = os.environ.get("SHAREFAB_WORKER_ID", "")
+    name = f"ingest-{socket.gethostname()}-{worker_id or os.getpid()}"
     client = IngestClient(BrokerAddress.from_url(settings.mqtt_url), ingest,
-                          group=settings.mqtt_share_group)
+                          group=settings.mqtt_share_group, client_id=name[:64],
+                          persistent=bool(worker_id), session_expiry_s=600)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    serve_worker_metrics(settings)
+    beat = Heartbeat(live.state.redis, settings.redis_key_prefix, "ingest", name,
+                     ttl_s=settings.worker_heartbeat_ttl_s,
+                     healthy=client.subscribed.is_set).start()
     if not client.start(timeout_s=30):
         log.warning("ingest: not connected yet to %s; paho keeps retrying", settings.mqtt_url)
-    log.info("ingest worker running %s(subscription %s)", processes_hint, client.subscription)
+    log.info("ingest worker %s running %s(subscription %s)", name, processes_hint,
+             client.subscription)
     while not stop.wait(10):
-        log.info("ingest: %d messages, %d applied, rejected %s", ingest.messages,
-                 ingest.applied, dict(ingest.rejected))
+        log.info("ingest: %d messages, %d applied, %d acked, rejected %s, %d batch failures, "
+                 "%d deferred, %d shed", ingest.messages, ingest.applied, client.acked,
+                 dict(ingest.rejected), client.batch_failures, client.deferred, client.shed)
+    beat.stop()
     client.stop()
     engine.dispose()
+
+
+def serve_worker_metrics(settings: Any) -> None:
+    """Prometheus text of this worker process on 127.0.0.1:worker_metrics_port (0: off)."""
+    port = int(getattr(settings, "worker_metrics_port", 0))
+    if port:
+        from prometheus_client import start_http_server
+
+        start_http_server(port, addr="127.0.0.1")
