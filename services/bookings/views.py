@@ -11,7 +11,7 @@ from fastapi import status as http
 from services.bookings import service
 from services.bookings.dispatch import Dispatcher, DispatcherDep
 from services.bookings.models import BookingRead, BookingState, DeclineIn, ProgressIn, RepairRead
-from services.core.db import DbSession
+from services.core.db import MAX_OFFSET, DbSession
 from services.core.errors import ConflictError, NotFoundError
 from services.core.metrics import BOOKING_CONFLICTS, BOOKINGS
 from services.flows import shopfloor
@@ -92,12 +92,18 @@ def cancel_order(db: DbSession, order_id: str) -> list[BookingRead]:
 
 
 @router.get("/bookings", response_model=list[BookingRead])
-def list_bookings(db: DbSession, order: str | None = None, resource: str | None = None,
+def list_bookings(db: DbSession,
+                  order: str | None = Query(None, description="bookings of this order"),
+                  resource: str | None = Query(None, description="on this resource"),
+                  factory: str | None = Query(None, description="on this factory's resources"),
+                  park: str | None = Query(None, description="in this park's factories"),
                   status: BookingState | None = None,
                   limit: int = Query(1000, ge=1, le=10_000),
-                  offset: int = Query(0, ge=0)) -> list[BookingRead]:
-    rows = service.get_all(db, order_id=order, resource_id=resource,
-                           status=status.value if status else None, limit=limit, offset=offset)
+                  offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> list[BookingRead]:
+    """Bookings matching every filter given; an unknown query parameter is a 422."""
+    rows = service.get_all(db, order_id=order, resource_id=resource, factory_id=factory,
+                           park_id=park, status=status.value if status else None,
+                           limit=limit, offset=offset)
     return service.read_all(db, rows)
 
 
