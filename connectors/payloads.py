@@ -1,4 +1,4 @@
-"""Pydantic models of the DESIGN 4.3 payloads (JSON, UTF-8), one per topic kind.
+"""Pydantic models of the MQTT payloads (JSON, UTF-8; docs/formats.md#mqtt), one per topic kind.
 
 Every message carries ``ts`` (ISO 8601 with a zone) and ``seq``, an integer that increases per
 sender. The ingest checks ``seq`` per topic: a gateway's sequence restricted to one topic is
@@ -32,7 +32,7 @@ Timestamp = Annotated[AwareDatetime,
 
 
 class Envelope(BaseModel):
-    """Fields every 4.3 payload has. Strict: "0.4" is not a number, true is not 1."""
+    """Fields every MQTT payload has. Strict: "0.4" is not a number, true is not 1."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
@@ -68,11 +68,14 @@ class ProgressPayload(Envelope):
 
 
 class WorkOrderPayload(Envelope):
-    """``.../{resource}/work-orders`` (QoS 1): a DESIGN 4.2 allocation plus its booking id."""
+    """``.../{resource}/work-orders`` (QoS 1): a plan allocation (docs/formats.md#plan) plus its
+    booking.
+    """
 
     booking: Id
     order: Id | None = None
-    # Optional only for bookings imported without a plan (DESIGN 4.1 ``bookings``).
+    # Optional only for bookings imported without a plan (the scenario's ``bookings``,
+    # docs/formats.md#scenario).
     step: Id | None = None
     factory: Id
     resource: Id

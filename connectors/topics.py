@@ -1,4 +1,4 @@
-"""The MQTT topic schema of DESIGN 4.3: build topics, and parse them back into their parts.
+"""The MQTT topic schema (docs/formats.md#mqtt): build topics, and parse them back into their parts.
 
     sharefab/v1/{park}/{factory}/{resource}/{state|availability|work-orders|progress}
     sharefab/v1/{park}/{factory}/gateway/status
@@ -43,7 +43,7 @@ RESOURCE_KINDS = frozenset({Kind.STATE, Kind.AVAILABILITY, Kind.WORK_ORDERS, Kin
 
 
 class TopicError(ValueError):
-    """A topic that is not part of the DESIGN 4.3 schema; the message says which level."""
+    """A topic that is not part of the topic schema; the message says which level."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 Every request runs in one transaction (commit on success, rollback on any error), and so does
 every unit of work of a worker (``session_scope``). SQLite gets WAL, a busy timeout, enforced
 foreign keys and ``BEGIN IMMEDIATE`` transactions: pysqlite would otherwise run SELECTs outside
-any transaction, and the booking check-then-insert could interleave (DESIGN 6).
+any transaction, and the booking check-then-insert could interleave.
 """
 
 from __future__ import annotations
@@ -169,6 +169,11 @@ def scratch_schema(base_url: str, prefix: str = "scratch") -> Iterator[str]:
         with admin.begin() as conn:
             conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
         admin.dispose()
+
+
+# SQLite and PostgreSQL take a signed 64-bit OFFSET; beyond it the driver fails (a 500).
+# List views declare this bound on their ``offset`` query parameter.
+MAX_OFFSET = 2**63 - 1
 
 
 def page(query: QueryT, *, limit: int | None, offset: int) -> QueryT:

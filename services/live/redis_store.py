@@ -2,7 +2,7 @@
 
 The ingest writes through ``connectors.state.RedisState``; this module only reads, through the
 same key layout, and answers the questions the API and the matcher ask. fakeredis keeps its
-data per process (DESIGN 6): with ``redis_url`` unset, the ingest must run inside the API.
+data per process: with ``redis_url`` unset, the ingest must run inside the API.
 """
 
 from __future__ import annotations

@@ -111,7 +111,7 @@ def upsert(session: Session, *, factory_id: str, resource_in: ResourceIn, positi
 
 
 def update(session: Session, *, resource: Resource, resource_in: ResourceUpdate) -> Resource:
-    """Merge the given fields and re-validate the whole resource as DESIGN 4.1 demands.
+    """Merge the given fields and re-validate the whole resource as the scenario demands.
 
     ``pricing`` merges field by field: only the modes given change, an explicit null withdraws
     one (the resource must still offer at least one mode).
@@ -166,7 +166,7 @@ def _window_row(w: WindowIn, source: str) -> ResourceWindow:
 
 
 def to_wire(resource: Resource) -> ResourceIn:
-    """The DESIGN 4.1 resource object of a row."""
+    """The scenario's resource object of a row."""
     return ResourceIn(
         id=resource.id, process=resource.process, capacity=resource.capacity,
         materials=list(resource.materials), speed=resource.speed, setup_min=resource.setup_min,

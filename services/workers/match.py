@@ -4,7 +4,7 @@
 ``<prefix>quote-requests`` and answers 202; workers of the consumer group ``matchers`` take
 entries, price the order with ``services.flows.pricing.price_order`` (the same function the
 view calls: market view, engine, quotes stored in one transaction), then XACK. Following the
-Redis stream rules of DESIGN 6: a worker first re-reads its own pending entries (ID 0) after a
+Redis stream rules: a worker first re-reads its own pending entries (ID 0) after a
 restart, takes over entries a dead worker left pending for longer than ``claim_idle_ms``
 (XAUTOCLAIM), and acknowledges only after the commit.
 
@@ -209,7 +209,7 @@ class MatchWorker:
                  consumer: str) -> None:
         self.queue, self.session_factory, self.live = queue, session_factory, live
         self.clock, self.consumer = clock, consumer
-        # One solve at a time: a worker process is scaled by running more of them.
+        # One solve at a time (this thread): a worker is scaled by running more of them.
         self.solve = QuoteRunner(quote_fn, concurrency=1)
         self.solved = 0  # requests this worker stored quotes for
         self.duplicates = 0  # requests found already answered: nothing stored
