@@ -27,7 +27,9 @@ _ALWAYS = {
     "403": "Authenticated, but this role may not do this.",
     "413": "Request body over the configured limit.",
     "422": "Invalid input; each entry of ``errors`` names the field.",
-    "503": "Database busy or unavailable; retry after ``Retry-After`` seconds.",
+    "429": "Too many requests (rate limit per client, or quotes in progress / queued past "
+           "their bound: services.api.backpressure); retry after ``Retry-After`` seconds.",
+    "503": "Database or Redis busy or unavailable; retry after ``Retry-After`` seconds.",
 }
 _BAD_BODY = "The body is not parseable JSON."
 _NOT_FOUND = "No such object (or not one this caller may see)."
