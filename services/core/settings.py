@@ -31,8 +31,10 @@ class Settings(BaseSettings):
     # mqtt://host:port; unset: an in-process amqtt broker.
     mqtt_url: str | None = None
     data_dir: Path = Path("var")
-    # Signs nothing yet: the hook for session/API tokens, refused at its default outside local use.
+    # Signs the login tokens of POST /auth/login (HS256); refused at its default outside local use.
     secret_key: str = _DEFAULT_SECRET
+    # A login token is valid this long; API keys last until revoked.
+    token_ttl_s: int = Field(default=8 * 3600, ge=60, le=30 * 24 * 3600)
 
     # Upgrade the schema to the newest Alembic revision when the app starts.
     migrate_on_start: bool = True

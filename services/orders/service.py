@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, selectinload
 
 from domain import model as m
@@ -23,8 +23,12 @@ def get(session: Session, *, order_id: str) -> Order | None:
 
 
 def get_all(session: Session, *, status: str | None = None, customer: str | None = None,
-            limit: int | None = None, offset: int = 0) -> Sequence[Order]:
+            limit: int | None = None, offset: int = 0,
+            visible: ColumnElement[bool] | None = None) -> Sequence[Order]:
+    """Orders in document order; ``visible`` is the caller's tenancy condition (auth.scope)."""
     query = select(Order).options(selectinload(Order.steps))
+    if visible is not None:
+        query = query.where(visible)
     if status is not None:
         query = query.where(Order.status == status)
     if customer is not None:
@@ -38,10 +42,12 @@ def next_position(session: Session) -> int:
     return db.next_position(session, Order.position)
 
 
-def create(session: Session, *, order_in: OrderIn, position: int | None = None) -> Order:
+def create(session: Session, *, order_in: OrderIn, position: int | None = None,
+           org_id: str | None = None) -> Order:
+    """Store a new order; ``org_id`` is the SME organisation posting it."""
     if session.get(Order, order_in.id) is not None:
         raise ConflictError(f"order {order_in.id!r} already exists")
-    order = Order(id=order_in.id, status=OrderState.NEW.value,
+    order = Order(id=order_in.id, status=OrderState.NEW.value, org_id=org_id,
                   position=next_position(session) if position is None else position)
     _apply(order, order_in)
     session.add(order)

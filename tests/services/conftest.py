@@ -21,10 +21,11 @@ from services.api.app import create_app
 from services.core.db import Base, scratch_schema
 from services.core.settings import Settings
 from services.live.memory import InMemoryLiveStore
+from tests.services.auth_helpers import as_platform
 
 NOW = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
 TABLES = ["bookings", "quotes", "order_steps", "orders", "windows", "resources", "factories",
-          "parks", "market"]
+          "parks", "market", "audit_events", "api_keys", "accounts", "organisations"]
 
 
 @pytest.fixture(scope="session")
@@ -60,6 +61,15 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
 
 @pytest.fixture
 def client(database_url: str, live: InMemoryLiveStore) -> Iterator[TestClient]:
+    """The API, every request sent as the platform admin (role tests make their own keys)."""
+    app = create_app(make_settings(database_url), live=live, clock=lambda: NOW)
+    with TestClient(app) as c:
+        yield as_platform(c)
+
+
+@pytest.fixture
+def anonymous(database_url: str, live: InMemoryLiveStore) -> Iterator[TestClient]:
+    """The API with no credentials at all."""
     app = create_app(make_settings(database_url), live=live, clock=lambda: NOW)
     with TestClient(app) as c:
         yield c
