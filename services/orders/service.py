@@ -16,6 +16,9 @@ from services.orders.models import Order, OrderRead, OrderState, OrderStep
 
 # An order in these states may still be replaced or re-quoted: nothing is booked yet.
 OPEN_STATES = (OrderState.NEW.value, OrderState.QUOTED.value)
+# An order in these states may be deleted: nothing of it holds capacity (a cancelled order's
+# bookings are cancelled and stay as records; its history stays in the audit trail).
+DELETABLE_STATES = (*OPEN_STATES, OrderState.CANCELLED.value)
 
 
 def get(session: Session, *, order_id: str) -> Order | None:
@@ -78,8 +81,8 @@ def delete(session: Session, *, order_id: str) -> None:
     order = session.get(Order, order_id)
     if order is None:
         raise NotFoundError("order", order_id)
-    if order.status not in OPEN_STATES:
-        raise ConflictError(f"order {order_id!r} is {order.status}; cancel its bookings first")
+    if order.status not in DELETABLE_STATES:
+        raise ConflictError(f"order {order_id!r} is {order.status}; cancel it first")
     session.delete(order)
     session.flush()
 
