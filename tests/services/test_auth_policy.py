@@ -159,7 +159,7 @@ def _build(client: TestClient, route: str) -> World:
     world.ids = {"order_id": {"A": "OA", "B": "OB"}, "factory_id": {"A": "FA", "B": "FB"},
                  "resource_id": {"A": "FA-R1", "B": "FB-R1"},
                  "park_id": {"A": "PA", "B": "PB"}}
-    if "quote" in route or "booking" in route:
+    if "{quote_id}" in route or "booking" in route:
         for side in "AB":
             quotes = ok(client.post(f"/orders/O{side}/quotes", headers=admin,
                                     params={"time_limit_s": 1}))
