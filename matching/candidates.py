@@ -11,6 +11,7 @@ from collections import defaultdict
 from typing import NamedTuple
 
 from domain.model import Factory, Order, PricingMode, Resource, Scenario, Step
+from domain.pricing import offered_modes
 
 
 class Candidate(NamedTuple):
@@ -45,7 +46,7 @@ class CandidateIndex:
                 continue
             if parks and f.park not in parks:
                 continue
-            offered = r.pricing.offered()
+            offered = offered_modes(r, order)
             if not offered or (order.pricing is not PricingMode.CHEAPEST
                                and order.pricing not in offered):
                 continue
@@ -71,4 +72,7 @@ class CandidateIndex:
             pool = [c for c in pool if c.factory.park in order.parks]
             if not pool:
                 return f"{head} in material {order.material} in parks {', '.join(order.parks)}"
+        if order.value <= 0 and any(c.resource.pricing.offered() for c in pool):
+            return (f"{head} in material {order.material} offering pricing "
+                    f"'{order.pricing.value}' (by_value offers need the order's value)")
         return f"{head} in material {order.material} offering pricing '{order.pricing.value}'"

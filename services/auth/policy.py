@@ -102,6 +102,11 @@ POLICY: dict[str, Rule] = {
     # Bookings: the SME of the order, the factory of the resource (its own lots only).
     "GET /bookings": read(SME, FACTORY),
     "GET /bookings/{booking_id}": read(SME, FACTORY),
+    # Reference data (process codes, materials): public, it belongs to no tenant and clients
+    # build their forms from it before they have a key.
+    "GET /processes": PUBLIC,
+    "GET /processes/{code}": PUBLIC,
+    "GET /materials": PUBLIC,
     # The whole market in and out: the platform alone.
     "POST /scenario": PLATFORM_ONLY,
     "GET /scenario": read(),

@@ -32,14 +32,23 @@ def get(session: Session, *, booking_id: str) -> Booking | None:
 
 
 def get_all(session: Session, *, order_id: str | None = None, resource_id: str | None = None,
+            factory_id: str | None = None, park_id: str | None = None,
             status: str | None = None, limit: int | None = None,
             offset: int = 0, visible: ColumnElement[bool] | None = None) -> Sequence[Booking]:
-    """Bookings by start; ``visible`` is the caller's tenancy condition (auth.scope)."""
+    """Bookings matching every filter given, by start time; ``visible`` is the caller's
+    tenancy condition (auth.scope)."""
     query = select(Booking) if visible is None else select(Booking).where(visible)
     if order_id is not None:
         query = query.where(Booking.order_id == order_id)
     if resource_id is not None:
         query = query.where(Booking.resource_id == resource_id)
+    if factory_id is not None or park_id is not None:
+        query = query.join(Resource, Resource.id == Booking.resource_id)
+    if factory_id is not None:
+        query = query.where(Resource.factory_id == factory_id)
+    if park_id is not None:
+        query = query.join(Factory, Factory.id == Resource.factory_id).where(
+            Factory.park_id == park_id)
     if status is not None:
         query = query.where(Booking.status == status)
     query = query.order_by(Booking.start, Booking.id)

@@ -7,14 +7,15 @@ import logging
 from fastapi import APIRouter, Query, Request
 from fastapi import status as http
 
-from services.api.metrics import BOOKING_CONFLICTS, BOOKINGS
 from services.audit import service as audit
 from services.auth import scope
 from services.auth.deps import CurrentPrincipal
 from services.bookings import service
+from services.bookings.dispatch import DispatcherDep
 from services.bookings.models import BookingRead, BookingState
 from services.core.db import DbSession
 from services.core.errors import ConflictError, NotFoundError
+from services.core.metrics import BOOKING_CONFLICTS, BOOKINGS
 from services.orders import service as order_service
 from services.orders.views import get_owned
 from services.quotes import service as quote_service
@@ -25,8 +26,9 @@ log = logging.getLogger(__name__)
 
 @router.post("/quotes/{quote_id}/accept", response_model=list[BookingRead],
              status_code=http.HTTP_201_CREATED)
-def accept_quote(db: DbSession, request: Request, principal: CurrentPrincipal,
-                 quote_id: str) -> list[BookingRead]:
+def accept_quote(db: DbSession, request: Request, dispatcher: DispatcherDep,
+                 principal: CurrentPrincipal, quote_id: str) -> list[BookingRead]:
+    """Book every lot of the quote or none (409 with the reason), then send the work orders."""
     state = request.app.state
     quote = quote_service.get(db, quote_id=quote_id)
     order = order_service.get(db, order_id=quote.order_id) if quote is not None else None
@@ -44,12 +46,10 @@ def accept_quote(db: DbSession, request: Request, principal: CurrentPrincipal,
                            "bookings": [b.model_dump(mode="json") for b in bookings]})
     db.commit()  # the work orders go out only for bookings that are really stored
     BOOKINGS.inc(len(bookings))
-    dispatcher = getattr(state, "dispatcher", None)
-    if dispatcher is not None:
-        try:
-            dispatcher.dispatch(bookings)
-        except Exception:  # the bookings stand; the gateway re-syncs from the API
-            log.exception("dispatching work orders of quote %s failed", quote_id)
+    try:
+        dispatcher.dispatch(bookings)
+    except Exception:  # the bookings stand; the gateway re-syncs from the API
+        log.exception("dispatching work orders of quote %s failed", quote_id)
     return bookings
 
 
@@ -67,14 +67,19 @@ def cancel_order(db: DbSession, principal: CurrentPrincipal,
 
 
 @router.get("/bookings", response_model=list[BookingRead])
-def list_bookings(db: DbSession, principal: CurrentPrincipal, order: str | None = None,
-                  resource: str | None = None,
+def list_bookings(db: DbSession, principal: CurrentPrincipal,
+                  order: str | None = Query(None, description="bookings of this order"),
+                  resource: str | None = Query(None, description="on this resource"),
+                  factory: str | None = Query(None, description="on this factory's resources"),
+                  park: str | None = Query(None, description="in this park's factories"),
                   status: BookingState | None = None,
                   limit: int = Query(1000, ge=1, le=10_000),
                   offset: int = Query(0, ge=0)) -> list[BookingRead]:
-    rows = service.get_all(db, order_id=order, resource_id=resource,
-                           status=status.value if status else None, limit=limit, offset=offset,
-                           visible=scope.bookings(principal))
+    """Bookings matching every filter given (and visible to the caller); an unknown query
+    parameter is a 422."""
+    rows = service.get_all(db, order_id=order, resource_id=resource, factory_id=factory,
+                           park_id=park, status=status.value if status else None,
+                           limit=limit, offset=offset, visible=scope.bookings(principal))
     return service.read_all(db, rows)
 
 

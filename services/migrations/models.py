@@ -11,7 +11,7 @@ from services.orders.models import Order, OrderStep
 from services.parks.models import Park
 from services.quotes.models import Quote
 from services.resources.models import Resource, ResourceWindow
-from services.scenario.models import Market
+from services.scenario.models import MarketFacts
 
-__all__ = ["Account", "ApiKey", "AuditEvent", "Base", "Booking", "Factory", "Market", "Order",
-           "OrderStep", "Organisation", "Park", "Quote", "Resource", "ResourceWindow"]
+__all__ = ["Account", "ApiKey", "AuditEvent", "Base", "Booking", "Factory", "MarketFacts",
+           "Order", "OrderStep", "Organisation", "Park", "Quote", "Resource", "ResourceWindow"]

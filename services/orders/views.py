@@ -6,7 +6,7 @@ delete is audited.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi import status as http
 
 from domain.schemas import OrderIn
@@ -40,7 +40,14 @@ def list_orders(db: DbSession, principal: CurrentPrincipal, status: OrderState |
 
 
 @router.post("", response_model=OrderRead, status_code=http.HTTP_201_CREATED)
-def create_order(db: DbSession, principal: CurrentPrincipal, order_in: OrderIn) -> OrderRead:
+def create_order(db: DbSession, request: Request, principal: CurrentPrincipal,
+                 order_in: OrderIn) -> OrderRead:
+    """A new order of the caller's organisation; its ``due`` must lie in the future (422 on
+    ``body.due`` otherwise).
+
+    ``POST /scenario`` takes orders of any date: a historical scenario is replayed as it was.
+    """
+    service.check_due(order_in, now=request.app.state.clock())
     org = None if principal.is_platform else principal.org_id
     order = service.to_read(service.create(db, order_in=order_in, org_id=org))
     audit.record_by(db, principal, action="order.created", object_type="order",

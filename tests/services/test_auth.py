@@ -78,6 +78,7 @@ def test_tenancy__lists_show_only_own_rows(client):
     sme_a, sme_b = _org(client, "sme-a", "sme"), _org(client, "sme-b", "sme")
     fac_a, park_a = _org(client, "fac-a", "factory"), _org(client, "park-a", "park")
     client.post("/parks", json={"id": "PA", "operator": "park-a"})
+    client.post("/parks", json={"id": "PB"})
     assert client.post("/factories", headers=fac_a, json=b.factory("FA", park="PA")
                        ).status_code == 201
     assert client.post("/factories", json={**b.factory("FB", park="PB")}).status_code == 201
@@ -102,8 +103,8 @@ def test_tenancy__lists_show_only_own_rows(client):
 def test_tenancy__factory_sees_only_its_lots_and_no_order(client):
     sme_a, fac_a = _org(client, "sme-a", "sme"), _org(client, "fac-a", "factory")
     fac_b = _org(client, "fac-b", "factory")
-    client.post("/factories", json={**b.factory("FA", park="P1"), "org": "fac-a"})
-    client.post("/factories", json={**b.factory("FB", park="P1"), "org": "fac-b"})
+    client.post("/factories", json={**b.factory("FA", park="P9"), "org": "fac-a"})
+    client.post("/factories", json={**b.factory("FB", park="P9"), "org": "fac-b"})
     client.post("/orders", headers=sme_a, json=b.order("OA", steps=[
         b.step("s1"), b.step("s2", process="surface.anodizing", after=["s1"])]))
     client.patch("/resources/FB-R1", json={"process": "surface.anodizing"})
@@ -142,7 +143,7 @@ def test_platform_import__names_factory_organisations(client):
 def test_audit__who_changed_a_price_and_who_accepted_survive_order_delete(client):
     sme_a, fac_a = _org(client, "sme-a", "sme"), _org(client, "fac-a", "factory")
     sme_b = _org(client, "sme-b", "sme")
-    client.post("/factories", json={**b.factory("FA", park="P1"), "org": "fac-a"})
+    client.post("/factories", json={**b.factory("FA", park="P9"), "org": "fac-a"})
     assert client.patch("/resources/FA-R1", headers=fac_a, json={
         "pricing": {"time_share_per_hour": 90.0}}).status_code == 200
     client.post("/orders", headers=sme_a, json=b.order("OA"))

@@ -87,6 +87,9 @@ EXPECTED: dict[str, Spec] = {
     "POST /orders/{order_id}/cancel": w(SME),
     "GET /bookings": r(SME, FACTORY),
     "GET /bookings/{booking_id}": r(SME, FACTORY),
+    "GET /processes": Spec(public=True),
+    "GET /processes/{code}": Spec(public=True),
+    "GET /materials": Spec(public=True),
     "POST /scenario": w(),
     "GET /scenario": r(),
     "GET /dashboard/data": r(PARK, ANALYST),
@@ -156,7 +159,8 @@ def _build(client: TestClient, route: str) -> World:
         key = ok(client.post(f"/orgs/{'plat' if side == 'A' else 'sme-b'}/keys", headers=admin,
                              json={"label": "spare"}))
         world.spare_keys[side] = key["id"]
-    world.ids = {"order_id": {"A": "OA", "B": "OB"}, "factory_id": {"A": "FA", "B": "FB"},
+    world.ids = {"code": {"A": "machining.cnc_milling", "B": "machining.cnc_milling"},
+                 "order_id": {"A": "OA", "B": "OB"}, "factory_id": {"A": "FA", "B": "FB"},
                  "resource_id": {"A": "FA-R1", "B": "FB-R1"},
                  "park_id": {"A": "PA", "B": "PB"}}
     if "{quote_id}" in route or "booking" in route:
@@ -238,7 +242,8 @@ def _forbidden(spec: Spec, caller: Caller) -> bool:
 
 
 def _has_object(route: str) -> bool:
-    return "{" in route or route == "POST /resources"
+    """Routes naming a tenant's object (reference data like process codes belongs to none)."""
+    return ("{" in route and "{code}" not in route) or route == "POST /resources"
 
 
 def _api_routes(routes: list[Any]) -> set[str]:
