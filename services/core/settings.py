@@ -82,6 +82,10 @@ class Settings(BaseSettings):
                 f"SHAREFAB_SECRET_KEY is still the default while SHAREFAB_ENVIRONMENT="
                 f"{self.environment}; set a real secret"
             )
+        if self.environment not in ("local", "test") and len(self.secret_key) < 32:
+            # HS256 wants a key at least as long as its hash (RFC 7518 3.2).
+            raise ValueError("SHAREFAB_SECRET_KEY must be at least 32 characters outside "
+                             "local use (it signs the login tokens)")
         if self.quote_default_time_limit_s > self.quote_max_time_limit_s:
             raise ValueError("quote_default_time_limit_s exceeds quote_max_time_limit_s")
         return self
