@@ -31,7 +31,7 @@ from connectors.payloads import (
     StatePayload,
     encode,
 )
-from connectors.state import RedisState
+from connectors.state import RedisState, SeqRules
 from connectors.topics import REJECTED_TOPIC, Kind
 from connectors.validation import Accepted, Ignored, Limits, Reason, Rejected, validate
 from domain.model import Window
@@ -113,6 +113,9 @@ class Ingest:
         self.rejected: Counter[str] = Counter()
         self.applied = 0
         self._seq = int(time.time() * 1000)
+        self._rules = SeqRules(max_jump=limits.max_seq_jump,
+                               max_rate_per_s=limits.max_seq_rate_per_s,
+                               clock_slack_ms=int(limits.max_future.total_seconds() * 1000))
 
     def handle(self, topic: str, payload: bytes, *, retained: bool = False) -> Outcome:
         return self.handle_batch([Incoming(topic, payload, retained=retained)])[0]
@@ -140,7 +143,10 @@ class Ingest:
                now: datetime) -> list[tuple[int, Outcome]]:
         if not accepted:
             return []
-        results = self.state.apply([self._op(batch[i].topic, acc, now) for i, acc in accepted])
+        results = self.state.apply(
+            [self._op(batch[i].topic, acc, now) for i, acc in accepted],
+            [int(acc.payload.ts.timestamp() * 1000) for _, acc in accepted],
+            now=now, rules=self._rules)
         out: list[tuple[int, Outcome]] = []
         for (i, acc), result in zip(accepted, results, strict=True):
             topic, kind = batch[i].topic, acc.ref.kind
@@ -151,6 +157,10 @@ class Ingest:
                 out.append((i, Outcome(topic, "rejected", Reason.STALE_SEQ,
                                        f"seq {acc.payload.seq} older than the last applied",
                                        kind)))
+            elif result == -2:
+                out.append((i, Outcome(topic, "rejected", Reason.SEQ_JUMP,
+                                       f"seq {acc.payload.seq} is further ahead of the last "
+                                       f"applied than the time since allows", kind)))
             elif kind is Kind.STATE:  # the common case: nothing outside Redis to do
                 out.append((i, Outcome(topic, "applied", None, "", kind)))
             else:

@@ -10,7 +10,7 @@ from fastapi import status as http
 from services.bookings import service
 from services.bookings.dispatch import DispatcherDep
 from services.bookings.models import BookingRead, BookingState
-from services.core.db import DbSession
+from services.core.db import MAX_OFFSET, DbSession
 from services.core.errors import ConflictError, NotFoundError
 from services.core.metrics import BOOKING_CONFLICTS, BOOKINGS
 
@@ -53,7 +53,7 @@ def list_bookings(db: DbSession,
                   park: str | None = Query(None, description="in this park's factories"),
                   status: BookingState | None = None,
                   limit: int = Query(1000, ge=1, le=10_000),
-                  offset: int = Query(0, ge=0)) -> list[BookingRead]:
+                  offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> list[BookingRead]:
     """Bookings matching every filter given; an unknown query parameter is a 422."""
     rows = service.get_all(db, order_id=order, resource_id=resource, factory_id=factory,
                            park_id=park, status=status.value if status else None,

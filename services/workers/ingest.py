@@ -26,10 +26,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.ingest import EffectUnavailable, Ingest
 from connectors.metrics import register_mqtt_metrics
-from connectors.mqtt import BrokerAddress, IngestClient
+from connectors.mqtt import IngestClient
 from connectors.state import RedisState
 from domain.model import Window
 from services import bookings, resources
+from services.bookings.models import Booking
+from services.core.broker import broker_address
 from services.core.db import session_scope
 from services.factories.models import Factory
 from services.resources.models import Resource
@@ -167,6 +169,16 @@ class DbDirectory:
             self._look_up(Resource.id == resource)
         return self._where.get(resource)
 
+    def booking_resource(self, booking: str) -> str | None:
+        """Looked up each time (progress is rare next to state; a booking may be a second
+        old). A database error reads as unknown: refused, counted, never applied."""
+        try:
+            with session_scope(self.session_factory) as session:
+                return session.scalar(select(Booking.resource_id).where(Booking.id == booking))
+        except Exception as exc:
+            log.warning("booking lookup failed: %s", exc)
+            return None
+
     def factories(self) -> dict[tuple[str, str], list[str]]:
         """(park, factory) -> resource ids: what the demo gateways simulate."""
         self._fresh()
@@ -197,7 +209,7 @@ def run(settings: Any, *, processes_hint: str = "") -> None:
     # it when it restarts. Without one, a dead process's session would keep taking messages.
     worker_id = os.environ.get("SHAREFAB_WORKER_ID", "")
     name = f"ingest-{socket.gethostname()}-{worker_id or os.getpid()}"
-    client = IngestClient(BrokerAddress.from_url(settings.mqtt_url), ingest,
+    client = IngestClient(broker_address(settings), ingest,
                           group=settings.mqtt_share_group, client_id=name[:64],
                           persistent=bool(worker_id), session_expiry_s=600)
     stop = threading.Event()
@@ -208,7 +220,7 @@ def run(settings: Any, *, processes_hint: str = "") -> None:
                      ttl_s=settings.worker_heartbeat_ttl_s,
                      healthy=client.subscribed.is_set).start()
     if not client.start(timeout_s=30):
-        log.warning("ingest: not connected yet to %s; paho keeps retrying", settings.mqtt_url)
+        log.warning("ingest: not connected yet to %s; paho keeps retrying", client.address)
     log.info("ingest worker %s running %s(subscription %s)", name, processes_hint,
              client.subscription)
     while not stop.wait(10):

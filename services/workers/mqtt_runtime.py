@@ -24,6 +24,8 @@ from connectors.ingest import Ingest
 from connectors.metrics import register_mqtt_metrics
 from connectors.mqtt import BrokerAddress, IngestClient, Publisher
 from services.bookings.dispatch import work_order_fields
+from services.core.broker import broker_address
+from services.core.settings import Settings
 from services.live.redis_store import RedisLiveStore
 from services.workers.ingest import DbDirectory, DbEffects
 
@@ -52,7 +54,9 @@ class MqttRuntime:
     async def start(self) -> None:
         url = getattr(self.settings, "mqtt_url", None)
         if url:
-            self.address = BrokerAddress.from_url(url, mqtt5=True)
+            # Credentials and TLS files come from the same settings (services.core.broker).
+            self.address = (broker_address(self.settings) if isinstance(self.settings, Settings)
+                            else BrokerAddress.from_url(url, mqtt5=True))
         else:
             self.broker = EmbeddedBroker(port=getattr(self.settings, "mqtt_embedded_port", None))
             self.address = await self.broker.start()

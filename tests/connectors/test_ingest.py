@@ -14,7 +14,9 @@ GW = "sharefab/v1/P1/F1/gateway/status"
 
 def make(state=None, effects=None, now=NOW):
     published = []
-    ingest = Ingest(state or fake_state(), directory(), effects or NoEffects(),
+    known = directory()
+    known.add_booking("B1", "R1")
+    ingest = Ingest(state or fake_state(), known, effects or NoEffects(),
                     publish=lambda t, p: published.append((t, p)), clock=lambda: now)
     return ingest, published
 

@@ -64,7 +64,7 @@ def test_last_will__marks_gateway_resources_offline(address, redis_url):
 
 def test_work_order__reaches_gateway_and_progress_comes_back(address, redis_url):
     park = unique("P")
-    directory = StaticDirectory([(park, "F1", "R1")])
+    directory = StaticDirectory([(park, "F1", "R1")], bookings={"B-77": "R1"})
     effects = NoEffects()
     with redis_state(redis_url) as state, \
             running_ingest(address, state, directory, park, effects=effects):
