@@ -244,9 +244,11 @@ class ObjectiveIn(Wire):
     cost: Money = 1.0
     tardiness_per_hour: Money = 50.0
     makespan_per_hour: Money = 0.0
+    late_order_penalty: Money = 0.0
 
     def to_domain(self) -> m.Objective:
-        return m.Objective(self.cost, self.tardiness_per_hour, self.makespan_per_hour)
+        return m.Objective(self.cost, self.tardiness_per_hour, self.makespan_per_hour,
+                           self.late_order_penalty)
 
 
 class BookingIn(Wire):
@@ -311,7 +313,8 @@ class ScenarioIn(Wire):
             factories=[FactoryIn.of(f) for f in s.factories],
             orders=[OrderIn.of(x) for x in s.orders],
             objective=ObjectiveIn(cost=o.cost, tardiness_per_hour=o.tardiness_per_hour,
-                                  makespan_per_hour=o.makespan_per_hour),
+                                  makespan_per_hour=o.makespan_per_hour,
+                                  late_order_penalty=o.late_order_penalty),
             bookings=[BookingIn(id=b.id, resource=b.resource, start=b.start, end=b.end,
                                 order=b.order, step=b.step, quantity=b.quantity)
                       for b in s.bookings],
