@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from domain import processes
 from services.auth.deps import CurrentPrincipal
 from services.bookings.models import ACTIVE_STATES, Booking
-from services.core.db import DbSession
+from services.core.db import DbSession, release
 from services.factories.models import Factory
 from services.orders.models import Order
 from services.parks.models import Park
@@ -65,6 +65,7 @@ def summary(db: Session, *, live: Any, now: datetime,
         query = query.join(Factory).where(Factory.park_id.in_(parks))
     resources = db.execute(query).all()
     mine = {r.id for r in resources}
+    release(db)  # no pooled connection held while Redis answers (or stalls)
     states = live.get_many([r.id for r in resources])
     idle: dict[str, float] = defaultdict(float)
     for rid, start, end in db.execute(

@@ -57,6 +57,7 @@ def admin(*kinds: str) -> Rule:
 POLICY: dict[str, Rule] = {
     # Public: liveness, the docs, the static dashboard page (its data needs a token), login.
     "GET /healthz": PUBLIC,
+    "GET /readyz": PUBLIC,  # the load balancer's probe: dependency up/down, no data
     "GET /docs": PUBLIC,
     "GET /": PUBLIC,
     "POST /auth/login": PUBLIC,
@@ -102,6 +103,10 @@ POLICY: dict[str, Rule] = {
     # Bookings: the SME of the order, the factory of the resource (its own lots only).
     "GET /bookings": read(SME, FACTORY),
     "GET /bookings/{booking_id}": read(SME, FACTORY),
+    # The factory making a lot confirms, declines or reports it (its own lots only).
+    "POST /bookings/{booking_id}/accept-work": write(FACTORY),
+    "POST /bookings/{booking_id}/decline": write(FACTORY),
+    "POST /bookings/{booking_id}/progress": write(FACTORY),
     # Reference data (process codes, materials): public, it belongs to no tenant and clients
     # build their forms from it before they have a key.
     "GET /processes": PUBLIC,

@@ -1,4 +1,5 @@
-"""/factories: CRUD; POST takes DESIGN 4.1's factory object as it stands.
+"""/factories: CRUD; POST takes the scenario's factory object (docs/formats.md#scenario) as it
+stands.
 
 A factory organisation registers and manages its own factories; a park organisation reads the
 factories of the parks it operates; another tenant's factory answers 404.
@@ -14,7 +15,7 @@ from services.auth import scope
 from services.auth import service as auth_service
 from services.auth.deps import CurrentPrincipal
 from services.auth.models import OrgKind
-from services.core.db import DbSession
+from services.core.db import MAX_OFFSET, DbSession
 from services.core.errors import InvalidError, NotFoundError
 from services.factories import service
 from services.factories.models import Factory, FactoryUpdate
@@ -25,7 +26,7 @@ router = APIRouter(prefix="/factories", tags=["factories"])
 @router.get("", response_model=list[FactoryIn])
 def list_factories(db: DbSession, principal: CurrentPrincipal, park: str | None = None,
                    limit: int = Query(1000, ge=1, le=10_000),
-                   offset: int = Query(0, ge=0)) -> list[FactoryIn]:
+                   offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> list[FactoryIn]:
     rows = service.get_all(db, park_id=park, limit=limit, offset=offset,
                            visible=scope.factories(principal))
     return [service.to_wire(f) for f in rows]

@@ -24,7 +24,7 @@ from services.core.db import session_scope
 from services.core.errors import InvalidError
 from services.orders import service as order_service
 from services.quotes import service as quote_service
-from services.quotes.models import QuoteRead
+from services.quotes.models import Quote, QuoteRead
 
 # (market, order id, time limit in s) -> the engine's alternatives; the QuoteRunner in the API
 # (bounded concurrency, solve-time metric), the engine itself in a worker.
@@ -43,15 +43,20 @@ class UnmatchedError(InvalidError):
 def price_order(session_factory: sessionmaker[Session], *, order_id: str, time_limit_s: float,
                 solve: Solve, unavailable: Callable[[], set[str]],
                 clock: Callable[[], datetime], actor: str = "system",
-                actor_org: str | None = None) -> list[QuoteRead]:
+                actor_org: str | None = None,
+                on_stored: Callable[[Session, list[Quote]], object] | None = None,
+                ) -> list[QuoteRead]:
     """Quote ``order_id`` against the market now and store the offered alternatives.
 
     Raises NotFoundError (unknown order), ConflictError (order no longer open), UnmatchedError
     (no plan) or InvalidError (the engine refusing its input). ``actor`` (of organisation
     ``actor_org``) is who asked: the issued quotes are in the audit trail under that name.
+    ``on_stored`` runs in the transaction that stores the quotes (the matcher's once-only job
+    record: both commit or neither).
     """
+    down = unavailable()  # Redis before the session: no database session waits on it
     with session_scope(session_factory) as db:
-        market = quote_service.market_for(db, order_id=order_id, unavailable=unavailable(),
+        market = quote_service.market_for(db, order_id=order_id, unavailable=down,
                                           now=clock())
     started = time.perf_counter()
     try:
@@ -67,6 +72,8 @@ def price_order(session_factory: sessionmaker[Session], *, order_id: str, time_l
                                    solver={"wall_s": round(wall_s, 3),
                                            "time_limit_s": time_limit_s},
                                    now=clock())
+        if on_stored is not None:
+            on_stored(db, rows)
         reads = [quote_service.to_read(q) for q in rows]
         order = order_service.get(db, order_id=order_id)
         audit.record(db, actor=actor, actor_org=actor_org, action="quotes.issued",

@@ -1,4 +1,5 @@
-"""/orders: create (DESIGN 4.1's order object), get, list and filter by status.
+"""/orders: create (the scenario's order object, docs/formats.md#scenario), get, list and filter by
+status.
 
 An SME sees and changes only the orders it posted (another's answers 404); every create and
 delete is audited.
@@ -13,7 +14,7 @@ from domain.schemas import OrderIn
 from services.audit import service as audit
 from services.auth import scope
 from services.auth.deps import CurrentPrincipal
-from services.core.db import DbSession
+from services.core.db import MAX_OFFSET, DbSession
 from services.core.errors import NotFoundError
 from services.orders import service
 from services.orders.models import Order, OrderRead, OrderState
@@ -33,7 +34,7 @@ def get_owned(db: DbSession, principal: CurrentPrincipal, order_id: str) -> Orde
 def list_orders(db: DbSession, principal: CurrentPrincipal, status: OrderState | None = None,
                 customer: str | None = None,
                 limit: int = Query(1000, ge=1, le=10_000),
-                offset: int = Query(0, ge=0)) -> list[OrderRead]:
+                offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> list[OrderRead]:
     rows = service.get_all(db, status=status.value if status else None, customer=customer,
                            limit=limit, offset=offset, visible=scope.orders(principal))
     return [service.to_read(o) for o in rows]

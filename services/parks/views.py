@@ -9,7 +9,7 @@ from services.auth import scope
 from services.auth import service as auth_service
 from services.auth.deps import CurrentPrincipal
 from services.auth.models import OrgKind
-from services.core.db import DbSession
+from services.core.db import MAX_OFFSET, DbSession
 from services.core.errors import InvalidError, NotFoundError
 from services.parks import service
 from services.parks.models import Park, ParkCreate, ParkRead, ParkUpdate
@@ -27,7 +27,7 @@ def _visible(db: DbSession, principal: CurrentPrincipal, park_id: str) -> Park:
 @router.get("", response_model=list[ParkRead])
 def list_parks(db: DbSession, principal: CurrentPrincipal,
                limit: int = Query(1000, ge=1, le=10_000),
-               offset: int = Query(0, ge=0)) -> list[ParkRead]:
+               offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> list[ParkRead]:
     rows = service.get_all(db, limit=limit, offset=offset, visible=scope.parks(principal))
     return [service.to_read(db, p) for p in rows]
 

@@ -44,10 +44,11 @@ async def create_quotes(request: Request, principal: CurrentPrincipal, order_id:
     if not wait:
         return await anyio.to_thread.run_sync(_enqueue, state, principal, order_id, limit)
     await anyio.to_thread.run_sync(_check_owner, state, principal, order_id)
+    runner = state.quote_runner
     return await anyio.to_thread.run_sync(functools.partial(
         pricing.price_order, state.session_factory, order_id=order_id, time_limit_s=limit,
-        solve=state.quote_runner, unavailable=state.live.unavailable, clock=state.clock,
-        actor=principal.actor, actor_org=principal.org_id))
+        solve=runner, unavailable=state.live.unavailable, clock=state.clock,
+        actor=principal.actor, actor_org=principal.org_id), limiter=runner.limiter)
 
 
 def _check_owner(state: Any, principal: Principal, order_id: str) -> None:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, status
 from services.audit import service as audit
 from services.auth import scope
 from services.auth.deps import CurrentPrincipal
-from services.core.db import DbSession
+from services.core.db import MAX_OFFSET, DbSession, release
 from services.core.errors import NotFoundError
 from services.factories import service as factory_service
 from services.resources import service
@@ -38,9 +38,10 @@ def _owned(db: DbSession, principal: CurrentPrincipal, resource_id: str) -> Reso
 def list_resources(db: DbSession, request: Request, principal: CurrentPrincipal,
                    factory: str | None = None, process: str | None = None,
                    park: str | None = None, limit: int = Query(1000, ge=1, le=10_000),
-                   offset: int = Query(0, ge=0)) -> list[ResourceRead]:
+                   offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> list[ResourceRead]:
     rows = service.get_all(db, factory_id=factory, process=process, park_id=park, limit=limit,
                            offset=offset, visible=scope.factories(principal))
+    release(db)  # no pooled connection held while Redis answers (or stalls)
     live = request.app.state.live.get_many([r.id for r in rows])
     return [service.to_read(r, live.get(r.id)) for r in rows]
 
@@ -61,6 +62,7 @@ def create_resource(db: DbSession, principal: CurrentPrincipal,
 def get_resource(db: DbSession, request: Request, principal: CurrentPrincipal,
                  resource_id: str) -> ResourceRead:
     resource = _visible(db, principal, resource_id)
+    release(db)
     return service.to_read(resource, request.app.state.live.get(resource_id))
 
 
@@ -74,6 +76,7 @@ def update_resource(db: DbSession, request: Request, principal: CurrentPrincipal
     audit.record_by(db, principal, action="resource.updated", object_type="resource",
                     object_id=resource_id, owner_org=resource.factory.org_id, before=before,
                     after=service.to_wire(resource))
+    release(db)  # the update commits here, before the live-state read
     return service.to_read(resource, request.app.state.live.get(resource_id))
 
 

@@ -1,4 +1,5 @@
-"""/scenario: bulk import and export in the exact JSON of DESIGN 4.1 (the platform's alone).
+"""/scenario: bulk import and export in the exact scenario JSON of docs/formats.md#scenario
+(the platform's alone).
 
 An import may name each factory's organisation (``org``, an extension field); the import itself
 is audited with the counts and the factory-to-organisation assignments.

@@ -26,8 +26,9 @@ from services.parks.models import ParkCreate
 from tests.services.auth_helpers import as_platform
 
 NOW = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
-TABLES = ["bookings", "quotes", "order_steps", "orders", "windows", "resources", "factories",
-          "parks", "market", "audit_events", "api_keys", "accounts", "organisations"]
+TABLES = ["quote_jobs", "bookings", "quotes", "order_steps", "orders", "windows", "resources",
+          "factories", "parks", "market", "audit_events", "api_keys", "accounts",
+          "organisations"]
 
 
 @pytest.fixture(scope="session")

@@ -51,6 +51,7 @@ def w(*kinds: str) -> Spec:
 
 EXPECTED: dict[str, Spec] = {
     "GET /healthz": Spec(public=True),
+    "GET /readyz": Spec(public=True),
     "POST /auth/login": Spec(public=True),
     "GET /me": Spec(kinds=ALL),
     "POST /orgs": w(),
@@ -87,6 +88,9 @@ EXPECTED: dict[str, Spec] = {
     "POST /orders/{order_id}/cancel": w(SME),
     "GET /bookings": r(SME, FACTORY),
     "GET /bookings/{booking_id}": r(SME, FACTORY),
+    "POST /bookings/{booking_id}/accept-work": w(FACTORY),
+    "POST /bookings/{booking_id}/decline": w(FACTORY),
+    "POST /bookings/{booking_id}/progress": w(FACTORY),
     "GET /processes": Spec(public=True),
     "GET /processes/{code}": Spec(public=True),
     "GET /materials": Spec(public=True),
@@ -218,6 +222,8 @@ def _body(route: str, params: dict[str, str], side: str) -> dict[str, Any] | Non
         "PATCH /resources/{resource_id}": lambda: {"capacity": 2},
         "POST /orders": lambda: b.order(f"ON{n}"),
         "POST /scenario": lambda: {"horizon_start": "2026-12-01T00:00:00Z"},
+        "POST /bookings/{booking_id}/decline": lambda: {"reason": "machine down"},
+        "POST /bookings/{booking_id}/progress": lambda: {"done": 1, "scrap": 0},
     }
     make = bodies.get(route)
     return make() if make else None

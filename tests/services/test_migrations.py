@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect
 
+import services.migrations
 import services.migrations.models
 from services.core.db import downgrade, make_engine, migrate, scratch_schema
 
@@ -35,12 +37,6 @@ def test_migrations__down_to_base_and_up_again(tmp_path):
     tables = set(inspect(engine).get_table_names())
     assert set(services.migrations.models.Base.metadata.tables) <= tables
     engine.dispose()
-
-
-def _script_heads() -> set[str]:
-    from alembic.script import ScriptDirectory
-
-    return set(ScriptDirectory(str(Path(services.migrations.models.__file__).parent)).get_heads())
 
 
 @contextmanager
@@ -75,6 +71,7 @@ def test_migrations__concurrent_starts_upgrade_once(database_url):
         assert errors == []
         with engines[0].connect() as conn:
             heads = set(MigrationContext.configure(conn).get_current_heads())
-        assert heads == _script_heads()  # every branch's head applied, whatever merged
+        assert heads == set(ScriptDirectory(str(Path(services.migrations.__file__).parent))
+                            .get_heads())
         for e in engines:
             e.dispose()
