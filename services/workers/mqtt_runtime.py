@@ -60,7 +60,8 @@ class MqttRuntime:
         if not url or getattr(self.settings, "mqtt_in_process", True):
             ingest = Ingest(self.live.state, self.directory, DbEffects(self.session_factory))
             self.ingest_client = IngestClient(
-                self.address, ingest, group=getattr(self.settings, "mqtt_share_group", "ingest"))
+                self.address, ingest, group=getattr(self.settings, "mqtt_share_group", "ingest"),
+                hold_acks=self.broker is None)  # embedded: the broker dies with us anyway
             if not await asyncio.to_thread(self.ingest_client.start, 10.0):
                 log.warning("MQTT ingest not subscribed yet; it keeps retrying")
         self.publisher = Publisher(self.address)
