@@ -30,9 +30,9 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
@@ -51,18 +51,68 @@ MAX_QUEUED = 10_000
 
 
 @dataclass(frozen=True, slots=True)
+class TlsFiles:
+    """PEM files for ``mqtts://``: the CA that signed the broker's certificate (None: the
+    system's trust store) and, when the broker asks for one, our client certificate."""
+
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class BrokerAddress:
+    """Where a broker is and how to log in: every client of ours (ingest, dispatcher, gateway,
+    bench) is built from one of these, so a park's secured broker works for all of them."""
+
     host: str
     port: int
     # Mosquitto speaks MQTT 5 (shared subscriptions); the embedded amqtt broker only 3.1.1.
     mqtt5: bool = True
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    # None: plain TCP. Set (even to TlsFiles()): TLS, the broker's certificate verified.
+    tls: TlsFiles | None = None
 
     @classmethod
-    def from_url(cls, url: str, *, mqtt5: bool = True) -> BrokerAddress:
+    def from_url(cls, url: str, *, mqtt5: bool = True, username: str | None = None,
+                 password: str | None = None, ca_file: str | None = None,
+                 cert_file: str | None = None, key_file: str | None = None) -> BrokerAddress:
+        """``mqtt://[user[:password]@]host[:port]`` or ``mqtts://`` (TLS, default port 8883).
+
+        Credentials in the URL win over the keyword arguments (percent-decoded: a password
+        may hold any character). CA or client certificate files imply TLS.
+        """
         parsed = urlparse(url if "://" in url else f"mqtt://{url}")
-        if parsed.scheme not in ("mqtt", "tcp"):
-            raise ValueError(f"mqtt_url: unsupported scheme {parsed.scheme!r} (use mqtt://)")
-        return cls(parsed.hostname or "127.0.0.1", parsed.port or 1883, mqtt5)
+        if parsed.scheme not in ("mqtt", "tcp", "mqtts", "ssl"):
+            raise ValueError(f"mqtt_url: unsupported scheme {parsed.scheme!r} "
+                             f"(use mqtt:// or mqtts://)")
+        secure = parsed.scheme in ("mqtts", "ssl") or bool(ca_file or cert_file)
+        if bool(cert_file) != bool(key_file):
+            raise ValueError("mqtt client certificate: set both the cert file and the key file")
+        user = unquote(parsed.username) if parsed.username else username
+        secret = unquote(parsed.password) if parsed.password is not None else password
+        if secret is not None and not user:
+            raise ValueError("mqtt_url: a password without a user name")
+        tls = TlsFiles(ca_file, cert_file, key_file) if secure else None
+        return cls(parsed.hostname or "127.0.0.1", parsed.port or (8883 if secure else 1883),
+                   mqtt5, user or None, secret, tls)
+
+    def __str__(self) -> str:
+        """The address without the password (for logs)."""
+        who = f"{self.username}@" if self.username else ""
+        return f"{'mqtts' if self.tls else 'mqtt'}://{who}{self.host}:{self.port}"
+
+
+def secure(client: mqtt.Client, address: BrokerAddress) -> None:
+    """Apply the address's credentials and TLS settings to a paho client (before connect)."""
+    if address.username:
+        client.username_pw_set(address.username, address.password)
+    if address.tls is not None:
+        # paho builds a default SSLContext: TLS >= 1.2, the broker's certificate and host name
+        # verified against ca_file (or the system store). Nothing here turns that off.
+        client.tls_set(ca_certs=address.tls.ca_file, certfile=address.tls.cert_file,
+                       keyfile=address.tls.key_file)
 
 
 def new_client(address: BrokerAddress, client_id: str | None = None, *,
@@ -82,6 +132,7 @@ def new_client(address: BrokerAddress, client_id: str | None = None, *,
     client.max_queued_messages_set(MAX_QUEUED)
     client.reconnect_delay_set(min_delay=1, max_delay=5)
     client.on_socket_open = _no_delay
+    secure(client, address)
     return client
 
 
@@ -129,8 +180,8 @@ def negotiate(address: BrokerAddress, timeout_s: float = 5.0) -> BrokerAddress:
         if problem is None:
             return candidate
         tried.append(f"MQTT {'5' if mqtt5 else '3.1.1'}: {problem}")
-    raise ConnectionError(f"cannot connect to the MQTT broker at mqtt://{address.host}:"
-                          f"{address.port} ({'; '.join(tried)})")
+    raise ConnectionError(f"cannot connect to the MQTT broker at {address} "
+                          f"({'; '.join(tried)})")
 
 
 def _probe(address: BrokerAddress, timeout_s: float) -> str | None:
@@ -145,6 +196,7 @@ def _probe(address: BrokerAddress, timeout_s: float) -> str | None:
         CallbackAPIVersion.VERSION2, client_id=f"sharefab-probe-{uuid.uuid4().hex[:12]}",
         protocol=MQTTProtocolVersion.MQTTv5 if address.mqtt5 else MQTTProtocolVersion.MQTTv311)
     client.on_connect = on_connect
+    secure(client, address)  # a secured broker refuses an anonymous probe
     try:
         client.connect(address.host, address.port, keepalive=10)
     except (OSError, ValueError) as exc:

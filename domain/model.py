@@ -161,11 +161,18 @@ class Transport:
 
 @dataclass(frozen=True, slots=True)
 class Objective:
-    """Weights of the soft goals, all in yuan: cost, tardiness and makespan per hour."""
+    """Weights of the soft goals, all in yuan: cost, tardiness and makespan per hour.
+
+    ``late_order_penalty``: yuan per order that misses its due date at all, on top of the hourly
+    tardiness. On-time delivery is judged per order (a day late or a minute late is late), and
+    an hourly price alone lets a cheaper slot an hour past the due date win; 0 keeps the
+    purely hourly objective.
+    """
 
     cost: float = 1.0
     tardiness_per_hour: float = 50.0
     makespan_per_hour: float = 0.0
+    late_order_penalty: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

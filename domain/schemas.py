@@ -57,7 +57,11 @@ def _known_process(code: str) -> str:
 
 
 ProcessCode = Annotated[str, AfterValidator(_known_process)]
-Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+# Prices, order values, transport and objective weights, CNY. Bounded: a resource priced
+# 1e15/h made every quote of its process fail; a billion yuan is beyond any real lot, and
+# keeps every product the matcher forms (price x hours x pieces) well inside a float.
+MAX_MONEY_CNY = 1e9
+Money = Annotated[float, Field(ge=0, le=MAX_MONEY_CNY, allow_inf_nan=False)]
 
 
 class Wire(BaseModel):
@@ -163,7 +167,8 @@ class FactoryIn(Wire):
 class StepIn(Wire):
     id: Id
     process: ProcessCode
-    minutes_per_piece: Annotated[float, Field(ge=0, le=10_000, allow_inf_nan=False)]
+    # > 0: a step of no time was quoted but its zero-length booking could never be stored.
+    minutes_per_piece: Annotated[float, Field(gt=0, le=10_000, allow_inf_nan=False)]
     setup_min: Annotated[int, Field(ge=0, le=7 * 24 * 60)] = 0
     after: list[Id] = []
 
@@ -239,9 +244,11 @@ class ObjectiveIn(Wire):
     cost: Money = 1.0
     tardiness_per_hour: Money = 50.0
     makespan_per_hour: Money = 0.0
+    late_order_penalty: Money = 0.0
 
     def to_domain(self) -> m.Objective:
-        return m.Objective(self.cost, self.tardiness_per_hour, self.makespan_per_hour)
+        return m.Objective(self.cost, self.tardiness_per_hour, self.makespan_per_hour,
+                           self.late_order_penalty)
 
 
 class BookingIn(Wire):
@@ -306,7 +313,8 @@ class ScenarioIn(Wire):
             factories=[FactoryIn.of(f) for f in s.factories],
             orders=[OrderIn.of(x) for x in s.orders],
             objective=ObjectiveIn(cost=o.cost, tardiness_per_hour=o.tardiness_per_hour,
-                                  makespan_per_hour=o.makespan_per_hour),
+                                  makespan_per_hour=o.makespan_per_hour,
+                                  late_order_penalty=o.late_order_penalty),
             bookings=[BookingIn(id=b.id, resource=b.resource, start=b.start, end=b.end,
                                 order=b.order, step=b.step, quantity=b.quantity)
                       for b in s.bookings],

@@ -122,4 +122,6 @@ def plan_objective(scenario: Scenario, plan: Plan) -> float:
     late_h = sum(o.lateness_min for o in planned) / 60
     ends = [o.completion for o in planned if o.completion is not None]
     span_h = (max(ends) - scenario.horizon_start).total_seconds() / 3600 if ends else 0.0
-    return round(w.cost * cost + w.tardiness_per_hour * late_h + w.makespan_per_hour * span_h, 2)
+    missed = sum(1 for o in planned if o.lateness_min > 0)
+    return round(w.cost * cost + w.tardiness_per_hour * late_h + w.makespan_per_hour * span_h
+                 + w.late_order_penalty * missed, 2)

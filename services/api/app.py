@@ -16,8 +16,9 @@ from datetime import UTC, datetime
 from fastapi import FastAPI
 
 from matching import engine as matching_engine
-from services.api import dashboard, docs, errors, health, metrics
+from services.api import dashboard, docs, errors, health, metrics, openapi_errors
 from services.api.limits import BodySizeLimit
+from services.api.nul_guard import RefuseNul
 from services.bookings.dispatch import NullDispatcher
 from services.bookings.views import router as bookings_router
 from services.catalog.views import router as catalog_router
@@ -95,7 +96,9 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
                                          settings.quote_concurrency)
     app.state.dispatcher = NullDispatcher()  # the MQTT runtime installs its own
     errors.install(app)
-    # The size limit sits inside the metrics middleware, next to the router that reads bodies.
+    # Innermost first: NUL refusal buffers the body inside the size limit, which sits inside
+    # the metrics middleware, next to the router that reads bodies.
+    app.add_middleware(RefuseNul)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.middleware("http")(metrics.observe)
     for router in (parks_router, factories_router, resources_router, orders_router,
@@ -107,6 +110,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
     app.add_api_route("/readyz", health.readyz, methods=["GET"], tags=["ops"],
                       responses={503: {"description": "a dependency is down (see checks)"}})
     docs.install(app)
+    openapi_errors.install(app)  # last: it post-processes the document of every route
     return app
 
 

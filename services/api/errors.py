@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from redis.exceptions import RedisError
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from services.core.errors import ConflictError, InvalidError, NotFoundError
@@ -77,6 +77,14 @@ def install(app: FastAPI) -> None:
     async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
         log.info("integrity error answered 409: %s", exc.orig)
         return _answer(409, [{"field": "state", "message": _integrity_message(exc)}])
+
+    @app.exception_handler(DataError)
+    async def _data(_: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value the schema let through (a number beyond its column,
+        # a character its encoding cannot hold): the client's input, not our failure.
+        log.info("database refused a value, answered 422: %s", exc.orig)
+        return _answer(422, [{"field": "body", "message": "a value is out of range for the "
+                                                          "database"}])
 
     @app.exception_handler(OperationalError)
     async def _busy(_: Request, exc: OperationalError) -> JSONResponse:

@@ -171,6 +171,11 @@ def scratch_schema(base_url: str, prefix: str = "scratch") -> Iterator[str]:
         admin.dispose()
 
 
+# SQLite and PostgreSQL take a signed 64-bit OFFSET; beyond it the driver fails (a 500).
+# List views declare this bound on their ``offset`` query parameter.
+MAX_OFFSET = 2**63 - 1
+
+
 def page(query: QueryT, *, limit: int | None, offset: int) -> QueryT:
     """``query`` cut to one page of a list endpoint (no limit: everything from ``offset``)."""
     query = query.offset(offset)

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _DEFAULT_SECRET = "change-me"
@@ -28,11 +28,20 @@ class Settings(BaseSettings):
     database_url: str | None = None
     # redis://host:port/db; unset: an in-process fakeredis stand-in.
     redis_url: str | None = None
-    # mqtt://host:port; unset: an in-process amqtt broker.
+    # mqtt://[user:password@]host:port, or mqtts:// for TLS (port 8883 by default); unset: an
+    # in-process amqtt broker. A park's secured Mosquitto (`sharefab mqtt acl`) needs both.
     mqtt_url: str | None = None
     # Port of that in-process broker (127.0.0.1); unset: `sharefab serve` picks a free one and
     # prints it in its banner (give it to `sharefab gateway --mqtt-url`).
     mqtt_embedded_port: int | None = Field(default=None, ge=1, le=65535)
+    # Used when the URL carries no user (keeps the password out of the URL and process list).
+    mqtt_username: str | None = None
+    mqtt_password: SecretStr | None = None
+    # TLS: the CA that signed the broker's certificate (PEM; unset: the system trust store)
+    # and, when the broker asks for client certificates, ours. Either file implies TLS.
+    mqtt_ca_file: Path | None = None
+    mqtt_cert_file: Path | None = None
+    mqtt_key_file: Path | None = None
     data_dir: Path = Path("var")
     # Signs nothing yet: the hook for session/API tokens, refused at its default outside local use.
     secret_key: str = _DEFAULT_SECRET

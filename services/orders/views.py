@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi import status as http
 
 from domain.schemas import OrderIn
-from services.core.db import DbSession
+from services.core.db import MAX_OFFSET, DbSession
 from services.core.errors import NotFoundError
 from services.orders import service
 from services.orders.models import OrderRead, OrderState
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/orders", tags=["orders"])
 @router.get("", response_model=list[OrderRead])
 def list_orders(db: DbSession, status: OrderState | None = None, customer: str | None = None,
                 limit: int = Query(1000, ge=1, le=10_000),
-                offset: int = Query(0, ge=0)) -> list[OrderRead]:
+                offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> list[OrderRead]:
     rows = service.get_all(db, status=status.value if status else None, customer=customer,
                            limit=limit, offset=offset)
     return [service.to_read(o) for o in rows]

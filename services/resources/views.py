@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request, status
 
-from services.core.db import DbSession, release
+from services.core.db import MAX_OFFSET, DbSession, release
 from services.core.errors import NotFoundError
 from services.resources import service
 from services.resources.models import ResourceCreate, ResourceRead, ResourceUpdate
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/resources", tags=["resources"])
 def list_resources(db: DbSession, request: Request, factory: str | None = None,
                    process: str | None = None, park: str | None = None,
                    limit: int = Query(1000, ge=1, le=10_000),
-                   offset: int = Query(0, ge=0)) -> list[ResourceRead]:
+                   offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> list[ResourceRead]:
     rows = service.get_all(db, factory_id=factory, process=process, park_id=park, limit=limit,
                            offset=offset)
     release(db)  # no pooled connection held while Redis answers (or stalls)

@@ -209,7 +209,7 @@ class MatchWorker:
                  consumer: str) -> None:
         self.queue, self.session_factory, self.live = queue, session_factory, live
         self.clock, self.consumer = clock, consumer
-        # One solve at a time: a worker process is scaled by running more of them.
+        # One solve at a time (this thread): a worker is scaled by running more of them.
         self.solve = QuoteRunner(quote_fn, concurrency=1)
         self.solved = 0  # requests this worker stored quotes for
         self.duplicates = 0  # requests found already answered: nothing stored
