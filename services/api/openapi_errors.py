@@ -69,6 +69,8 @@ def declare_errors(doc: dict[str, Any]) -> dict[str, Any]:
         for method, operation in item.items():
             if method not in {"get", "put", "post", "patch", "delete", "head", "options"}:
                 continue
+            if "ops" in operation.get("tags", []):
+                continue  # probes (/healthz, /readyz) take no input; their 503 is a status
             responses = operation.setdefault("responses", {})
             codes = dict(_ALWAYS)
             if "{" in path or method != "get":

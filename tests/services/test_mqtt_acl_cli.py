@@ -24,6 +24,8 @@ from tests.services.conftest import make_settings
 def registered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     url = f"sqlite:///{tmp_path / 'sharefab.db'}"
     with TestClient(create_app(make_settings(url), live=InMemoryLiveStore())) as client:
+        for park in ("P1", "P2"):
+            assert client.post("/parks", json={"id": park, "name": park}).status_code == 201
         for fid, park in (("F1", "P1"), ("F2", "P1"), ("G1", "P2")):
             assert client.post("/factories", json=b.factory(fid, park=park,
                                resources=[b.resource(f"{fid}-R1")])).status_code == 201
