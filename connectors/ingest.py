@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 import redis
 
@@ -29,6 +29,7 @@ from connectors.payloads import (
     ProgressPayload,
     RejectedPayload,
     StatePayload,
+    WorkOrderReplyPayload,
     encode,
 )
 from connectors.state import RedisState, SeqRules
@@ -55,6 +56,15 @@ class Effects(Protocol):
     def replace_windows(self, resource: str, windows: list[Window]) -> None: ...
 
     def record_progress(self, booking: str, done: int, scrap: int) -> None: ...
+
+
+@runtime_checkable
+class PlanEffects(Protocol):
+    """Optional effects of the plan side: an ``Effects`` may also implement these."""
+
+    def resource_down(self, resource: str) -> None: ...
+
+    def reply_work_order(self, booking: str, accepted: bool, reason: str | None) -> None: ...
 
 
 class NoEffects:
@@ -161,7 +171,8 @@ class Ingest:
                 out.append((i, Outcome(topic, "rejected", Reason.SEQ_JUMP,
                                        f"seq {acc.payload.seq} is further ahead of the last "
                                        f"applied than the time since allows", kind)))
-            elif kind is Kind.STATE:  # the common case: nothing outside Redis to do
+            elif kind is Kind.STATE and getattr(acc.payload, "status", None) != "down":
+                # The common case: nothing outside Redis to do.
                 out.append((i, Outcome(topic, "applied", None, "", kind)))
             else:
                 out.append((i, self._side_effects(topic, acc, now)))
@@ -178,6 +189,10 @@ class Ingest:
         if isinstance(p, GatewayStatusPayload):
             return self.state.gateway_op(topic=topic, seq=p.seq, park=ref.park,
                                          factory=ref.factory, online=p.online, ts=p.ts)
+        if isinstance(p, ProgressPayload):
+            # Ordered per booking, not per topic: one machine's topic carries the progress of
+            # every lot on it, and reports of different lots may reach different workers.
+            return self.state.seq_op(topic=progress_seq_key(topic, p.booking), seq=p.seq)
         return self.state.seq_op(topic=topic, seq=p.seq)
 
     def _side_effects(self, topic: str, acc: Accepted, now: datetime) -> Outcome:
@@ -188,6 +203,11 @@ class Ingest:
                 self.effects.replace_windows(ref.resource, [w.to_domain() for w in p.windows])
             elif isinstance(p, ProgressPayload):
                 self.effects.record_progress(p.booking, p.done, p.scrap)
+            elif isinstance(p, StatePayload) and isinstance(self.effects, PlanEffects):
+                assert ref.resource is not None
+                self.effects.resource_down(ref.resource)  # only "down" states get here
+            elif isinstance(p, WorkOrderReplyPayload) and isinstance(self.effects, PlanEffects):
+                self.effects.reply_work_order(p.booking, p.accepted, p.reason)
             elif isinstance(p, GatewayStatusPayload) and not p.online:
                 self.state.mark_known_offline(
                     park=ref.park, factory=ref.factory,
@@ -238,6 +258,11 @@ class Ingest:
             self.publish(REJECTED_TOPIC, encode(notice))
         except Exception as exc:  # a full outgoing queue drops notices, never the ingest
             log.debug("rejection notice not published: %s", exc)
+
+
+def progress_seq_key(topic: str, booking: str) -> str:
+    """The seq-check key of a progress report: its topic and its booking."""
+    return f"{topic}#{booking}"
 
 
 def _safe_validate(msg: Incoming, now: datetime, directory: Directory,

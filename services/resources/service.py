@@ -7,12 +7,14 @@ resource's availability; the gateway is then the authority for that machine's ca
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from domain import model as m
 from domain.schemas import PricingIn, ResourceIn, WindowIn
+from services.bookings import ledger
 from services.core.db import page
 from services.core.errors import ConflictError, NotFoundError
 from services.factories.models import Factory
@@ -26,6 +28,10 @@ from services.resources.models import (
     ResourceWindow,
 )
 
+# Windows a gateway publishes are what the machine really offers: stored even when they strand
+# a booking (which is then repaired), where a person's edit is refused.
+FACT_SOURCE = "mqtt"
+
 
 def get(session: Session, *, resource_id: str) -> Resource | None:
     return session.get(Resource, resource_id)
@@ -33,15 +39,20 @@ def get(session: Session, *, resource_id: str) -> Resource | None:
 
 def get_all(session: Session, *, factory_id: str | None = None, process: str | None = None,
             park_id: str | None = None, limit: int | None = None,
-            offset: int = 0) -> Sequence[Resource]:
-    """Resources with their windows, optionally of one factory, process or park."""
+            offset: int = 0, visible: ColumnElement[bool] | None = None) -> Sequence[Resource]:
+    """Resources with their windows, optionally of one factory, process or park; ``visible``
+    is the caller's tenancy condition on ``Factory`` (auth.scope)."""
     query = select(Resource).options(selectinload(Resource.windows))
+    if visible is not None:
+        query = query.join(Factory).where(visible)
     if factory_id is not None:
         query = query.where(Resource.factory_id == factory_id)
     if process is not None:
         query = query.where(Resource.process == process)
     if park_id is not None:
-        query = query.join(Factory).where(Factory.park_id == park_id)
+        if visible is None:
+            query = query.join(Factory)
+        query = query.where(Factory.park_id == park_id)
     query = query.order_by(Resource.factory_id, Resource.position, Resource.id)
     query = page(query, limit=limit, offset=offset)
     return session.scalars(query).all()
@@ -114,8 +125,12 @@ def update(session: Session, *, resource: Resource, resource_in: ResourceUpdate)
     """Merge the given fields and re-validate the whole resource as the scenario demands.
 
     ``pricing`` merges field by field: only the modes given change, an explicit null withdraws
-    one (the resource must still offer at least one mode).
+    one (the resource must still offer at least one mode). A capacity or calendar that would
+    strand a booking is refused (ConflictError naming the bookings): the owner cancels or
+    moves those first. The resource row is locked, so no acceptance slips a booking in
+    between the check and the change.
     """
+    session.refresh(resource, with_for_update=True)
     merged = to_wire(resource).model_dump()
     merged.update(resource_in.model_dump(exclude_unset=True, exclude_none=True,
                                          exclude={"pricing"}))
@@ -123,6 +138,13 @@ def update(session: Session, *, resource: Resource, resource_in: ResourceUpdate)
         merged["pricing"] = {**merged["pricing"],
                              **resource_in.pricing.model_dump(exclude_unset=True)}
     validated = ResourceIn.model_validate(merged)  # raises ValidationError naming the field
+    windows = [(w.start, w.end) for w in validated.windows]
+    blocked = ledger.stranded_by(session, resource, capacity=validated.capacity,
+                                 windows=windows)
+    if blocked:
+        raise ConflictError(
+            f"resource {resource.id}: capacity {validated.capacity} and these windows would "
+            f"strand booking(s) {', '.join(blocked)}; cancel or move them first")
     _apply(resource, validated)
     if resource_in.windows is not None:
         replace_windows(session, resource_id=resource.id,
@@ -140,14 +162,26 @@ def delete(session: Session, *, resource_id: str) -> None:
 
 
 def replace_windows(session: Session, *, resource_id: str, windows: list[m.Window],
-                    source: str) -> None:
-    """Replace the resource's whole calendar with ``windows``, recording who published it."""
-    resource = session.get(Resource, resource_id)
+                    source: str, since: datetime | None = None) -> list[str]:
+    """Replace the resource's whole calendar with ``windows``, recording who published it.
+
+    Answers the open bookings the new calendar strands. A gateway (``source="mqtt"``) reports
+    a fact, so its calendar is stored and the caller repairs those bookings; any other source
+    is refused with a ConflictError naming them. ``since``: the calendar's publication time
+    (it says nothing about the time before).
+    """
+    resource = session.get(Resource, resource_id, with_for_update=True)
     if resource is None:
         raise NotFoundError("resource", resource_id)
+    blocked = ledger.stranded_by(session, resource, capacity=resource.capacity,
+                                 windows=[(w.start, w.end) for w in windows], since=since)
+    if blocked and source != FACT_SOURCE:
+        raise ConflictError(f"resource {resource_id}: these windows would strand booking(s) "
+                            f"{', '.join(blocked)}; cancel or move them first")
     resource.windows = [ResourceWindow(start=w.start, end=w.end, source=source)
                         for w in sorted(windows, key=lambda w: w.start)]
     session.flush()
+    return blocked
 
 
 def _apply(resource: Resource, r: ResourceIn) -> None:

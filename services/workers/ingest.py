@@ -17,6 +17,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -24,43 +25,107 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SqlTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
+from connectors.dispatch import Dispatcher
 from connectors.ingest import EffectUnavailable, Ingest
 from connectors.metrics import register_mqtt_metrics
 from connectors.mqtt import IngestClient
 from connectors.state import RedisState
 from domain.model import Window
-from services import bookings, resources
-from services.bookings.models import Booking
+from services import resources
+from services.bookings.dispatch import work_order_fields
+from services.bookings.models import Booking, BookingRead
 from services.core.broker import broker_address
 from services.core.db import session_scope
 from services.factories.models import Factory
+from services.flows import shopfloor
+from services.live.store import LiveStateStore
 from services.resources.models import Resource
 from services.workers.heartbeat import Heartbeat
 
 log = logging.getLogger(__name__)
 
 SOURCE = "mqtt"
+ACTOR = "gateway"
+# A resource silent this long is treated as down: its unstarted lots are re-planned.
+OFFLINE_GRACE = timedelta(minutes=5)
 
 
 class DbEffects:
-    """Windows and progress into the database, one short transaction per message.
+    """Windows, progress and shop-floor facts into the database, one transaction per message.
 
     A database that is down or timing out raises ``EffectUnavailable``: the MQTT client keeps
-    the message unacknowledged and retries it (both writes are idempotent: they replace the
-    windows, set the counts). Anything else (an unknown booking) is the message's fault.
+    the message unacknowledged and retries it (a failed transaction stored nothing, and the
+    writes are idempotent: they replace the windows, take the larger counts).
+    Anything else (an unknown booking) is the message's fault.
+
+    Facts that break a plan (a machine down, a calendar stranding a booking, a declined work
+    order, a short lot) repair the affected orders in the same transaction; the new work
+    orders go to ``dispatch`` once it is committed.
     """
 
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+    def __init__(self, session_factory: sessionmaker[Session], *,
+                 unavailable: Callable[[], set[str]] = set,
+                 dispatch: Callable[[list[BookingRead]], object] | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.session_factory = session_factory
+        self.unavailable = unavailable
+        self.dispatch = dispatch
+        self.clock = clock
 
     def replace_windows(self, resource: str, windows: list[Window]) -> None:
         with _outage_is_unavailable(), session_scope(self.session_factory) as session:
-            resources.replace_windows(session, resource_id=resource, windows=windows,
-                                      source=SOURCE)
+            stranded = resources.replace_windows(session, resource_id=resource,
+                                                 windows=windows, source=SOURCE,
+                                                 since=self.clock())
+            results = shopfloor.calendar_stranded(
+                session, resource_id=resource, booking_ids=stranded, now=self.clock(),
+                unavailable=self.unavailable(), actor=ACTOR) if stranded else []
+            send = [b for r in results for b in shopfloor.work_orders_of(session, r)]
+        self._send(send)
 
     def record_progress(self, booking: str, done: int, scrap: int) -> None:
         with _outage_is_unavailable(), session_scope(self.session_factory) as session:
-            bookings.record_progress(session, booking_id=booking, done=done, scrap=scrap)
+            result = shopfloor.report_progress(session, booking_id=booking, done=done,
+                                               scrap=scrap, now=self.clock(),
+                                               unavailable=self.unavailable(), actor=ACTOR)
+            send = result.send
+        self._send(send)
+
+    def resource_down(self, resource: str) -> None:
+        with _outage_is_unavailable(), session_scope(self.session_factory) as session:
+            results = shopfloor.resource_down(session, resource_id=resource, now=self.clock(),
+                                              unavailable=self.unavailable() | {resource},
+                                              actor=ACTOR)
+            send = [b for r in results for b in shopfloor.work_orders_of(session, r)]
+        self._send(send)
+
+    def reply_work_order(self, booking: str, accepted: bool, reason: str | None) -> None:
+        with _outage_is_unavailable(), session_scope(self.session_factory) as session:
+            send: list[BookingRead] = []
+            if accepted:
+                shopfloor.accept_work(session, booking_id=booking, actor=ACTOR)
+            else:
+                result = shopfloor.decline_work(
+                    session, booking_id=booking, reason=reason or "declined by the gateway",
+                    now=self.clock(), unavailable=self.unavailable(), actor=ACTOR)
+                send = shopfloor.work_orders_of(session, result)
+        self._send(send)
+
+    def sweep_offline(self, live: LiveStateStore, grace: timedelta) -> None:
+        """Repair orders on resources offline past ``grace`` (called every few seconds)."""
+        with _outage_is_unavailable(), session_scope(self.session_factory) as session:
+            results = shopfloor.offline_sweep(session, live=live, now=self.clock(),
+                                              grace=grace, actor=ACTOR)
+            send = [b for r in results for b in shopfloor.work_orders_of(session, r)]
+        self._send(send)
+
+    def _send(self, work_orders: list[BookingRead]) -> None:
+        """Dispatch after the commit: only work orders of stored bookings go out."""
+        if work_orders and self.dispatch is not None:
+            try:
+                self.dispatch(work_orders)
+            except Exception:  # the bookings stand; the gateway re-syncs from the API
+                log.exception("dispatching %d work orders failed", len(work_orders))
 
 
 @contextmanager
@@ -185,9 +250,21 @@ class DbDirectory:
         return {k: list(v) for k, v in self._by_factory.items()}
 
 
-def build_ingest(state: RedisState, session_factory: sessionmaker[Session]) -> Ingest:
+def build_ingest(state: RedisState, session_factory: sessionmaker[Session], *,
+                 unavailable: Callable[[], set[str]] = set) -> Ingest:
     register_mqtt_metrics(state)
-    return Ingest(state, DbDirectory(session_factory), DbEffects(session_factory))
+    return Ingest(state, DbDirectory(session_factory),
+                  DbEffects(session_factory, unavailable=unavailable))
+
+
+def attach_dispatcher(ingest: Ingest, client: IngestClient) -> None:
+    """Repaired work orders leave through the ingest's own connection (QoS 1)."""
+    effects = ingest.effects
+    if isinstance(effects, DbEffects):
+        # A paho client publishes exactly like connectors.mqtt.Publisher.
+        dispatcher = Dispatcher(client.client, ingest.directory,  # type: ignore[arg-type]
+                                work_order_fields)
+        effects.dispatch = dispatcher.dispatch
 
 
 def run(settings: Any, *, processes_hint: str = "") -> None:
@@ -203,7 +280,7 @@ def run(settings: Any, *, processes_hint: str = "") -> None:
                          "(the in-process stand-in is not shared between processes)")
     engine = engine_for(settings)
     live = make_live_store(settings)
-    ingest = build_ingest(live.state, make_session_factory(engine))
+    ingest = build_ingest(live.state, make_session_factory(engine), unavailable=live.unavailable)
     # A stable worker id (the Procfile sets SHAREFAB_WORKER_ID) makes the broker session
     # persistent: messages held unacknowledged when the process dies are delivered again to
     # it when it restarts. Without one, a dead process's session would keep taking messages.
@@ -212,6 +289,7 @@ def run(settings: Any, *, processes_hint: str = "") -> None:
     client = IngestClient(broker_address(settings), ingest,
                           group=settings.mqtt_share_group, client_id=name[:64],
                           persistent=bool(worker_id), session_expiry_s=600)
+    attach_dispatcher(ingest, client)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -224,6 +302,11 @@ def run(settings: Any, *, processes_hint: str = "") -> None:
     log.info("ingest worker %s running %s(subscription %s)", name, processes_hint,
              client.subscription)
     while not stop.wait(10):
+        if isinstance(ingest.effects, DbEffects):
+            try:
+                ingest.effects.sweep_offline(live, OFFLINE_GRACE)
+            except Exception:  # the sweep retries in 10 s; the ingest goes on
+                log.exception("offline sweep failed")
         log.info("ingest: %d messages, %d applied, %d acked, rejected %s, %d batch failures, "
                  "%d deferred, %d shed", ingest.messages, ingest.applied, client.acked,
                  dict(ingest.rejected), client.batch_failures, client.deferred, client.shed)

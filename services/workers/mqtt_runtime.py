@@ -49,6 +49,7 @@ class MqttRuntime:
         self.ingest_client: IngestClient | None = None
         self.publisher: Publisher | None = None
         self.dispatcher: Dispatcher | None = None
+        self.effects: DbEffects | None = None
         self.gateways: list[SimulatedGateway] = []
 
     async def start(self) -> None:
@@ -62,14 +63,18 @@ class MqttRuntime:
             self.address = await self.broker.start()
         register_mqtt_metrics(self.live.state)
         if not url or getattr(self.settings, "mqtt_in_process", True):
-            ingest = Ingest(self.live.state, self.directory, DbEffects(self.session_factory))
+            self.effects = DbEffects(self.session_factory, unavailable=self.live.unavailable)
+            ingest = Ingest(self.live.state, self.directory, self.effects)
             self.ingest_client = IngestClient(
-                self.address, ingest, group=getattr(self.settings, "mqtt_share_group", "ingest"))
+                self.address, ingest, group=getattr(self.settings, "mqtt_share_group", "ingest"),
+                hold_acks=self.broker is None)  # embedded: the broker dies with us anyway
             if not await asyncio.to_thread(self.ingest_client.start, 10.0):
                 log.warning("MQTT ingest not subscribed yet; it keeps retrying")
         self.publisher = Publisher(self.address)
         await asyncio.to_thread(self.publisher.start, 10.0)
         self.dispatcher = Dispatcher(self.publisher, self.directory, work_order_fields)
+        if self.effects is not None:  # repaired work orders go out like accepted ones
+            self.effects.dispatch = self.dispatcher.dispatch
         if self.demo:
             await asyncio.to_thread(self._start_demo_gateways)
 

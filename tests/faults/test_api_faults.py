@@ -19,6 +19,7 @@ from services.api.app import create_app
 from services.workers import heartbeat
 from tests.faults.servers import OwnServer, own_redis, wait_for
 from tests.services import builders as b
+from tests.services.auth_helpers import as_platform
 from tests.services.conftest import NOW, make_settings
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -83,6 +84,7 @@ def _mix(client: TestClient, *, quotes: bool
 def test_redis_stall__db_endpoints_fast_quotes_503_within_timeout_metrics_answer(
         pg_schema_url, rds):
     with _app(pg_schema_url, rds) as client:
+        as_platform(client)
         assert client.post("/scenario", json=b.example()).status_code in (200, 201)
         healthy, _ = _mix(client, quotes=False)
         rds.stall()
@@ -115,6 +117,7 @@ def test_redis_stall__db_endpoints_fast_quotes_503_within_timeout_metrics_answer
 
 def test_readyz__red_and_green_with_redis(pg_schema_url, rds):
     with _app(pg_schema_url, rds, match_in_process=True) as client:
+        as_platform(client)
         answer = client.get("/readyz")
         assert answer.status_code == 200, answer.json()
         assert answer.json()["status"] == "ready"
@@ -141,6 +144,7 @@ def test_readyz__red_and_green_with_redis(pg_schema_url, rds):
 def test_readyz__needs_a_live_matcher_heartbeat_when_matching_runs_outside(pg_schema_url,
                                                                            rds):
     with _app(pg_schema_url, rds, match_in_process=False) as client:
+        as_platform(client)
         answer = client.get("/readyz")
         assert answer.status_code == 503
         assert "match" in answer.json()["checks"]["workers"]["detail"]
