@@ -78,7 +78,8 @@ def run(*, factories: int = 200, orders: int = 5000, days: float = 30.0,
     market = generate(cfg)
     gen_s = time.perf_counter() - t0
     results: dict[str, Any] = {"generate_s": gen_s, "policies": {}}
-    checker = CheckedSolve()  # every plan of every policy through the independent checker
+    # Every plan of every policy through the independent checker; broken ones are counted.
+    checker = CheckedSolve(strict=False)
     load_before = os.getloadavg()[0]
     for name in names:
         t0, c0 = time.perf_counter(), time.process_time()
@@ -114,8 +115,9 @@ def run(*, factories: int = 200, orders: int = 5000, days: float = 30.0,
         "(other work on the machine slows every number here). Objective: tardiness "
         f"{cfg.objective.tardiness_per_hour:g} CNY/h, late order "
         f"{cfg.objective.late_order_penalty:g} CNY. {checker.plans:,} plans "
-        f"({checker.orders:,} order plans) checked by `tests/matching/plan_checker.py`, all "
-        "valid.",
+        f"({checker.orders:,} order plans) checked by `tests/matching/plan_checker.py`: "
+        + (f"**{checker.rejected:,} broke a rule** (first: "
+           + " | ".join(checker.findings[:3]) + ")." if checker.rejected else "all valid."),
         "",
         "`engine s`: time inside `matching.engine.solve` (candidates, greedy hint, model, search); "
         "`CP-SAT s`: what the engine reports as its solver's wall time (model build and "
@@ -147,6 +149,9 @@ def run(*, factories: int = 200, orders: int = 5000, days: float = 30.0,
         verdict = "meets" if pol["cpsat"]["wall_s"] <= 120 else "misses"
         lines += ["", f"Target: <= 120 s for cpsat on this machine: {verdict} "
                   f"({pol['cpsat']['wall_s']:.1f} s)."]
+    elif "cpsat" in pol:
+        lines += ["", "Not the standard size (200 factories, 5,000 orders over 30 days): the "
+                  "<= 120 s target is not judged by this run."]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     console.print(f"wrote {out}")

@@ -143,6 +143,9 @@ class FactoryIn(Wire):
     rating: Annotated[float, Field(ge=0, le=5)] = 0.0
     certifications: list[Annotated[str, Field(min_length=1, max_length=64)]] = []
     resources: Annotated[list[ResourceIn], Field(max_length=10_000)] = []
+    # Extension (issue 10): the factory organisation that manages it, named by the platform on
+    # import. Input only: never echoed, so DESIGN 4.1 documents round-trip unchanged.
+    org: Annotated[Id | None, Field(exclude=True)] = None
 
     @field_validator("resources")
     @classmethod

@@ -19,7 +19,7 @@ SPREAD_FIELDS: tuple[tuple[str, str, str], ...] = (
     ("fill_rate", "fill rate", "{:.1%}"),
     ("on_time_rate", "on time", "{:.1%}"),
     ("mean_lead_time_h", "mean lead time h", "{:.1f}"),
-    ("mean_tardiness_h", "mean tardiness h (late orders)", "{:.1f}"),
+    ("mean_tardiness_h", "mean tardiness h (completed orders)", "{:.1f}"),
     ("cost_per_order", "cost per filled order CNY", "{:,.0f}"),
     ("factories_per_order", "factories per order", "{:.2f}"),
     ("idle_capacity_used", "idle capacity used", "{:.1%}"),
