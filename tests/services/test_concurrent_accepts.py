@@ -21,17 +21,20 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
 from sqlalchemy import create_engine, delete, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from services.core.db import scratch_schema
 from services.quotes.models import Quote
 from tests.services import builders as b
+from tests.services.auth_helpers import bearer, grant
 
 CAPACITY, ORDERS, QUOTES_PER_ORDER, PROCESSES = 3, 50, 2, 3
+HEADERS: dict[str, str] = {}  # the platform admin's API key, made once the schema exists
 
 
 def _free_port() -> int:
@@ -60,6 +63,11 @@ def api_urls(postgres_url: str, tmp_path: Path) -> Iterator[tuple[str, list[str]
         try:
             for base, (proc, _) in zip(bases, procs, strict=True):
                 _wait_up(base, proc)
+            engine = create_engine(url)
+            holder = SimpleNamespace(state=SimpleNamespace(
+                session_factory=sessionmaker(engine, expire_on_commit=False)))
+            HEADERS.update(bearer(grant(holder)))  # type: ignore[arg-type]  # only .state is read
+            engine.dispose()
             yield url, bases
         finally:
             for proc, _ in procs:
@@ -92,14 +100,17 @@ def _seed(url: str, base: str) -> list[str]:
               "end": (start.replace(hour=16)).isoformat()}]
     line = b.resource("R1", capacity=CAPACITY)
     line["windows"] = hours
-    assert httpx.post(base + "/factories", json=b.factory("F1", resources=[line])).status_code \
+    assert httpx.post(base + "/parks", json={"id": "P9", "name": "P9", "city": ""},
+                      headers=HEADERS).status_code == 201
+    assert httpx.post(base + "/factories", json=b.factory("F1", resources=[line]),
+                      headers=HEADERS).status_code \
         == 201
     for k in range(ORDERS):
         doc = b.order(f"O{k}", quantity=60, min_lot=60, due=start.replace(hour=23).isoformat(),
                       steps=[b.step("s1", minutes_per_piece=6.0)])
-        assert httpx.post(base + "/orders", json=doc).status_code == 201
+        assert httpx.post(base + "/orders", json=doc, headers=HEADERS).status_code == 201
     quotes = httpx.post(base + "/orders/O0/quotes", params={"time_limit_s": 1.0},
-                        timeout=60).json()
+                        timeout=60, headers=HEADERS).json()
     plan = next(q for q in quotes if q["kind"] == "cheapest")["plan"]
     assert plan["allocations"], plan
     engine = create_engine(url)
@@ -142,7 +153,8 @@ def test_accept__100_concurrent_across_three_processes_exactly_capacity_win(api_
 
     def accept(i: int) -> tuple[int, str]:
         base = bases[i % len(bases)]
-        answer = httpx.post(f"{base}/quotes/{quote_ids[i]}/accept", timeout=120)
+        answer = httpx.post(f"{base}/quotes/{quote_ids[i]}/accept", timeout=120,
+                            headers=HEADERS)
         return answer.status_code, answer.text
 
     with ThreadPoolExecutor(max_workers=len(quote_ids)) as pool:

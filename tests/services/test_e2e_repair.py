@@ -41,6 +41,7 @@ from services.core.settings import Settings
 from services.live.redis_store import make_live_store
 from services.workers.ingest import DbDirectory, DbEffects, attach_dispatcher
 from tests.services import builders as b
+from tests.services.auth_helpers import as_platform
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.redis, pytest.mark.slow]
 
@@ -127,6 +128,7 @@ def platform(postgres_url: str, redis_url: str, mqtt_url: str) -> Iterator[dict[
         stop: list[Any] = []
         try:
             with TestClient(app) as client:
+                as_platform(client)
                 assert client.post("/parks", json={"id": park, "name": park,
                                                    "city": ""}).status_code == 201
                 for f in _market(park, clock.t0):
