@@ -35,7 +35,8 @@ class Kind(StrEnum):
     AVAILABILITY = "availability"
     WORK_ORDERS = "work-orders"
     PROGRESS = "progress"
-    # Added after DESIGN 4.3: the factory's answer to a work order (accepted or declined).
+    # An extension (docs/formats.md#mqtt): the factory's answer to a work order (accepted or
+    # declined).
     WORK_ORDER_REPLIES = "work-order-replies"
     GATEWAY_STATUS = "status"
 
