@@ -35,8 +35,7 @@ class Kind(StrEnum):
     AVAILABILITY = "availability"
     WORK_ORDERS = "work-orders"
     PROGRESS = "progress"
-    # An extension (docs/formats.md#mqtt): the factory's answer to a work order (accepted or
-    # declined).
+    # An extension of the topic schema: the factory's answer to a work order (accept, decline).
     WORK_ORDER_REPLIES = "work-order-replies"
     GATEWAY_STATUS = "status"
 

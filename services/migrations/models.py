@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from services.audit.models import AuditEvent
+from services.auth.models import Account, ApiKey, Organisation
 from services.bookings.models import Booking
 from services.core.db import Base
 from services.factories.models import Factory
@@ -12,5 +14,6 @@ from services.quotes.models import Quote
 from services.resources.models import Resource, ResourceWindow
 from services.scenario.models import MarketFacts
 
-__all__ = ["Base", "Booking", "Factory", "MarketFacts", "Order", "OrderStep", "Park", "Quote",
-           "QuoteJob", "Resource", "ResourceWindow"]
+__all__ = ["Account", "ApiKey", "AuditEvent", "Base", "Booking", "Factory", "MarketFacts",
+           "Order", "OrderStep", "Organisation", "Park", "Quote", "QuoteJob", "Resource",
+           "ResourceWindow"]

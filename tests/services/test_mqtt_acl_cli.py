@@ -103,3 +103,21 @@ def test_mqtt_acl__refuses_a_credentials_file_it_did_not_write(registered: str,
     result = CliRunner().invoke(cli_app, ["mqtt", "acl", "--out", str(out)])
     assert result.exit_code != 0
     assert "--rotate" in result.output
+
+
+def test_gateway_credentials__each_factory_logs_in_as_its_own_user(tmp_path: Path) -> None:
+    import typer
+
+    from cli.mqtt_acl_cmd import write_acl_dir
+    from cli.mqtt_cmd import _as_gateway, _gateway_logins
+    from connectors.mqtt import BrokerAddress
+
+    write_acl_dir(tmp_path, [("P1", "F1"), ("P1", "F2")])
+    logins = _gateway_logins(tmp_path / "credentials.json")
+    assert set(logins) == {"gw/P1/F1", "gw/P1/F2"}  # platform users are not gateways
+    base = BrokerAddress("127.0.0.1", 1883)
+    f2 = _as_gateway(base, logins, "P1", "F2")
+    assert (f2.username, f2.password) == ("gw/P1/F2", logins["gw/P1/F2"])
+    with pytest.raises(typer.BadParameter, match="gw/P1/F9"):
+        _as_gateway(base, logins, "P1", "F9")
+    assert _as_gateway(base, {}, "P1", "F9") == base  # no file: the address as given
