@@ -17,6 +17,7 @@ from fastapi import Depends, FastAPI
 
 from matching import engine as matching_engine
 from services.api import dashboard, docs, errors, health, metrics, openapi_errors
+from services.api.backpressure import BackPressure
 from services.api.limits import BodySizeLimit
 from services.api.nul_guard import RefuseNul
 from services.audit.views import router as audit_router
@@ -110,6 +111,8 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
     # the metrics middleware, next to the router that reads bodies.
     app.add_middleware(RefuseNul)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Inside the metrics middleware too: the 429s it answers are counted.
+    app.add_middleware(BackPressure, settings=settings)
     app.middleware("http")(metrics.observe)
     for router in (parks_router, factories_router, resources_router, orders_router,
                    quotes_router, bookings_router, scenario_router, catalog_router,

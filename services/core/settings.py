@@ -93,8 +93,8 @@ class Settings(BaseSettings):
     match_queue_max: int = Field(default=1000, ge=1)
     # Requests per second per tenant (API key / client) with a burst of rate_limit_burst;
     # 0 switches the limiter off.
-    rate_limit_per_s: float = Field(default=50.0, ge=0)
-    rate_limit_burst: int = Field(default=100, ge=1)
+    rate_limit_per_s: float = Field(default=100.0, ge=0)
+    rate_limit_burst: int = Field(default=200, ge=1)
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -38,6 +38,8 @@ def rds() -> Iterator[OwnServer]:
 
 
 def _app(pg_schema_url: str, rds: OwnServer, **overrides: Any) -> TestClient:
+    """The API on its own Redis. (The stall test raises the quote admission bounds: 18
+    concurrent quote requests of one test client would otherwise get 429 first, correctly.)"""
     engine = create_engine(pg_schema_url)
     with engine.begin() as conn:
         if conn.execute(text("SELECT to_regclass('quote_jobs')")).scalar() is not None:
@@ -83,7 +85,7 @@ def _mix(client: TestClient, *, quotes: bool
 
 def test_redis_stall__db_endpoints_fast_quotes_503_within_timeout_metrics_answer(
         pg_schema_url, rds):
-    with _app(pg_schema_url, rds) as client:
+    with _app(pg_schema_url, rds, quote_tenant_max=50, quote_queue_max=50) as client:
         as_platform(client)
         assert client.post("/scenario", json=b.example()).status_code in (200, 201)
         healthy, _ = _mix(client, quotes=False)
