@@ -11,6 +11,7 @@ from collections import defaultdict
 from typing import NamedTuple
 
 from domain.model import Factory, Order, PricingMode, Resource, Scenario, Step
+from matching.reliability import meets_min_credit
 
 
 class Candidate(NamedTuple):
@@ -45,6 +46,8 @@ class CandidateIndex:
                 continue
             if parks and f.park not in parks:
                 continue
+            if not meets_min_credit(order, f):
+                continue
             offered = r.pricing.offered()
             if not offered or (order.pricing is not PricingMode.CHEAPEST
                                and order.pricing not in offered):
@@ -71,4 +74,9 @@ class CandidateIndex:
             pool = [c for c in pool if c.factory.park in order.parks]
             if not pool:
                 return f"{head} in material {order.material} in parks {', '.join(order.parks)}"
+        if order.min_credit is not None:
+            pool = [c for c in pool if meets_min_credit(order, c.factory)]
+            if not pool:
+                return (f"{head} in material {order.material} from a factory of credit "
+                        f">= {order.min_credit}")
         return f"{head} in material {order.material} offering pricing '{order.pricing.value}'"

@@ -21,6 +21,7 @@ from services.api.limits import BodySizeLimit
 from services.bookings.views import router as bookings_router
 from services.core.db import make_engine, make_session_factory, migrate
 from services.core.settings import Settings, get_settings
+from services.events.views import router as events_router
 from services.factories.views import router as factories_router
 from services.live.redis_store import make_live_store
 from services.live.store import LiveStateStore
@@ -28,8 +29,11 @@ from services.orders.views import router as orders_router
 from services.parks.views import router as parks_router
 from services.quotes.runner import QuoteFn, QuoteRunner
 from services.quotes.views import router as quotes_router
+from services.ratings.views import router as ratings_router
 from services.resources.views import router as resources_router
 from services.scenario.views import router as scenario_router
+from services.webhooks.views import router as webhooks_router
+from services.workers.housekeeping import Housekeeper
 from services.workers.match import BackgroundMatcher, MatchWorker, QuoteQueue, make_redis
 from services.workers.mqtt_runtime import MqttRuntime
 
@@ -58,7 +62,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
             seed(app.state.session_factory, now=app.state.clock())
         app.state.quote_queue = QuoteQueue(make_redis(settings.redis_url),
                                            prefix=settings.redis_key_prefix)
-        matcher, runtime = None, None
+        matcher, runtime, housekeeper = None, None, None
         try:
             if settings.match_in_process:
                 matcher = BackgroundMatcher(MatchWorker(
@@ -67,8 +71,13 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
                     consumer=f"api-{os.getpid()}"))
                 matcher.start()
             runtime = await _start_mqtt(app, settings, demo)
+            if settings.housekeeping_in_process:
+                housekeeper = Housekeeper(app.state.session_factory, settings, app.state.clock)
+                housekeeper.start()
             yield
         finally:  # also when a start step fails: nothing keeps running behind a dead app
+            if housekeeper is not None:
+                housekeeper.stop()
             if runtime is not None:
                 await runtime.stop()
             if matcher is not None:
@@ -90,7 +99,8 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.middleware("http")(metrics.observe)
     for router in (parks_router, factories_router, resources_router, orders_router,
-                   quotes_router, bookings_router, scenario_router, dashboard.router):
+                   quotes_router, bookings_router, scenario_router, dashboard.router,
+                   events_router, webhooks_router, ratings_router):
         app.include_router(router)
     app.add_api_route("/metrics", metrics.render, methods=["GET"], include_in_schema=False)
     app.add_api_route("/healthz", _health, methods=["GET"], tags=["ops"])

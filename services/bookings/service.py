@@ -22,6 +22,8 @@ from services.bookings.models import ACTIVE_STATES, Booking, BookingRead, Bookin
 from services.core.db import page
 from services.core.errors import ConflictError, InvalidError, NotFoundError
 from services.factories.models import Factory
+from services.flows import order_progress
+from services.flows.lifecycle import transition
 from services.orders.models import Order, OrderState
 from services.quotes.models import Quote, QuoteState
 from services.resources.models import Resource
@@ -47,7 +49,7 @@ def get_all(session: Session, *, order_id: str | None = None, resource_id: str |
 
 
 def accept(session: Session, *, quote_id: str, now: datetime,
-           ttl_s: int) -> list[BookingRead]:
+           ttl_s: int, actor: str = "system") -> list[BookingRead]:
     """Book every lot of an offered quote at once, or nothing (ConflictError names the lot)."""
     quote = session.get(Quote, quote_id, with_for_update=True)
     if quote is None:
@@ -78,8 +80,9 @@ def accept(session: Session, *, quote_id: str, now: datetime,
     for other in session.scalars(select(Quote).where(Quote.order_id == order.id,
                                                      Quote.id != quote.id)):
         other.status = QuoteState.SUPERSEDED.value
-    order.status = OrderState.BOOKED.value
-    session.flush()
+    transition(session, order=order, to=OrderState.ACCEPTED, actor=actor, at=now, details={
+        "quote": quote.id, "kind": quote.kind, "total_cost": quote.total_cost,
+        "completion": quote.plan.get("completion"), "bookings": [b.id for b in rows]})
     return [to_read(b, park=resources[b.resource_id].factory.park_id,
                     factory=resources[b.resource_id].factory_id) for b in rows]
 
@@ -148,7 +151,8 @@ def _peak(intervals: list[tuple[datetime, datetime]], start: datetime, end: date
     return peak
 
 
-def cancel_order(session: Session, *, order_id: str) -> list[Booking]:
+def cancel_order(session: Session, *, order_id: str, actor: str = "system",
+                 now: datetime | None = None) -> list[Booking]:
     """Cancel an order: its unfinished bookings free their time, open quotes lapse.
 
     Lots already done stay done (the pieces exist); a finished order cannot be cancelled.
@@ -166,8 +170,8 @@ def cancel_order(session: Session, *, order_id: str) -> list[Booking]:
     for q in session.scalars(select(Quote).where(Quote.order_id == order_id,
                                                  Quote.status == QuoteState.OFFERED.value)):
         q.status = QuoteState.SUPERSEDED.value
-    order.status = OrderState.CANCELLED.value
-    session.flush()
+    transition(session, order=order, to=OrderState.CANCELLED, actor=actor, at=now,
+               details={"freed_bookings": [b.id for b in freed]})
     return freed
 
 
@@ -193,7 +197,8 @@ def add_existing(session: Session, *, booking: m.Booking, source: str) -> Bookin
     return row
 
 
-def record_progress(session: Session, *, booking_id: str, done: int, scrap: int) -> None:
+def record_progress(session: Session, *, booking_id: str, done: int, scrap: int,
+                    actor: str = "gateway", at: datetime | None = None) -> None:
     """Store a gateway's cumulative progress; a booking whose pieces are all accounted is done.
 
     When every booking of the order is done, so is the order.
@@ -213,21 +218,19 @@ def record_progress(session: Session, *, booking_id: str, done: int, scrap: int)
     finished = done + scrap >= booking.quantity
     booking.status = (BookingState.DONE if finished else BookingState.RUNNING).value
     session.flush()
+    order_progress.progress_recorded(session, booking=booking, actor=actor, at=at)
     if booking.order_id is not None:
-        _advance_order(session, booking.order_id)
+        _advance_order(session, booking.order_id, actor=actor, at=at)
 
 
-def _advance_order(session: Session, order_id: str) -> None:
+def _advance_order(session: Session, order_id: str, *, actor: str,
+                   at: datetime | None) -> None:
     order = session.get(Order, order_id)
     if order is None:
         return
     statuses = set(session.scalars(select(Booking.status).where(
         Booking.order_id == order_id, Booking.status != BookingState.CANCELLED.value)))
-    if statuses == {BookingState.DONE.value}:
-        order.status = OrderState.DONE.value
-    elif statuses & {BookingState.RUNNING.value, BookingState.DONE.value}:
-        order.status = OrderState.IN_PROGRESS.value
-    session.flush()
+    order_progress.advance(session, order=order, booking_statuses=statuses, actor=actor, at=at)
 
 
 def to_domain(b: Booking) -> m.Booking:

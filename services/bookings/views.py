@@ -12,6 +12,7 @@ from services.bookings import service
 from services.bookings.models import BookingRead, BookingState
 from services.core.db import DbSession
 from services.core.errors import ConflictError, NotFoundError
+from services.flows import order_progress
 
 router = APIRouter(tags=["bookings"])
 log = logging.getLogger(__name__)
@@ -23,7 +24,7 @@ def accept_quote(db: DbSession, request: Request, quote_id: str) -> list[Booking
     state = request.app.state
     try:
         bookings = service.accept(db, quote_id=quote_id, now=state.clock(),
-                                  ttl_s=state.settings.quote_ttl_s)
+                                  ttl_s=state.settings.quote_ttl_s, actor="anonymous")
     except ConflictError:
         BOOKING_CONFLICTS.inc()
         raise
@@ -35,13 +36,17 @@ def accept_quote(db: DbSession, request: Request, quote_id: str) -> list[Booking
             dispatcher.dispatch(bookings)
         except Exception:  # the bookings stand; the gateway re-syncs from the API
             log.exception("dispatching work orders of quote %s failed", quote_id)
+        else:
+            order_progress.work_orders_sent(db, bookings=bookings, at=state.clock())
     return bookings
 
 
 @router.post("/orders/{order_id}/cancel", response_model=list[BookingRead])
-def cancel_order(db: DbSession, order_id: str) -> list[BookingRead]:
+def cancel_order(db: DbSession, request: Request, order_id: str) -> list[BookingRead]:
     """Cancel the order; answers the bookings whose time was given back."""
-    return service.read_all(db, service.cancel_order(db, order_id=order_id))
+    freed = service.cancel_order(db, order_id=order_id, actor="anonymous",
+                                 now=request.app.state.clock())
+    return service.read_all(db, freed)
 
 
 @router.get("/bookings", response_model=list[BookingRead])

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from services.bookings.models import Booking
 from services.core.db import Base
+from services.events.models import OrderEvent
 from services.factories.models import Factory
 from services.orders.models import Order, OrderStep
 from services.parks.models import Park
 from services.quotes.models import Quote
+from services.ratings.models import LotRecord, Rating
 from services.resources.models import Resource, ResourceWindow
 from services.scenario.models import Market
+from services.webhooks.models import Webhook, WebhookDelivery
 
-__all__ = ["Base", "Booking", "Factory", "Market", "Order", "OrderStep", "Park", "Quote",
-           "Resource", "ResourceWindow"]
+__all__ = ["Base", "Booking", "Factory", "LotRecord", "Market", "Order", "OrderEvent",
+           "OrderStep", "Park", "Quote", "Rating", "Resource", "ResourceWindow", "Webhook",
+           "WebhookDelivery"]

@@ -12,10 +12,11 @@ from domain.schemas import OrderIn, StepIn
 from services.core import db
 from services.core.db import page
 from services.core.errors import ConflictError, NotFoundError
+from services.orders import lifecycle
 from services.orders.models import Order, OrderRead, OrderState, OrderStep
 
 # An order in these states may still be replaced or re-quoted: nothing is booked yet.
-OPEN_STATES = (OrderState.NEW.value, OrderState.QUOTED.value)
+OPEN_STATES = tuple(s.value for s in lifecycle.OPEN_STATES)
 
 
 def get(session: Session, *, order_id: str) -> Order | None:
@@ -89,6 +90,7 @@ def _apply(order: Order, o: OrderIn) -> None:
     order.min_lot = o.min_lot
     order.certifications = list(o.certifications)
     order.parks = list(o.parks)
+    order.min_credit = o.min_credit
     order.steps = [
         OrderStep(id=s.id, position=i, process=s.process, minutes_per_piece=s.minutes_per_piece,
                   setup_min=s.setup_min, after=list(s.after))
@@ -105,6 +107,7 @@ def to_wire(order: Order) -> OrderIn:
         steps=[StepIn(id=s.id, process=s.process, minutes_per_piece=s.minutes_per_piece,
                       setup_min=s.setup_min, after=list(s.after)) for s in order.steps],
         certifications=list(order.certifications), parks=list(order.parks),
+        min_credit=order.min_credit,
     )
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi import status as http
 
 from domain.schemas import OrderIn
 from services.core.db import DbSession
 from services.core.errors import NotFoundError
+from services.flows.expiry import expire_quotes
 from services.orders import service
 from services.orders.models import OrderRead, OrderState
 
@@ -15,9 +16,14 @@ router = APIRouter(prefix="/orders", tags=["orders"])
 
 
 @router.get("", response_model=list[OrderRead])
-def list_orders(db: DbSession, status: OrderState | None = None, customer: str | None = None,
+def list_orders(db: DbSession, request: Request,
+                status: OrderState | None = Query(None, description=(
+                    "also the names before the lifecycle: booked (= accepted), "
+                    "in_progress (= in_production)")),
+                customer: str | None = None,
                 limit: int = Query(1000, ge=1, le=10_000),
                 offset: int = Query(0, ge=0)) -> list[OrderRead]:
+    _expire(db, request)
     rows = service.get_all(db, status=status.value if status else None, customer=customer,
                            limit=limit, offset=offset)
     return [service.to_read(o) for o in rows]
@@ -29,7 +35,8 @@ def create_order(db: DbSession, order_in: OrderIn) -> OrderRead:
 
 
 @router.get("/{order_id}", response_model=OrderRead)
-def get_order(db: DbSession, order_id: str) -> OrderRead:
+def get_order(db: DbSession, request: Request, order_id: str) -> OrderRead:
+    _expire(db, request, order_id)
     order = service.get(db, order_id=order_id)
     if order is None:
         raise NotFoundError("order", order_id)
@@ -39,3 +46,9 @@ def get_order(db: DbSession, order_id: str) -> OrderRead:
 @router.delete("/{order_id}", status_code=http.HTTP_204_NO_CONTENT)
 def delete_order(db: DbSession, order_id: str) -> None:
     service.delete(db, order_id=order_id)
+
+
+def _expire(db: DbSession, request: Request, order_id: str | None = None) -> None:
+    """Lazy expiry: lapsed offers read as expired even between two housekeeping sweeps."""
+    state = request.app.state
+    expire_quotes(db, now=state.clock(), ttl_s=state.settings.quote_ttl_s, order_id=order_id)

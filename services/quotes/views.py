@@ -50,7 +50,7 @@ async def create_quotes(request: Request, order_id: str,
         with session_scope(state.session_factory) as db:
             rows = service.store(db, order_id=order_id, alternatives=alternatives,
                                  solver={"wall_s": round(wall_s, 3), "time_limit_s": limit},
-                                 now=state.clock())
+                                 now=state.clock(), actor="anonymous")
             return [service.to_read(q) for q in rows]
 
     return await anyio.to_thread.run_sync(save)

@@ -24,7 +24,8 @@ from services.live.memory import InMemoryLiveStore
 
 NOW = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
 TABLES = ["bookings", "quotes", "order_steps", "orders", "windows", "resources", "factories",
-          "parks", "market"]
+          "parks", "market", "order_events", "webhooks", "webhook_deliveries", "lot_records",
+          "ratings"]
 
 
 @pytest.fixture(scope="session")
@@ -54,7 +55,7 @@ def live() -> InMemoryLiveStore:
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
     return Settings(database_url=database_url, environment="test", mqtt_enabled=False,
-                    match_in_process=False,
+                    match_in_process=False, housekeeping_in_process=False,
                     quote_default_time_limit_s=2.0, **overrides)
 
 
