@@ -37,7 +37,8 @@ class Housekeeper:
         self.clock = clock
         self.policy = retry_policy(settings)
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="housekeeping", daemon=True)
+        self._thread = threading.Thread(target=self.run, args=(self._stop,), name="housekeeping",
+                                        daemon=True)
 
     def round(self) -> int:
         """One pass of every chore; answers the webhook deliveries attempted."""
@@ -52,15 +53,13 @@ class Housekeeper:
         self._stop.set()
         self._thread.join(timeout=10)
 
-    def run_forever(self) -> None:
-        self._run()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
+    def run(self, stop: threading.Event) -> None:
+        """Rounds until ``stop`` is set (the thread's body; ``worker webhooks`` calls it)."""
+        while not stop.is_set():
             try:
                 sent = self.round()
             except Exception:  # a database hiccup must not end the chores for good
                 log.exception("housekeeping round failed")
                 sent = 0
             if not sent:
-                self._stop.wait(self.settings.housekeeping_poll_s)
+                stop.wait(self.settings.housekeeping_poll_s)

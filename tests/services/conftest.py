@@ -54,9 +54,10 @@ def live() -> InMemoryLiveStore:
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
+    fields: dict[str, Any] = {"housekeeping_in_process": False, **overrides}
     return Settings(database_url=database_url, environment="test", mqtt_enabled=False,
-                    match_in_process=False, housekeeping_in_process=False,
-                    quote_default_time_limit_s=2.0, **overrides)
+                    match_in_process=False,
+                    quote_default_time_limit_s=2.0, **fields)
 
 
 @pytest.fixture
