@@ -225,3 +225,16 @@ def test_worker_webhooks__cli_process_delivers(tmp_path, receiver):
         out, _ = worker.communicate(timeout=30)
     assert worker.returncode == 0, out.decode()
     assert [json.loads(body)["type"] for _, body in receiver.calls] == ["quoted", "expired"]
+
+
+def test_stream__an_open_stream_gets_events_recorded_after_it_opened(client):
+    got: list[list[dict[str, Any]]] = []
+    reader = threading.Thread(target=lambda: got.append(
+        _read_stream(client, {"customer": "C1", "max_events": 1})))
+    reader.start()
+    time.sleep(1.0)  # the stream is open and polling an empty history
+    assert got == []
+    _quoted_order(client)
+    reader.join(timeout=20)
+    assert not reader.is_alive()
+    assert [m["event"] for m in got[0]] == ["quoted"]
