@@ -27,13 +27,14 @@ from matching.fjsp_lns import Jobs
 from matching.fjsp_tabu import warm_up
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DIR = ROOT.parent / "shared" / "benchmarks" / "fjsp" / "brandimarte"
+# The ten Brandimarte files are in the repository (bench/instances/README.md: source, licence).
+DEFAULT_DIR = ROOT / "bench" / "instances" / "brandimarte"
 RESULTS = ROOT / "bench" / "results"
 
 # Best known makespans (upper bounds): ScheduleOpt FJSPLib, flexible-jobshop/solutions/bks.json,
-# commit 79f0edc1a2e95ed0e3cc105e79a6d03910a6d091, copied to
-# ../shared/benchmarks/bounds/scheduleopt/bks.json (field upper_bound). All closed (LB = UB)
-# except mk10 (LB 189, UB 193).
+# commit 79f0edc1a2e95ed0e3cc105e79a6d03910a6d091, field upper_bound (CC BY-SA 4.0; only these
+# numbers are used, see bench/instances/README.md). All closed (LB = UB) except mk10 (LB 189,
+# UB 193).
 BKS = {"mk01": 40, "mk02": 26, "mk03": 204, "mk04": 60, "mk05": 172, "mk06": 57, "mk07": 139,
        "mk08": 523, "mk09": 307, "mk10": 193}
 
@@ -133,8 +134,8 @@ def render(rows: list[dict[str, Any]], time_limit_s: float, workers: int,
         "",
         f"Measured {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}: `sharefab bench fjsp`, "
         f"{time_limit_s:g} s per instance, {workers} threads. BKS = best known upper "
-        "bound from ScheduleOpt FJSPLib `bks.json` (copy in "
-        "`../shared/benchmarks/bounds/scheduleopt/bks.json`); gap = (makespan - BKS) / BKS. "
+        "bound from ScheduleOpt FJSPLib `bks.json` (source in "
+        "`bench/instances/README.md`); gap = (makespan - BKS) / BKS. "
         "Greedy = the engine's earliest-finish list schedule, same run. Engine "
         "(`matching/fjsp.py`): best of 41 dispatch schedules (earliest finish traded against "
         "the job's work left), the full CP-SAT model hinted with it for 20 % of the time "
@@ -183,8 +184,8 @@ def render(rows: list[dict[str, Any]], time_limit_s: float, workers: int,
                   f"{load:.1f} on {os.cpu_count()} cores, this run's two search threads "
                   "included; anything above 2 is other work sharing the CPU."]
     lines += ["", "For scale: PyJobShop's published CP-SAT 9.11 runs (8 workers, 900 s per "
-              "instance; `../shared/benchmarks/bounds/pyjobshop_experiments/results.csv`) give "
-              "mk06 58 and mk10 205, a mean gap of 0.80 % on mk01-mk10 (benchmarks README 4.1)."]
+              "instance; PyJobShop/Experiments `data/results.csv`, commit 754bb11) give "
+              "mk06 58 and mk10 205, a mean gap of 0.80 % on mk01-mk10."]
     return "\n".join(lines) + "\n"
 
 

@@ -60,7 +60,7 @@ def gateway(
 ) -> None:
     """Simulate factory edge gateways: state, idle windows, breakdowns; answer work orders."""
     from connectors.gateway import SimulatedGateway
-    from connectors.mqtt import BrokerAddress
+    from connectors.mqtt import BrokerAddress, negotiate
     from services.core.settings import get_settings
 
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(message)s")
@@ -68,7 +68,12 @@ def gateway(
     if not url:
         raise typer.BadParameter("no broker: pass --mqtt-url or set SHAREFAB_MQTT_URL",
                                  param_hint="--mqtt-url")
-    address = BrokerAddress.from_url(url)
+    try:
+        # Mosquitto speaks MQTT 5, the embedded broker of `sharefab serve` only 3.1.1.
+        address = negotiate(BrokerAddress.from_url(url))
+    except (ValueError, ConnectionError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
     chosen: dict[str, list[str]] = {}
     if from_db:
         try:
@@ -80,9 +85,17 @@ def gateway(
                   for i in range(factories)}
     gateways = [SimulatedGateway(address, park, f, rids, rate_hz=rate, seed=seed + i)
                 for i, (f, rids) in enumerate(chosen.items())]
-    for gw in gateways:
-        gw.start()
-    typer.echo(f"{len(gateways)} gateways of park {park} publishing to {url} at {rate} Hz "
+    stuck = [gw.factory for gw in gateways if not gw.start(timeout_s=10.0)]
+    if stuck:
+        for gw in gateways:
+            gw.stop()
+        typer.echo(f"error: {len(stuck)} of {len(gateways)} gateways could not connect and "
+                   f"subscribe to {url} within 10 s ({', '.join(stuck[:5])}); nothing is "
+                   "published", err=True)
+        raise typer.Exit(1)
+    protocol = "MQTT 5" if address.mqtt5 else "MQTT 3.1.1"
+    typer.echo(f"{len(gateways)} gateways of park {park} publishing to {url} ({protocol}) "
+               f"at {rate} Hz "
                f"({sum(len(r) for r in chosen.values())} resources); Ctrl-C stops")
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

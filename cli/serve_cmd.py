@@ -22,21 +22,42 @@ def serve(
 
     import uvicorn
 
+    from cli.preflight import port_problem
+    from connectors.broker import free_port
     from services.api.app import create_app
     from services.core.settings import get_settings
 
     logging.basicConfig(level=log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    console = Console()
     settings = get_settings()
+    busy = port_problem(host, port)
+    if busy is not None:  # before the demo seeds the database or starts gateways
+        console.print(f"[red]error:[/red] cannot listen on {host}:{port}: {busy}. Is another "
+                      f"`sharefab serve` running? Pick another port: `make run PORT=8080` or "
+                      f"`sharefab serve --port 8080`.")
+        raise typer.Exit(1)
+    broker = "off (SHAREFAB_MQTT_ENABLED=false)"
+    if settings.mqtt_enabled and settings.mqtt_url:
+        broker = settings.mqtt_url.split("@")[-1]  # no password in the banner
+    elif settings.mqtt_enabled:
+        broker_port = settings.mqtt_embedded_port or free_port()
+        if settings.mqtt_embedded_port and (why := port_problem("127.0.0.1", broker_port)):
+            console.print(f"[red]error:[/red] SHAREFAB_MQTT_EMBEDDED_PORT={broker_port}: {why}")
+            raise typer.Exit(1)
+        settings = settings.model_copy(update={"mqtt_embedded_port": broker_port})
+        broker = f"mqtt://127.0.0.1:{broker_port} (embedded, MQTT 3.1.1)"
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     mode = "embedded (SQLite, in-process Redis stand-in and MQTT broker)" if settings.embedded \
         else "connected to the configured servers"
-    Console().print(Panel.fit(
+    console.print(Panel.fit(
         f"[bold]ShareFab[/bold] {'with the demo park ' if demo else ''}— {mode}\n"
         f"dashboard  [link={base}/]{base}/[/link]\n"
         f"API docs   [link={base}/docs]{base}/docs[/link]\n"
         f"metrics    [link={base}/metrics]{base}/metrics[/link]\n"
-        f"database   {settings.sqlalchemy_url.split('@')[-1]}",
+        f"MQTT       {broker}\n"
+        f"database   {settings.sqlalchemy_url.split('@')[-1]}\n"
+        f"guide      docs/tutorial.md",
         title="sharefab serve"))
     uvicorn.run(create_app(settings, demo=demo), host=host, port=port, log_level=log_level)
 

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -35,7 +36,7 @@ console = Console()
 
 
 def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}")
+    console.print(f"[red]error:[/red] {escape(message)}")  # "[sweep]" is not markup
     return typer.Exit(code=2)
 
 
@@ -117,9 +118,18 @@ def sweep(
         False,
 ) -> None:
     """Run the simulation over a parameter grid (on Ray) and write one table."""
-    from simulations.sweep import parse_grid, run_sweep, write_table
+    from simulations.sweep import (
+        RayMissingError,
+        parse_grid,
+        ray_installed,
+        run_sweep,
+        write_table,
+    )
 
     names = _policies(policy)
+    if not no_ray and not ray_installed() and not ray_address:
+        console.print("Ray is not installed (pip install 'sharefab[sweep]'): running the grid "
+                      "on a local process pool")
     try:
         raw = read_raw(config)
         grid = parse_grid(param)
@@ -132,7 +142,7 @@ def sweep(
 
             rows = run_sweep(raw, grid, names, ray_address=ray_address, num_cpus=num_cpus,
                              use_ray=not no_ray, on_done=done)
-    except ConfigError as exc:
+    except (ConfigError, RayMissingError) as exc:
         raise _fail(str(exc)) from None
     path = write_table(rows, list(grid), out)
     console.print(f"wrote {path} ({len(rows)} rows)")

@@ -1,7 +1,13 @@
 """The in-process MQTT broker of the embedded mode (``make run``): amqtt on a free local port.
 
-amqtt speaks MQTT 3.1.1 only, so there are no shared subscriptions here (DESIGN 6): one
-ingest subscribes plainly. Production and the real-server tests use Mosquitto instead.
+amqtt speaks MQTT 3.1.1 only, so there are no shared subscriptions here (docs/design.md,
+"MQTT"): one ingest subscribes plainly, and our clients fall back to 3.1.1 when they meet it
+(``connectors.mqtt.negotiate``). Production and the real-server tests use Mosquitto instead.
+
+Two things of amqtt 0.12 are set right here: at connect it hands a client every retained
+message matching *any* client's subscription (it loops over the broker-wide table), which
+``_OwnRetainedBroker`` limits to the client's own subscriptions as MQTT 3.3.1.3 asks; and it
+logs every connect and subscribe at INFO, so its loggers are set to WARNING.
 """
 
 from __future__ import annotations
@@ -16,12 +22,40 @@ from connectors.mqtt import BrokerAddress
 
 log = logging.getLogger(__name__)
 
+# amqtt's own loggers ("amqtt.broker", "amqtt.mqtt.protocol...") and the state machine it uses.
+_CHATTY_LOGGERS = ("amqtt", "transitions")
+
 
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port nothing listens on right now (there is a small race; we bind right after)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
+
+
+def quiet_amqtt_logs(level: int = logging.WARNING) -> None:
+    """amqtt says INFO for every client connect and subscribe: half of ``make run``'s log."""
+    for name in _CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(level)
+
+
+class _OwnRetainedBroker(Broker):  # type: ignore[misc]  # amqtt ships no type hints
+    """amqtt's broker, sending a client only the retained messages of its own subscriptions.
+
+    amqtt calls ``_publish_retained_messages_for_subscription`` at subscribe time with the
+    client's new filter, and at connect time with *every* filter any client holds; we skip a
+    filter this session does not hold and use the QoS it was granted.
+    """
+
+    async def _publish_retained_messages_for_subscription(
+            self, subscription: tuple[str, int], session: Any) -> None:
+        topic_filter = subscription[0]
+        granted = [qos for holder, qos in self._subscriptions.get(topic_filter, ())
+                   if holder is session]
+        if not granted:
+            return
+        await super()._publish_retained_messages_for_subscription(
+            (topic_filter, max(granted)), session)
 
 
 class EmbeddedBroker:
@@ -48,7 +82,8 @@ class EmbeddedBroker:
             "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin":
                         {"allow_anonymous": True}},
         }
-        self._broker = Broker(config)
+        quiet_amqtt_logs()
+        self._broker = _OwnRetainedBroker(config)
         await self._broker.start()
         log.info("embedded MQTT broker (amqtt, MQTT 3.1.1) on %s", self.url)
         return self.address

@@ -16,13 +16,14 @@ from typing import Any
 
 from connectors.directory import Directory
 from connectors.mqtt import Publisher
-from connectors.payloads import WorkOrderPayload, encode
+from connectors.payloads import Envelope, WorkOrderPayload, encode
 from connectors.topics import Kind, resource_topic
 
 log = logging.getLogger(__name__)
 
-WORK_ORDER_FIELDS = ("booking", "order", "step", "factory", "resource", "quantity", "start",
-                     "end", "pricing", "cost")
+# The work order is defined once, by WorkOrderPayload; these are its fields beyond the envelope.
+WORK_ORDER_FIELDS = tuple(name for name in WorkOrderPayload.model_fields
+                          if name not in Envelope.model_fields)
 
 
 def fields_of(row: Any) -> dict[str, Any]:

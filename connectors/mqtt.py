@@ -13,6 +13,7 @@ whatever state was missing.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import socket
 import threading
@@ -97,6 +98,52 @@ def connect(client: mqtt.Client, address: BrokerAddress, *, keepalive: int = 30,
     else:
         client.connect_async(address.host, address.port, keepalive=keepalive)
     client.loop_start()
+
+
+def negotiate(address: BrokerAddress, timeout_s: float = 5.0) -> BrokerAddress:
+    """``address`` with the protocol its broker speaks: MQTT 5 when it accepts it, else 3.1.1.
+
+    Mosquitto takes MQTT 5; the embedded amqtt broker only 3.1.1 and refuses a v5 CONNECT,
+    so a client that always said v5 would retry for ever and send nothing. One short probe
+    connection per protocol; raises ``ConnectionError`` saying what each attempt met.
+    """
+    tried: list[str] = []
+    for mqtt5 in (True, False) if address.mqtt5 else (False,):
+        candidate = dataclasses.replace(address, mqtt5=mqtt5)
+        problem = _probe(candidate, timeout_s)
+        if problem is None:
+            return candidate
+        tried.append(f"MQTT {'5' if mqtt5 else '3.1.1'}: {problem}")
+    raise ConnectionError(f"cannot connect to the MQTT broker at mqtt://{address.host}:"
+                          f"{address.port} ({'; '.join(tried)})")
+
+
+def _probe(address: BrokerAddress, timeout_s: float) -> str | None:
+    """Connect once and disconnect: None when the broker accepted, else what went wrong."""
+    answer: list[str] = []
+
+    def on_connect(client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode,
+                   props: Properties | None) -> None:
+        answer.append(f"refused: {reason}" if reason.is_failure else "")
+
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=f"sharefab-probe-{uuid.uuid4().hex[:12]}",
+        protocol=MQTTProtocolVersion.MQTTv5 if address.mqtt5 else MQTTProtocolVersion.MQTTv311)
+    client.on_connect = on_connect
+    try:
+        client.connect(address.host, address.port, keepalive=10)
+    except (OSError, ValueError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    deadline = time.monotonic() + timeout_s
+    try:
+        while not answer and time.monotonic() < deadline:
+            if client.loop(timeout=0.05) != mqtt.MQTT_ERR_SUCCESS:
+                return "the broker closed the connection"
+    finally:
+        client.disconnect()
+    if not answer:
+        return f"no answer within {timeout_s:g} s"
+    return answer[0] or None
 
 
 def wait_connected(client: mqtt.Client, timeout_s: float) -> bool:

@@ -22,7 +22,7 @@ from domain.schemas import Id, UtcDatetime, WindowIn, format_utc
 MAX_SEQ = 2**53 - 1
 Seq = Annotated[int, Field(ge=0, le=MAX_SEQ)]
 Status = Literal["idle", "running", "down", "offline"]
-Pricing = Literal["time_share", "per_piece", "by_value"]
+LotPricing = Literal["time_share", "per_piece", "by_value"]
 
 
 # Checked in pydantic's Rust core (an aware datetime, any offset) rather than through a Python
@@ -79,7 +79,7 @@ class WorkOrderPayload(Envelope):
     quantity: Annotated[int, Field(ge=0)]
     start: UtcDatetime
     end: UtcDatetime
-    pricing: Pricing | None = None
+    pricing: LotPricing | None = None
     cost: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
 
 

@@ -5,12 +5,21 @@ Assumptions, stated once here so quotes, the solver and the plan checker agree:
 - per_piece bills good pieces only, setup is the factory's own cost;
 - by_value bills a percentage of the part of the order's value that the step adds, which we
   apportion by the step's share of the routing's minutes per piece, and split across lots by
-  quantity.
+  quantity. An order without a value (``value`` 0) has nothing to take a percentage of, so
+  by_value is not offered to it at all (it would price every lot 0.00 CNY).
 """
 
 from __future__ import annotations
 
 from domain.model import Order, PricingMode, Resource, Step
+
+
+def offered_modes(resource: Resource, order: Order) -> tuple[PricingMode, ...]:
+    """The modes ``resource`` offers ``order``: by_value only when the order has a value."""
+    modes = resource.pricing.offered()
+    if order.value > 0:
+        return modes
+    return tuple(mode for mode in modes if mode is not PricingMode.BY_VALUE)
 
 
 def step_value_cny(order: Order, step: Step) -> float:
@@ -40,7 +49,7 @@ def lot_cost_cny(
             return None
         return p.per_piece * quantity
     if mode is PricingMode.BY_VALUE:
-        if p.by_value_pct is None:
+        if p.by_value_pct is None or order.value <= 0:
             return None
         return p.by_value_pct / 100.0 * step_value_cny(order, step) * quantity / order.quantity
     best = cheapest_mode(resource, order, step, quantity, duration_min)
@@ -52,7 +61,7 @@ def cheapest_mode(
 ) -> tuple[PricingMode, float] | None:
     """The resource's cheapest offered mode for this lot, ties broken in enum order."""
     best: tuple[PricingMode, float] | None = None
-    for mode in resource.pricing.offered():
+    for mode in offered_modes(resource, order):
         cost = lot_cost_cny(mode, resource, order, step, quantity, duration_min)
         if cost is not None and (best is None or cost < best[1] - 1e-9):
             best = (mode, cost)

@@ -3,7 +3,10 @@
 A code is ``family.process`` (``machining.cnc_milling``). Families follow the usual split of
 discrete manufacturing (GB/T 4754 C33-C35 sub-classes and the process classes of JB/T 5054),
 plus the service lines a shared-manufacturing park offers (inspection, logistics, design).
-Names are given in zh-CN and en so the dashboard and quotes can show either.
+Names are given in zh-CN and en so the dashboard and quotes can show either. ``unit`` is the
+quantity a process is usually measured and priced in by the trade (pieces, metres of cut or
+seam, square metres of coating, kilograms through a furnace, hours of a service); the platform
+itself always counts pieces and minutes per piece, the unit tells a person what to expect.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ class Process:
     family: str
     zh: str
     en: str
+    unit: str = "piece"  # piece | m | m2 | kg | h (see UNITS)
 
 
 _FAMILIES: dict[str, tuple[str, str]] = {
@@ -90,8 +94,27 @@ _PROCESSES: tuple[tuple[str, str, str], ...] = (
     ("design.cad", "结构设计", "CAD design"),
 )
 
+UNITS: dict[str, tuple[str, str]] = {
+    "piece": ("件", "piece"),
+    "m": ("米", "metre (of cut or seam)"),
+    "m2": ("平方米", "square metre (of surface)"),
+    "kg": ("千克", "kilogram (through the furnace)"),
+    "h": ("小时", "hour (of service)"),
+}
+# The unit of a family, and of the processes that differ from their family's.
+_FAMILY_UNITS: dict[str, str] = {"cutting": "m", "welding": "m", "surface": "m2", "heat": "kg",
+                                 "design": "h", "logistics": "h", "textile": "piece"}
+_PROCESS_UNITS: dict[str, str] = {"cutting.saw": "piece", "welding.robotic": "piece",
+                                  "surface.polishing": "piece", "textile.dyeing": "kg",
+                                  "textile.printing": "m2", "logistics.kitting": "piece"}
+
+
+def _unit(code: str) -> str:
+    return _PROCESS_UNITS.get(code) or _FAMILY_UNITS.get(code.split(".", 1)[0], "piece")
+
+
 PROCESSES: dict[str, Process] = {
-    code: Process(code=code, family=code.split(".", 1)[0], zh=zh, en=en)
+    code: Process(code=code, family=code.split(".", 1)[0], zh=zh, en=en, unit=_unit(code))
     for code, zh, en in _PROCESSES
 }
 FAMILIES: dict[str, tuple[str, str]] = dict(_FAMILIES)

@@ -205,6 +205,9 @@ class OrderIn(Wire):
         if self.min_lot > self.quantity:
             raise ValueError(f"order {self.id}: min_lot {self.min_lot} exceeds quantity "
                              f"{self.quantity}")
+        if self.pricing == "by_value" and self.value <= 0:
+            raise ValueError(f"order {self.id}: pricing 'by_value' needs the order's value "
+                             f"(> 0 CNY), got {self.value}")
         return self
 
     def to_domain(self) -> m.Order:

@@ -70,7 +70,7 @@ def price_terms(order: Order, resource: Resource, step: Step) -> tuple[PriceTerm
                                fen_per_min=round(p.time_share_per_hour * 100 / 60)))
     if p.per_piece is not None:
         terms.append(PriceTerm(PricingMode.PER_PIECE, fen_per_piece=round(p.per_piece * 100)))
-    if p.by_value_pct is not None:
+    if p.by_value_pct is not None and order.value > 0:  # domain.pricing.offered_modes
         per_piece = p.by_value_pct / 100 * step_value_cny(order, step) / order.quantity
         terms.append(PriceTerm(PricingMode.BY_VALUE, fen_per_piece=round(per_piece * 100)))
     if order.pricing is not PricingMode.CHEAPEST:
@@ -102,7 +102,7 @@ def _rough_cost(order: Order, step: Step, r: Resource, value_cny: float | None =
         best = p.time_share_per_hour / 60 * (setup + q * step.minutes_per_piece / r.speed)
     if p.per_piece is not None and p.per_piece * q < best:
         best = p.per_piece * q
-    if p.by_value_pct is not None:
+    if p.by_value_pct is not None and order.value > 0:  # domain.pricing.offered_modes
         value = step_value_cny(order, step) if value_cny is None else value_cny
         best = min(best, p.by_value_pct / 100 * value)
     return best

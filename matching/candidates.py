@@ -11,6 +11,7 @@ from collections import defaultdict
 from typing import NamedTuple
 
 from domain.model import Factory, Order, PricingMode, Resource, Scenario, Step
+from domain.pricing import offered_modes
 from matching.reliability import meets_min_credit
 
 
@@ -48,7 +49,7 @@ class CandidateIndex:
                 continue
             if not meets_min_credit(order, f):
                 continue
-            offered = r.pricing.offered()
+            offered = offered_modes(r, order)
             if not offered or (order.pricing is not PricingMode.CHEAPEST
                                and order.pricing not in offered):
                 continue
@@ -79,4 +80,7 @@ class CandidateIndex:
             if not pool:
                 return (f"{head} in material {order.material} from a factory of credit "
                         f">= {order.min_credit}")
+        if order.value <= 0 and any(c.resource.pricing.offered() for c in pool):
+            return (f"{head} in material {order.material} offering pricing "
+                    f"'{order.pricing.value}' (by_value offers need the order's value)")
         return f"{head} in material {order.material} offering pricing '{order.pricing.value}'"

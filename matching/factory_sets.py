@@ -36,7 +36,7 @@ SEARCH_HOSTS = 6
 SEARCH_STARTS = 3
 KEEP_HINTS = 8  # plans handed on as hints (best first)
 
-Assignment = dict[str, str]  # step id -> factory id
+FactoryLayout = dict[str, str]  # step id -> factory id
 
 
 def _partitions(n: int, most: int) -> Iterator[list[list[int]]]:
@@ -59,7 +59,7 @@ def _partitions(n: int, most: int) -> Iterator[list[list[int]]]:
 def best_assignments(steps: Sequence[tuple[str, Sequence[str]]],
                      cost: Mapping[str, Mapping[str, float]],
                      leg_cost: Callable[[str, str], float], max_factories: int,
-                     top: int = ASSIGNMENTS) -> list[tuple[float, Assignment]]:
+                     top: int = ASSIGNMENTS) -> list[tuple[float, FactoryLayout]]:
     """The ``top`` cheapest step -> factory assignments using at most ``max_factories``.
 
     ``steps``: (id, predecessors) pairs; ``cost[step][factory]``: the step's whole quantity in
@@ -107,7 +107,7 @@ def best_assignments(steps: Sequence[tuple[str, Sequence[str]]],
 
     # Each layout arises once: from the partition its equal factories induce, with distinct
     # hosts per block (combinations reusing a factory are a coarser partition's layouts).
-    best: list[tuple[float, int, Assignment]] = []  # max-heap by -total
+    best: list[tuple[float, int, FactoryLayout]] = []  # max-heap by -total
     tick = itertools.count()
     worst = float("inf")
     index = {sid: i for i, sid in enumerate(ids)}
@@ -139,7 +139,7 @@ def best_assignments(steps: Sequence[tuple[str, Sequence[str]]],
     return [(-t, a) for t, _, a in sorted(best, key=lambda x: (-x[0], x[1]))]
 
 
-def problem_assignments(problem: Problem, order: OrderFacts) -> list[tuple[float, Assignment]]:
+def problem_assignments(problem: Problem, order: OrderFacts) -> list[tuple[float, FactoryLayout]]:
     """``best_assignments`` priced with the problem's options (fen, one lot per step)."""
     cost: dict[str, dict[str, float]] = {}
     for s in order.steps:
@@ -153,7 +153,7 @@ def problem_assignments(problem: Problem, order: OrderFacts) -> list[tuple[float
                             lambda f, g: problem.leg(f, g).cost_fen, order.max_factories)
 
 
-def _inside(problem: Problem, order: OrderFacts, where: Assignment,
+def _inside(problem: Problem, order: OrderFacts, where: FactoryLayout,
             score: Callable[[Solution], int] | None = None) -> Solution:
     """Greedy (cheapest lot first) with every step held to its assigned factory; with
     ``score``, when that plan is late, also the variant that splits steps into idle time, and
@@ -193,7 +193,7 @@ def factory_set_hints(problem: Problem, order: OrderFacts,
     """
     seen: dict[tuple[str, ...], tuple[int, Solution | None]] = {}
 
-    def judge(where: Assignment) -> int:
+    def judge(where: FactoryLayout) -> int:
         key = tuple(where[s.id] for s in order.steps)
         if key not in seen:
             sol = _inside(problem, order, where, score)

@@ -23,7 +23,7 @@ from typing import Protocol
 from domain.model import Order, OrderPlan, OrderStatus, Plan, Scenario
 from matching.engine import SolveOptions
 
-Solver = Callable[..., Plan]
+Planner = Callable[..., Plan]
 POLICY_NAMES = ("cpsat", "greedy", "single")
 
 
@@ -41,7 +41,7 @@ class Policy(Protocol):
         ...
 
 
-def _engine_solve() -> Solver:
+def _engine_solve() -> Planner:
     from matching.engine import solve  # imported late so a stub engine can stand in for tests
 
     return solve
@@ -53,7 +53,7 @@ class EnginePolicy:
 
     name: str
     options: SolveOptions
-    solver: Solver | None = None
+    solver: Planner | None = None
     solver_wall_s: float = 0.0  # as the engine reports it (its model and search)
     call_wall_s: float = 0.0  # the whole solve() calls, for benchmarks only
     solves: int = 0
@@ -93,7 +93,7 @@ class SinglePolicy:
     options: SolveOptions
     engine: str = "cpsat"
     max_quotes: int = 5
-    solver: Solver | None = None
+    solver: Planner | None = None
     name: str = "single"
     solver_wall_s: float = 0.0
     call_wall_s: float = 0.0
@@ -132,7 +132,7 @@ class SinglePolicy:
         return {o.id: self.plan(scenario, o.id) for o in scenario.orders}
 
 
-def make_policy(name: str, options: SolveOptions, solver: Solver | None = None) -> Policy:
+def make_policy(name: str, options: SolveOptions, solver: Planner | None = None) -> Policy:
     """The policy called ``name``; ``solver`` replaces the engine (tests only)."""
     if name in ("cpsat", "greedy"):
         return EnginePolicy(name=name, options=options, solver=solver)

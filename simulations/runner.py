@@ -17,7 +17,7 @@ from simulations.des import SimResult, simulate
 from simulations.generator import Market, generate
 from simulations.kpis import KPI_COLUMNS, Kpis, compute, events_csv, to_csv, utilization_rows
 from simulations.market_state import lookahead_min
-from simulations.policies import POLICY_NAMES, Solver, make_policy
+from simulations.policies import POLICY_NAMES, Planner, make_policy
 
 # Called with (policy, simulated day, days in the run) as the simulation moves on.
 Progress = Callable[[str, int, int], None]
@@ -53,7 +53,7 @@ def check_policies(names: Sequence[str]) -> list[str]:
 
 
 def run_policies(config: SimConfig, policies: Sequence[str], *, seed: int | None = None,
-                 progress: Progress | None = None, solver: Solver | None = None,
+                 progress: Progress | None = None, solver: Planner | None = None,
                  market: Market | None = None) -> list[PolicyRun]:
     """Simulate each policy on the same market (same seed, same orders, same outages)."""
     names = check_policies(policies)

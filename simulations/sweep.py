@@ -2,15 +2,20 @@
 
 Each grid point is an independent, seeded simulation of every policy, so points run in any
 order on any machine (Ray: local in tests, a cluster address in production) and the table
-still comes out the same: rows are sorted by grid position, then policy.
+still comes out the same: rows are sorted by grid position, then policy. Ray is an optional
+extra (``pip install 'sharefab[sweep]'``); without it a local grid runs on a process pool of
+this machine, and a cluster address is refused with that advice.
 """
 
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
 import itertools
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -61,11 +66,28 @@ def check_points(raw: dict[str, Any], points: Sequence[dict[str, Any]]) -> None:
         parse_config(with_params(raw, point), f"grid point {point}")
 
 
+class RayMissingError(RuntimeError):
+    """A Ray cluster was asked for and Ray is not installed."""
+
+
+def ray_installed() -> bool:
+    """True when ``import ray`` would find the package (without importing it: it is slow)."""
+    try:
+        return importlib.util.find_spec("ray") is not None
+    except ValueError:  # a stub module in sys.modules without a spec
+        return False
+
+
 def run_sweep(raw: dict[str, Any], grid: Grid, policies: Sequence[str], *,
               ray_address: str | None = None, num_cpus: int | None = None,
               use_ray: bool = True, on_done: Callable[[int, int], None] | None = None
               ) -> list[Row]:
-    """Run the grid; with ``use_ray`` on Ray (started here unless already running)."""
+    """Run the grid; with ``use_ray`` on Ray (started here unless already running).
+
+    Without Ray installed, a local grid (no ``ray_address``) runs on a process pool of
+    ``num_cpus`` processes (default: the CPU count) instead; a cluster address raises
+    ``RayMissingError``.
+    """
     names = check_policies(policies)
     points = grid_points(grid)
     check_points(raw, points)
@@ -75,8 +97,14 @@ def run_sweep(raw: dict[str, Any], grid: Grid, policies: Sequence[str], *,
             rows.extend(run_point(raw, point, names, i))
             if on_done:
                 on_done(i + 1, len(points))
-    else:
+    elif ray_installed():
         rows = _on_ray(raw, points, names, ray_address, num_cpus, on_done)
+    elif ray_address:
+        raise RayMissingError(f"--ray-address {ray_address}: Ray is not installed; install "
+                              "it with pip install 'sharefab[sweep]', or leave out "
+                              "--ray-address to run on this machine")
+    else:
+        rows = _on_processes(raw, points, names, num_cpus, on_done)
     rows.sort(key=lambda r: (r["point"], names.index(r["policy"])))
     return rows
 
@@ -101,6 +129,21 @@ def _on_ray(raw: dict[str, Any], points: list[dict[str, Any]], names: list[str],
         for ref in ready:
             rows.extend(ray.get(ref))
             done += 1
+            if on_done:
+                on_done(done, len(points))
+    return rows
+
+
+def _on_processes(raw: dict[str, Any], points: list[dict[str, Any]], names: list[str],
+                  num_cpus: int | None, on_done: Callable[[int, int], None] | None
+                  ) -> list[Row]:
+    """The grid on a local process pool: what Ray does on one machine, without Ray."""
+    workers = max(1, min(len(points), num_cpus or os.cpu_count() or 1))
+    rows: list[Row] = []
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(run_point, raw, p, names, i) for i, p in enumerate(points)]
+        for done, future in enumerate(as_completed(futures), 1):
+            rows.extend(future.result())
             if on_done:
                 on_done(done, len(points))
     return rows

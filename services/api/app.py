@@ -18,8 +18,11 @@ from fastapi import FastAPI
 from matching import engine as matching_engine
 from services.api import dashboard, docs, errors, metrics
 from services.api.limits import BodySizeLimit
+from services.bookings.dispatch import NullDispatcher
 from services.bookings.views import router as bookings_router
+from services.catalog.views import router as catalog_router
 from services.core.db import make_engine, make_session_factory, migrate
+from services.core.query import StrictQuery
 from services.core.settings import Settings, get_settings
 from services.events.views import router as events_router
 from services.factories.views import router as factories_router
@@ -86,6 +89,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
 
     app = FastAPI(
         title="ShareFab", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
+        dependencies=[StrictQuery],  # an unknown query parameter is a 422, never ignored
         description="Shared-manufacturing (共享制造) capacity platform: factories publish idle "
                     "capacity, orders are split by process step across factories.",
     )
@@ -93,14 +97,14 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
     app.state.clock = clock or (lambda: datetime.now(UTC))
     app.state.quote_runner = QuoteRunner(quote_fn or matching_engine.quote,
                                          settings.quote_concurrency)
-    app.state.dispatcher = None
+    app.state.dispatcher = NullDispatcher()  # the MQTT runtime installs its own
     errors.install(app)
     # The size limit sits inside the metrics middleware, next to the router that reads bodies.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.middleware("http")(metrics.observe)
     for router in (parks_router, factories_router, resources_router, orders_router,
-                   quotes_router, bookings_router, scenario_router, dashboard.router,
-                   events_router, webhooks_router, ratings_router):
+                   quotes_router, bookings_router, scenario_router, catalog_router,
+                   dashboard.router, events_router, webhooks_router, ratings_router):
         app.include_router(router)
     app.add_api_route("/metrics", metrics.render, methods=["GET"], include_in_schema=False)
     app.add_api_route("/healthz", _health, methods=["GET"], tags=["ops"])

@@ -29,7 +29,7 @@ _PAGE = Path(__file__).with_name("dashboard.html")
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-def page(request: Request) -> HTMLResponse:
+def dashboard_page(request: Request) -> HTMLResponse:
     html = _PAGE.read_text(encoding="utf-8")
     refresh_ms = str(request.app.state.settings.dashboard_refresh_s * 1000)
     return HTMLResponse(html.replace("__REFRESH_MS__", refresh_ms))

@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.core.db import session_scope
+from services.core.metrics import BOOKING_CONFLICTS, BOOKINGS, QUOTE_SECONDS
 from services.live.store import LiveStateStore
 from services.orders.models import Order
 from services.resources.models import Resource
@@ -32,11 +33,16 @@ from services.resources.models import Resource
 REQUESTS = Counter("sharefab_http_requests", "HTTP requests answered",
                    ["method", "route", "status"])
 LATENCY = Histogram("sharefab_http_request_seconds", "HTTP request latency", ["method", "route"])
-QUOTE_SECONDS = Histogram("sharefab_quote_solve_seconds", "Wall time of matching.engine.quote",
-                          buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60))
-BOOKINGS = Counter("sharefab_bookings", "Lots booked by accepted quotes")
-BOOKING_CONFLICTS = Counter("sharefab_booking_conflicts",
-                            "Quote acceptances refused because the time was taken")
+__all__ = [
+    "BOOKINGS",
+    "BOOKING_CONFLICTS",
+    "LATENCY",
+    "QUOTE_SECONDS",
+    "REQUESTS",
+    "observe",
+    "registry_for",
+    "render",
+]
 STATUSES = ("idle", "running", "down", "offline", "unknown")
 
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from sqlalchemy import Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.schemas import UtcDatetime, format_utc
+from domain.schemas import UtcDatetime
 from services.core.db import Base, UtcDateTime
 from services.orders.models import utcnow
 
@@ -79,14 +79,6 @@ class BookingRead(BaseModel):
     scrap: int
     status: BookingState
 
-    def work_order(self) -> dict[str, object]:
-        """The MQTT work-order payload: a DESIGN 4.2 allocation plus the booking id."""
-        return {
-            "booking": self.id, "order": self.order, "step": self.step,
-            "factory": self.factory, "resource": self.resource, "quantity": self.quantity,
-            "start": format_utc(self.start), "end": format_utc(self.end),
-            "pricing": self.pricing, "cost": self.cost,
-        }
 
 
 class ProgressIn(BaseModel):

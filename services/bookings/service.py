@@ -18,13 +18,13 @@ from sqlalchemy.orm import Session
 
 from domain import model as m
 from domain.schemas import load_plan
+from services.bookings import history
 from services.bookings.models import ACTIVE_STATES, Booking, BookingRead, BookingState
 from services.core.db import page
 from services.core.errors import ConflictError, InvalidError, NotFoundError
 from services.factories.models import Factory
-from services.flows import order_progress
-from services.flows.lifecycle import transition
 from services.orders.models import Order, OrderState
+from services.orders.transitions import transition
 from services.quotes.models import Quote, QuoteState
 from services.resources.models import Resource
 
@@ -34,13 +34,22 @@ def get(session: Session, *, booking_id: str) -> Booking | None:
 
 
 def get_all(session: Session, *, order_id: str | None = None, resource_id: str | None = None,
+            factory_id: str | None = None, park_id: str | None = None,
             status: str | None = None, limit: int | None = None,
             offset: int = 0) -> Sequence[Booking]:
+    """Bookings matching every filter given, by start time."""
     query = select(Booking)
     if order_id is not None:
         query = query.where(Booking.order_id == order_id)
     if resource_id is not None:
         query = query.where(Booking.resource_id == resource_id)
+    if factory_id is not None or park_id is not None:
+        query = query.join(Resource, Resource.id == Booking.resource_id)
+    if factory_id is not None:
+        query = query.where(Resource.factory_id == factory_id)
+    if park_id is not None:
+        query = query.join(Factory, Factory.id == Resource.factory_id).where(
+            Factory.park_id == park_id)
     if status is not None:
         query = query.where(Booking.status == status)
     query = query.order_by(Booking.start, Booking.id)
@@ -218,7 +227,7 @@ def record_progress(session: Session, *, booking_id: str, done: int, scrap: int,
     finished = done + scrap >= booking.quantity
     booking.status = (BookingState.DONE if finished else BookingState.RUNNING).value
     session.flush()
-    order_progress.progress_recorded(session, booking=booking, actor=actor, at=at)
+    history.progress_recorded(session, booking=booking, actor=actor, at=at)
     if booking.order_id is not None:
         _advance_order(session, booking.order_id, actor=actor, at=at)
 
@@ -230,7 +239,7 @@ def _advance_order(session: Session, order_id: str, *, actor: str,
         return
     statuses = set(session.scalars(select(Booking.status).where(
         Booking.order_id == order_id, Booking.status != BookingState.CANCELLED.value)))
-    order_progress.advance(session, order=order, booking_statuses=statuses, actor=actor, at=at)
+    history.advance(session, order=order, booking_statuses=statuses, actor=actor, at=at)
 
 
 def to_domain(b: Booking) -> m.Booking:

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     # mqtt://host:port; unset: an in-process amqtt broker.
     mqtt_url: str | None = None
+    # Port of that in-process broker (127.0.0.1); unset: `sharefab serve` picks a free one and
+    # prints it in its banner (give it to `sharefab gateway --mqtt-url`).
+    mqtt_embedded_port: int | None = Field(default=None, ge=1, le=65535)
     data_dir: Path = Path("var")
     # Signs nothing yet: the hook for session/API tokens, refused at its default outside local use.
     secret_key: str = _DEFAULT_SECRET

@@ -1,7 +1,9 @@
 """Factory persistence. A factory arrives as DESIGN 4.1's object, resources and windows inside.
 
-A park named by a factory but not yet registered is created on the fly (name = id): gateways and
-scenario files name parks by id and nobody should have to pre-register one to onboard a factory.
+A factory created or moved through the API must name a registered park (``POST /parks``): a
+typo in ``park`` is a 422, not a new park. The scenario import is the exception: a DESIGN 4.1
+document has no list of parks, it names them through its factories, so importing one creates
+the parks it names (``create_parks=True``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from domain import model as m
 from domain.schemas import FactoryIn
 from services.core import db
 from services.core.db import page
-from services.core.errors import ConflictError, NotFoundError
+from services.core.errors import ConflictError, InvalidError, NotFoundError
 from services.factories.models import Factory, FactoryUpdate
 from services.parks import service as park_service
 from services.resources import service as resource_service
@@ -43,10 +45,10 @@ def next_position(session: Session) -> int:
 
 
 def create(session: Session, *, factory_in: FactoryIn, position: int | None = None,
-           source: str = "api") -> Factory:
+           source: str = "api", create_parks: bool = False) -> Factory:
     if session.get(Factory, factory_in.id) is not None:
         raise ConflictError(f"factory {factory_in.id!r} already exists")
-    park_service.ensure(session, park_id=factory_in.park)
+    _park(session, factory_in.park, create=create_parks)
     factory = Factory(
         id=factory_in.id, park_id=factory_in.park, name=factory_in.name, lat=factory_in.lat,
         lon=factory_in.lon, rating=factory_in.rating,
@@ -60,7 +62,8 @@ def create(session: Session, *, factory_in: FactoryIn, position: int | None = No
     return factory
 
 
-def upsert(session: Session, *, factory_in: FactoryIn, position: int, source: str) -> Factory:
+def upsert(session: Session, *, factory_in: FactoryIn, position: int, source: str,
+           create_parks: bool = False) -> Factory:
     """Create the factory, or bring the stored one in line with ``factory_in`` in place.
 
     Resources are updated in place (their bookings stay valid), added, or removed when the
@@ -68,8 +71,9 @@ def upsert(session: Session, *, factory_in: FactoryIn, position: int, source: st
     """
     factory = session.get(Factory, factory_in.id)
     if factory is None:
-        return create(session, factory_in=factory_in, position=position, source=source)
-    park_service.ensure(session, park_id=factory_in.park)
+        return create(session, factory_in=factory_in, position=position, source=source,
+                      create_parks=create_parks)
+    _park(session, factory_in.park, create=create_parks)
     factory.park_id, factory.name = factory_in.park, factory_in.name
     factory.lat, factory.lon, factory.rating = factory_in.lat, factory_in.lon, factory_in.rating
     factory.certifications = list(factory_in.certifications)
@@ -87,12 +91,21 @@ def upsert(session: Session, *, factory_in: FactoryIn, position: int, source: st
 def update(session: Session, *, factory: Factory, factory_in: FactoryUpdate) -> Factory:
     values = factory_in.model_dump(exclude_unset=True, exclude_none=True)
     if "park" in values:
-        park_service.ensure(session, park_id=values["park"])
+        _park(session, values["park"], create=False)
         factory.park_id = values.pop("park")
     for field, value in values.items():
         setattr(factory, field, value)
     session.flush()
     return factory
+
+
+def _park(session: Session, park_id: str, *, create: bool) -> None:
+    """Check the park exists (422 naming it), or create it when the caller may."""
+    if create:
+        park_service.ensure(session, park_id=park_id)
+    elif park_service.get(session, park_id=park_id) is None:
+        raise InvalidError("body.park", f"park {park_id!r} does not exist; create it with "
+                                        "POST /parks first")
 
 
 def delete(session: Session, *, factory_id: str) -> None:

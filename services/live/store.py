@@ -1,7 +1,7 @@
 """Live state of resources (status, utilization, last seen), behind one small interface.
 
 Production keeps it in Redis with TTL heartbeats; the embedded mode uses fakeredis in-process.
-The API and the market snapshot read it through ``LiveStateStore`` and nothing else.
+The API and the market view read it through ``LiveStateStore`` and nothing else.
 """
 
 from __future__ import annotations

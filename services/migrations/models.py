@@ -11,9 +11,9 @@ from services.parks.models import Park
 from services.quotes.models import Quote
 from services.ratings.models import LotRecord, Rating
 from services.resources.models import Resource, ResourceWindow
-from services.scenario.models import Market
+from services.scenario.models import MarketFacts
 from services.webhooks.models import Webhook, WebhookDelivery
 
-__all__ = ["Base", "Booking", "Factory", "LotRecord", "Market", "Order", "OrderEvent",
+__all__ = ["Base", "Booking", "Factory", "LotRecord", "MarketFacts", "Order", "OrderEvent",
            "OrderStep", "Park", "Quote", "Rating", "Resource", "ResourceWindow", "Webhook",
            "WebhookDelivery"]

@@ -1,6 +1,6 @@
 """The order lifecycle as an explicit state machine: which status may follow which.
 
-Pure: no I/O. ``services.flows.lifecycle.transition`` applies a step to a stored order and
+Pure: no I/O. ``services.orders.transitions.transition`` applies a step to a stored order and
 records it in the order's event history; everything that moves an order's status goes there.
 
     new -> quoted -> accepted -> in_production -> done

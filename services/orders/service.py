@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from domain import model as m
-from domain.schemas import OrderIn, StepIn
+from domain.schemas import OrderIn, StepIn, format_utc
 from services.core import db
 from services.core.db import page
-from services.core.errors import ConflictError, NotFoundError
+from services.core.errors import ConflictError, InvalidError, NotFoundError
 from services.orders import lifecycle
 from services.orders.models import Order, OrderRead, OrderState, OrderStep
 
@@ -37,6 +38,13 @@ def get_all(session: Session, *, status: str | None = None, customer: str | None
 
 def next_position(session: Session) -> int:
     return db.next_position(session, Order.position)
+
+
+def check_due(order_in: OrderIn, *, now: datetime) -> None:
+    """Refuse a due date not after ``now``: it could only be quoted late by the whole gap."""
+    if order_in.due <= now:
+        raise InvalidError("body.due", f"must be in the future (now {format_utc(now)}), got "
+                                       f"{format_utc(order_in.due)}")
 
 
 def create(session: Session, *, order_in: OrderIn, position: int | None = None) -> Order:

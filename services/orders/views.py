@@ -8,9 +8,9 @@ from fastapi import status as http
 from domain.schemas import OrderIn
 from services.core.db import DbSession
 from services.core.errors import NotFoundError
-from services.flows.expiry import expire_quotes
 from services.orders import service
 from services.orders.models import OrderRead, OrderState
+from services.quotes.expiry import expire_quotes
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 
@@ -30,7 +30,12 @@ def list_orders(db: DbSession, request: Request,
 
 
 @router.post("", response_model=OrderRead, status_code=http.HTTP_201_CREATED)
-def create_order(db: DbSession, order_in: OrderIn) -> OrderRead:
+def create_order(db: DbSession, request: Request, order_in: OrderIn) -> OrderRead:
+    """A new order; its ``due`` must lie in the future (422 on ``body.due`` otherwise).
+
+    ``POST /scenario`` takes orders of any date: a historical scenario is replayed as it was.
+    """
+    service.check_due(order_in, now=request.app.state.clock())
     return service.to_read(service.create(db, order_in=order_in))
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import JSON, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -22,7 +22,7 @@ class QuoteState(StrEnum):
     OFFERED = "offered"
     ACCEPTED = "accepted"
     SUPERSEDED = "superseded"  # another quote of the same order was accepted
-    EXPIRED = "expired"  # not accepted within quote_ttl_s (services.flows.expiry)
+    EXPIRED = "expired"  # not accepted within quote_ttl_s (services.quotes.expiry)
 
 
 class Quote(Base):
@@ -43,13 +43,19 @@ class Quote(Base):
 
 
 class QuoteRead(BaseModel):
+    """An offered alternative. Money in CNY; the figures add up (see ``cost_breakdown``)."""
+
     id: str
     order: str
-    kind: str
+    kind: str = Field(description="cheapest | fastest | balanced")
     status: QuoteState
-    total_cost: float
+    total_cost: float = Field(description="The price: processing + transport, in CNY; equals "
+                                          "cost_breakdown.total")
     completion: UtcDatetime | None
-    lateness_min: int
-    cost_breakdown: dict[str, float]
+    lateness_min: int = Field(description="Minutes the plan finishes after the order's due date")
+    cost_breakdown: dict[str, float] = Field(description=(
+        "processing + transport = total (= total_cost, what the buyer pays); tardiness_penalty "
+        "is not charged: the scenario's tardiness weight x hours late, used to rank the "
+        "alternatives; score = total + tardiness_penalty"))
     plan: dict[str, Any]  # the DESIGN 4.2 order object
     created_at: UtcDatetime

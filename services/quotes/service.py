@@ -1,4 +1,4 @@
-"""Quotes: the market snapshot an order is priced against, and storing the alternatives.
+"""Quotes: the market view an order is priced against, and storing the alternatives.
 
 Solving is not here: the router runs ``matching.engine.quote`` in a worker thread between the two
 short transactions below, so no database transaction is held while CP-SAT searches.
@@ -18,12 +18,12 @@ from domain.schemas import dump_plan
 from matching.engine import Quote as MatchQuote
 from services.core.errors import ConflictError, NotFoundError
 from services.events import service as events
-from services.flows.lifecycle import transition
 from services.orders import lifecycle
 from services.orders.models import Order, OrderState
 from services.orders.service import OPEN_STATES
+from services.orders.transitions import transition
 from services.quotes.models import Quote, QuoteRead, QuoteState
-from services.scenario.snapshot import snapshot_for_order
+from services.scenario.market_view import market_for_order
 
 
 def get(session: Session, *, quote_id: str) -> Quote | None:
@@ -38,30 +38,35 @@ def get_all(session: Session, *, order_id: str) -> Sequence[Quote]:
 
 def market_for(session: Session, *, order_id: str, unavailable: set[str],
                now: datetime) -> m.Scenario:
-    """The snapshot to quote ``order_id`` against; 404 / 409 when it cannot be quoted."""
+    """The market view to quote ``order_id`` against; 404 / 409 when it cannot be quoted."""
     order = session.get(Order, order_id)
     if order is None:
         raise NotFoundError("order", order_id)
     if order.status not in OPEN_STATES:
         raise ConflictError(f"order {order_id} is {order.status}; it can no longer be quoted")
-    return snapshot_for_order(session, order=order, unavailable=unavailable, now=now)
+    return market_for_order(session, order=order, unavailable=unavailable, now=now)
 
 
 def store(session: Session, *, order_id: str, alternatives: Sequence[MatchQuote],
           solver: dict[str, float], now: datetime, actor: str = "system") -> list[Quote]:
-    """Save the alternatives as offered quotes; the order becomes ``quoted`` if one is feasible."""
+    """Save the planned alternatives as offered quotes; the order becomes ``quoted``.
+
+    Unmatched alternatives are not stored (the pricing flow refuses an order with no plan).
+    """
     order = session.get(Order, order_id)
     if order is None:
         raise NotFoundError("order", order_id)
     rows = []
     for alt in alternatives:
+        if alt.plan.status is not m.OrderStatus.PLANNED:
+            continue
         plan = dump_plan(m.Plan(orders=(alt.plan,), solver=m.SolverInfo(status="")))["orders"][0]
+        breakdown = money_breakdown(alt.cost_breakdown)
         row = Quote(id=f"Q-{uuid.uuid4().hex[:12]}", order_id=order_id, kind=alt.kind,
                     status=QuoteState.OFFERED.value, plan_status=alt.plan.status.value,
-                    total_cost=round(alt.plan.total_cost, 2), completion=alt.plan.completion,
+                    total_cost=breakdown["total"], completion=alt.plan.completion,
                     lateness_min=alt.plan.lateness_min, plan=plan,
-                    cost_breakdown={k: round(v, 2) for k, v in alt.cost_breakdown.items()},
-                    solver=solver, created_at=now)
+                    cost_breakdown=breakdown, solver=solver, created_at=now)
         session.add(row)
         rows.append(row)
     feasible = [r for r in rows if r.plan_status == m.OrderStatus.PLANNED.value]
@@ -78,6 +83,21 @@ def store(session: Session, *, order_id: str, alternatives: Sequence[MatchQuote]
         # else: accepted meanwhile (a queued solve finishing late); the offers just lapse.
     session.flush()
     return rows
+
+
+def money_breakdown(engine: dict[str, float]) -> dict[str, float]:
+    """The quote's figures in CNY, adding up: ``total = processing + transport`` (the price,
+    also ``total_cost``); ``tardiness_penalty`` is not charged, it is the scenario's weight
+    times hours late that ranked the alternative, and ``score = total + tardiness_penalty``.
+
+    The engine's own ``total`` is that score; it is not what the buyer pays.
+    """
+    processing = round(engine.get("processing", 0.0), 2)
+    transport = round(engine.get("transport", 0.0), 2)
+    penalty = round(engine.get("tardiness_penalty", 0.0), 2)
+    total = round(processing + transport, 2)
+    return {"processing": processing, "transport": transport, "total": total,
+            "tardiness_penalty": penalty, "score": round(total + penalty, 2)}
 
 
 def to_read(q: Quote) -> QuoteRead:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import anyio.to_thread
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import JSONResponse
 
-from domain.model import Scenario
 from services.core.db import DbSession, session_scope
 from services.core.errors import InvalidError, NotFoundError
+from services.flows import pricing
 from services.orders import service as order_service
 from services.quotes import service
 from services.quotes.models import QuoteRead
@@ -26,7 +27,11 @@ async def create_quotes(request: Request, order_id: str,
                         wait: bool = Query(True, description="solve now, or queue and answer "
                                                              "202 (GET the quotes later)"),
                         ) -> Any:
-    """Price the order against the market now (cheapest, fastest and balanced alternatives)."""
+    """Price the order against the market now (cheapest, fastest and balanced alternatives).
+
+    422 naming the order and the engine's reason (the step and the constraint) when the market
+    cannot serve it; nothing is stored then.
+    """
     state, settings = request.app.state, request.app.state.settings
     limit = time_limit_s or settings.quote_default_time_limit_s
     if limit > settings.quote_max_time_limit_s:
@@ -34,26 +39,10 @@ async def create_quotes(request: Request, order_id: str,
                            f"at most {settings.quote_max_time_limit_s} s, got {limit}")
     if not wait:
         return await anyio.to_thread.run_sync(_enqueue, state, order_id, limit)
-
-    def snapshot() -> Scenario:
-        with session_scope(state.session_factory) as db:
-            return service.market_for(db, order_id=order_id, unavailable=state.live.unavailable(),
-                                      now=state.clock())
-
-    market = await anyio.to_thread.run_sync(snapshot)
-    try:
-        alternatives, wall_s = await state.quote_runner.run(market, order_id, limit)
-    except ValueError as exc:  # the engine refusing its input is a 422, not a crash
-        raise InvalidError(f"order {order_id}", str(exc)) from exc
-
-    def save() -> list[QuoteRead]:
-        with session_scope(state.session_factory) as db:
-            rows = service.store(db, order_id=order_id, alternatives=alternatives,
-                                 solver={"wall_s": round(wall_s, 3), "time_limit_s": limit},
-                                 now=state.clock(), actor="anonymous")
-            return [service.to_read(q) for q in rows]
-
-    return await anyio.to_thread.run_sync(save)
+    return await anyio.to_thread.run_sync(functools.partial(
+        pricing.price_order, state.session_factory, order_id=order_id, time_limit_s=limit,
+        solve=state.quote_runner, unavailable=state.live.unavailable, clock=state.clock,
+        actor="anonymous"))
 
 
 def _enqueue(state: Any, order_id: str, limit: float) -> JSONResponse:

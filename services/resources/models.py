@@ -73,14 +73,16 @@ class ResourceCreate(ResourceIn):
 
 
 class ResourceUpdate(Wire):
-    """Partial update; ``windows`` given replaces the whole calendar (source ``api``)."""
+    """Partial update; ``windows`` given replaces the whole calendar (source ``api``);
+    ``pricing`` merges: only the modes given change, an explicit null withdraws one."""
 
     process: str | None = None
     capacity: Annotated[int, Field(ge=1, le=1000)] | None = None
     materials: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = None
     speed: Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)] | None = None
     setup_min: Annotated[int, Field(ge=0, le=7 * 24 * 60)] | None = None
-    pricing: PricingIn | None = None
+    pricing: PricingIn | None = Field(None, description=(
+        "merged into the stored pricing: only the modes given change, null withdraws one"))
     windows: Annotated[list[WindowIn], Field(max_length=10_000)] | None = None
 
 

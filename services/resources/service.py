@@ -111,9 +111,17 @@ def upsert(session: Session, *, factory_id: str, resource_in: ResourceIn, positi
 
 
 def update(session: Session, *, resource: Resource, resource_in: ResourceUpdate) -> Resource:
-    """Merge the given fields and re-validate the whole resource as DESIGN 4.1 demands."""
+    """Merge the given fields and re-validate the whole resource as DESIGN 4.1 demands.
+
+    ``pricing`` merges field by field: only the modes given change, an explicit null withdraws
+    one (the resource must still offer at least one mode).
+    """
     merged = to_wire(resource).model_dump()
-    merged.update(resource_in.model_dump(exclude_unset=True, exclude_none=True))
+    merged.update(resource_in.model_dump(exclude_unset=True, exclude_none=True,
+                                         exclude={"pricing"}))
+    if resource_in.pricing is not None:
+        merged["pricing"] = {**merged["pricing"],
+                             **resource_in.pricing.model_dump(exclude_unset=True)}
     validated = ResourceIn.model_validate(merged)  # raises ValidationError naming the field
     _apply(resource, validated)
     if resource_in.windows is not None:

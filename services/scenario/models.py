@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from services.core.db import Base, UtcDateTime
 
 
-class Market(Base):
+class MarketFacts(Base):
     """A single row (id 1): what the last scenario import said beyond factories and orders."""
 
     __tablename__ = "market"

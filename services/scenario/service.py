@@ -1,4 +1,4 @@
-"""The market as a DESIGN 4.1 scenario: bulk import and export (quote snapshots: snapshot.py).
+"""The market as a DESIGN 4.1 scenario: bulk import and export (one quote's: market_view.py).
 
 Import merges by id (upsert): factories, resources and orders named in the document replace
 their stored versions (a resource's calendar with them); everything not named stays. With
@@ -23,8 +23,8 @@ from services.orders import service as order_service
 from services.orders.models import Order
 from services.parks.models import Park
 from services.quotes.models import Quote
-from services.scenario.models import Market
-from services.scenario.snapshot import market_facts
+from services.scenario.market_view import market_facts
+from services.scenario.models import MarketFacts
 
 
 def import_scenario(session: Session, *, scenario: ScenarioIn, replace: bool = False) -> None:
@@ -36,7 +36,9 @@ def import_scenario(session: Session, *, scenario: ScenarioIn, replace: bool = F
     for i, f in enumerate(scenario.factories):
         existing = session.get(Factory, f.id)
         position = existing.position if existing is not None else base + i
-        factory_service.upsert(session, factory_in=f, position=position, source="scenario")
+        # A 4.1 document names its parks only through its factories: import creates them.
+        factory_service.upsert(session, factory_in=f, position=position, source="scenario",
+                               create_parks=True)
     base = order_service.next_position(session)
     for i, o in enumerate(scenario.orders):
         order = session.get(Order, o.id)
@@ -49,13 +51,13 @@ def import_scenario(session: Session, *, scenario: ScenarioIn, replace: bool = F
 
 
 def _clear(session: Session) -> None:
-    for table in (Booking, Quote, Order, Factory, Park, Market):
+    for table in (Booking, Quote, Order, Factory, Park, MarketFacts):
         session.execute(delete(table))
     session.flush()
 
 
 def _store_market(session: Session, scenario: ScenarioIn) -> None:
-    market = session.get(Market, 1) or Market(id=1)
+    market = session.get(MarketFacts, 1) or MarketFacts(id=1)
     market.horizon_start = scenario.horizon_start
     market.transport = scenario.transport.model_dump()
     market.objective = scenario.objective.model_dump()

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.core.db import session_scope
 from services.core.settings import Settings
-from services.flows.expiry import expire_quotes
+from services.quotes.expiry import expire_quotes
 from services.webhooks.delivery import RetryPolicy, deliver_due
 
 log = logging.getLogger(__name__)

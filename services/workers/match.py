@@ -2,11 +2,12 @@
 
 ``POST /orders/{id}/quotes?wait=false`` appends ``{order, time_limit_s}`` to the stream
 ``<prefix>quote-requests`` and answers 202; workers of the consumer group ``matchers`` take
-entries, build the market snapshot, run ``matching.engine.quote`` and store the quotes in one
-transaction, then XACK. Following the Redis stream rules of DESIGN 6: a worker first re-reads
-its own pending entries (ID 0) after a restart, takes over entries a dead worker left pending
-for longer than ``claim_idle_ms`` (XAUTOCLAIM), and acknowledges only after the commit. A
-request that cannot succeed (unknown or already booked order, engine error) goes to the
+entries, price the order with ``services.flows.pricing.price_order`` (the same function the
+view calls: market view, engine, quotes stored in one transaction), then XACK. Following the
+Redis stream rules of DESIGN 6: a worker first re-reads its own pending entries (ID 0) after a
+restart, takes over entries a dead worker left pending for longer than ``claim_idle_ms``
+(XAUTOCLAIM), and acknowledges only after the commit. A request that cannot succeed (unknown or
+already booked order, an order the market cannot serve, engine error) goes to the
 dead-letter stream ``<prefix>quote-requests:dead`` with the reason; a database outage leaves it
 pending for a retry.
 
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -26,12 +26,10 @@ import redis
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from matching.engine import SolveOptions
-from services.core.db import session_scope
 from services.core.errors import ConflictError, NotFoundError
+from services.flows import pricing
 from services.live.store import LiveStateStore
-from services.quotes import service as quote_service
-from services.quotes.runner import QuoteFn
+from services.quotes.runner import QuoteFn, QuoteRunner
 
 log = logging.getLogger(__name__)
 Entry = tuple[str, dict[str, str]]
@@ -124,26 +122,18 @@ class MatchWorker:
                  live: LiveStateStore, quote_fn: QuoteFn, clock: Callable[[], datetime],
                  consumer: str) -> None:
         self.queue, self.session_factory, self.live = queue, session_factory, live
-        self.quote_fn, self.clock, self.consumer = quote_fn, clock, consumer
+        self.clock, self.consumer = clock, consumer
+        # One solve at a time: a worker process is scaled by running more of them.
+        self.solve = QuoteRunner(quote_fn, concurrency=1)
 
     def handle(self, entry_id: str, fields: dict[str, str]) -> bool:
         """Solve one request; True when it is finished with (stored or dead-lettered)."""
         order_id = fields.get("order", "")
         try:
             time_limit_s = float(fields.get("time_limit_s", "5"))
-            with session_scope(self.session_factory) as db:
-                market = quote_service.market_for(db, order_id=order_id,
-                                                  unavailable=self.live.unavailable(),
-                                                  now=self.clock())
-            started = time.perf_counter()
-            alternatives = self.quote_fn(market, order_id,
-                                         options=SolveOptions(time_limit_s=time_limit_s))
-            wall_s = time.perf_counter() - started
-            with session_scope(self.session_factory) as db:
-                quote_service.store(db, order_id=order_id, alternatives=alternatives,
-                                    solver={"wall_s": round(wall_s, 3),
-                                            "time_limit_s": time_limit_s},
-                                    now=self.clock())
+            pricing.price_order(self.session_factory, order_id=order_id,
+                                time_limit_s=time_limit_s, solve=self.solve,
+                                unavailable=self.live.unavailable, clock=self.clock)
         except OperationalError:
             log.exception("match: database unavailable; request %s stays pending", entry_id)
             return False

@@ -23,17 +23,11 @@ from connectors.gateway import SimulatedGateway
 from connectors.ingest import Ingest
 from connectors.metrics import register_mqtt_metrics
 from connectors.mqtt import BrokerAddress, IngestClient, Publisher
+from services.bookings.dispatch import work_order_fields
 from services.live.redis_store import RedisLiveStore
 from services.workers.ingest import DbDirectory, DbEffects
 
 log = logging.getLogger(__name__)
-
-
-def booking_fields(row: Any) -> dict[str, Any]:
-    """A booking as the API returns it (``BookingRead``) -> the work-order payload fields."""
-    return {"booking": row.id, "order": row.order, "step": row.step, "park": row.park,
-            "factory": row.factory, "resource": row.resource, "quantity": row.quantity,
-            "start": row.start, "end": row.end, "pricing": row.pricing, "cost": row.cost}
 
 
 class MqttRuntime:
@@ -60,7 +54,7 @@ class MqttRuntime:
         if url:
             self.address = BrokerAddress.from_url(url, mqtt5=True)
         else:
-            self.broker = EmbeddedBroker()
+            self.broker = EmbeddedBroker(port=getattr(self.settings, "mqtt_embedded_port", None))
             self.address = await self.broker.start()
         register_mqtt_metrics(self.live.state)
         if not url or getattr(self.settings, "mqtt_in_process", True):
@@ -71,7 +65,7 @@ class MqttRuntime:
                 log.warning("MQTT ingest not subscribed yet; it keeps retrying")
         self.publisher = Publisher(self.address)
         await asyncio.to_thread(self.publisher.start, 10.0)
-        self.dispatcher = Dispatcher(self.publisher, self.directory, booking_fields)
+        self.dispatcher = Dispatcher(self.publisher, self.directory, work_order_fields)
         if self.demo:
             await asyncio.to_thread(self._start_demo_gateways)
 

@@ -27,7 +27,7 @@ from matching.fjsp_lns import (
 )
 
 FATTAHI1 = "2 2 2\n2 2 1 25 2 37 2 1 32 2 24\n2 2 1 45 2 65 2 1 21 2 65\n"
-MK = Path(__file__).resolve().parents[3] / "shared/benchmarks/fjsp/brandimarte"
+MK = Path(__file__).resolve().parents[2] / "bench/instances/brandimarte"
 
 
 def violations(jobs: Jobs, rows: list[tuple[int, int, int, int, int]]) -> list[str]:
@@ -131,7 +131,6 @@ def test_lns__never_worse_and_feasible() -> None:
     assert stats.steps > 0
 
 
-@pytest.mark.skipif(not (MK / "mk04.fjs").exists(), reason="shared benchmark files absent")
 def test_lns__improves_a_poor_mk04_schedule() -> None:
     jobs = parse_fjs((MK / "mk04.fjs").read_text())
     ops = flatten(jobs)

@@ -98,7 +98,6 @@ def test_board__keeps_the_best_and_says_when_it_improved() -> None:
     assert board.best is c
 
 
-@pytest.mark.skipif(not (MK / "mk06.fjs").exists(), reason="shared benchmark files absent")
 def test_tabu__improves_mk06_beyond_the_best_dispatch_schedule() -> None:
     jobs = parse_fjs((MK / "mk06.fjs").read_text())
     ops = flatten(jobs)
@@ -110,7 +109,6 @@ def test_tabu__improves_mk06_beyond_the_best_dispatch_schedule() -> None:
     assert search.stats.iterations > 1000
 
 
-@pytest.mark.skipif(not (MK / "mk06.fjs").exists(), reason="shared benchmark files absent")
 def test_solve_fjsp__hybrid_runs_both_searches_and_stays_feasible() -> None:
     jobs = parse_fjs((MK / "mk06.fjs").read_text())
     schedule, answer = solve_fjsp(jobs, Budget(time_limit_s=3.0, workers=2), full_share=0.2)

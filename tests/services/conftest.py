@@ -18,9 +18,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from services.api.app import create_app
-from services.core.db import Base, scratch_schema
+from services.core.db import Base, scratch_schema, session_scope
 from services.core.settings import Settings
 from services.live.memory import InMemoryLiveStore
+from services.parks import service as park_service
+from services.parks.models import ParkCreate
 
 NOW = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
 TABLES = ["bookings", "quotes", "order_steps", "orders", "windows", "resources", "factories",
@@ -60,10 +62,22 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
                     quote_default_time_limit_s=2.0, **fields)
 
 
+# The park the builders' factories name by default: a factory must name a registered park.
+DEFAULT_PARK = "P9"
+
+
+def seed_park(app: Any, park_id: str = DEFAULT_PARK) -> None:
+    """Register ``park_id`` straight through the service (no route, no auth in the way)."""
+    with session_scope(app.state.session_factory) as db:
+        if park_service.get(db, park_id=park_id) is None:
+            park_service.create(db, park_in=ParkCreate(id=park_id, name=park_id, city=""))
+
+
 @pytest.fixture
 def client(database_url: str, live: InMemoryLiveStore) -> Iterator[TestClient]:
     app = create_app(make_settings(database_url), live=live, clock=lambda: NOW)
     with TestClient(app) as c:
+        seed_park(app)
         yield c
 
 

@@ -30,6 +30,7 @@ def test_factory__duplicate_id_conflicts(client):
 
 def test_factory__patch_and_delete_cascade_to_resources(client):
     client.post("/factories", json=b.factory("F1"))
+    client.post("/parks", json={"id": "P2", "name": "Park 2", "city": ""})
     patched = client.patch("/factories/F1", json={"rating": 4.9, "park": "P2"})
     assert patched.status_code == 200
     assert (patched.json()["rating"], patched.json()["park"]) == (4.9, "P2")
@@ -39,6 +40,8 @@ def test_factory__patch_and_delete_cascade_to_resources(client):
 
 
 def test_factories__list_filters_by_park(client):
+    for park in ("PA", "PB"):
+        client.post("/parks", json={"id": park, "name": park, "city": ""})
     client.post("/factories", json=b.factory("F1", park="PA"))
     client.post("/factories", json=b.factory("F2", park="PB"))
     assert [f["id"] for f in client.get("/factories", params={"park": "PB"}).json()] == ["F2"]

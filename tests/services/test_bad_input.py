@@ -73,7 +73,7 @@ CASES: list[tuple[str, str, str, Any, int, tuple[str, ...]]] = [
     ("resource of unknown factory", "POST", "/resources",
      {**b.resource("RNEW"), "factory": "NOPE"}, 404, ("NOPE",)),
     ("patch leaves no price", "PATCH", "/resources/F1-L1",
-     {"pricing": {"time_share_per_hour": None}}, 422, ("pricing",)),
+     {"pricing": {"time_share_per_hour": None, "per_piece": None}}, 422, ("pricing",)),
     ("malformed JSON", "POST", "/orders", b'{"id": "O9", ', 422, ("body", "JSON")),
     ("scenario: invalid factory at the end", "POST", "/scenario",
      _scenario_with_bad_factory_last(), 422, ("factories.4.rating",)),

@@ -34,6 +34,8 @@ def world(tmp_path, mqtt_url, redis_url):
     app = create_app(settings, clock=lambda: NOW)
     park, factory, rid = f"P{tag}", f"F{tag}", f"F{tag}-R1"
     with TestClient(app) as client:
+        assert client.post("/parks", json={"id": park, "name": park, "city": ""}
+                           ).status_code == 201
         assert client.post("/factories", json=b.factory(factory, park=park, resources=[
             b.resource(rid)])).status_code == 201
         yield client, BrokerAddress.from_url(mqtt_url), park, factory, rid

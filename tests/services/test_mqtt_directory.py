@@ -32,7 +32,8 @@ def session_factory(tmp_path):
 def add_factory(session_factory, fid, park, rids):
     with session_scope(session_factory) as db:
         factories.create(db, factory_in=FactoryIn.model_validate(
-            b.factory(fid, park=park, resources=[b.resource(r) for r in rids])))
+            b.factory(fid, park=park, resources=[b.resource(r) for r in rids])),
+            create_parks=True)
 
 
 def test_directory__new_resource_found_on_first_miss(session_factory):

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from matching import engine as matching_engine
 from services import bookings
+from services.bookings.dispatch import work_order_fields
 from services.core.db import session_scope
 from services.core.errors import ConflictError, InvalidError, NotFoundError
 from services.live.store import LiveState
@@ -182,7 +183,7 @@ def test_accept__dispatcher_gets_the_committed_bookings(client):
     answer = client.post(f"/quotes/{offer['id']}/accept")
     assert answer.status_code == 201
     assert [r.id for r in sent] == [x["id"] for x in answer.json()]
-    work_order = sent[0].work_order()
+    work_order = work_order_fields(sent[0])
     assert (work_order["booking"], work_order["resource"], work_order["factory"]) == \
         (sent[0].id, "R1", "F1")
     assert client.get(f"/bookings/{sent[0].id}").json()["status"] == "booked"

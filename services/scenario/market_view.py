@@ -21,7 +21,7 @@ from services.orders import service as order_service
 from services.orders.models import Order
 from services.ratings.credit import scores as credit_scores
 from services.resources.models import Resource, ResourceWindow
-from services.scenario.models import Market
+from services.scenario.models import MarketFacts
 
 
 def floor_minute(t: datetime) -> datetime:
@@ -31,14 +31,14 @@ def floor_minute(t: datetime) -> datetime:
 
 def market_facts(session: Session, now: datetime) -> tuple[datetime, m.Transport, m.Objective]:
     """Horizon start, transport and objective of the stored market (defaults when none)."""
-    market = session.get(Market, 1)
+    market = session.get(MarketFacts, 1)
     if market is None:
         return floor_minute(now), m.Transport(), m.Objective()
     transport = TransportIn.model_validate(market.transport).to_domain()
     return market.horizon_start, transport, m.Objective(**market.objective)
 
 
-def snapshot_for_order(session: Session, *, order: Order, unavailable: set[str],
+def market_for_order(session: Session, *, order: Order, unavailable: set[str],
                        now: datetime) -> m.Scenario:
     """The market for ``order`` from ``now`` (floored to the minute) on.
 

@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.flows.lifecycle import transition
 from services.orders.models import Order, OrderState
+from services.orders.transitions import transition
 from services.quotes.models import Quote, QuoteState
 
 

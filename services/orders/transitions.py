@@ -1,6 +1,6 @@
 """Moving an order along its lifecycle, with the event that says so: one place for both.
 
-Views, the match worker, the ingest and the simulation all call ``transition``; the state
+Views, services, the match worker and the ingest all move an order with ``transition``; the state
 machine itself (what may follow what) is ``services.orders.lifecycle``.
 """
 

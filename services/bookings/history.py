@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from services.bookings.models import Booking, BookingRead, BookingState
 from services.events import service as events
-from services.flows.lifecycle import transition
 from services.orders import lifecycle
 from services.orders.models import Order, OrderState
+from services.orders.transitions import transition
 from services.ratings.credit import record_lot
 
 

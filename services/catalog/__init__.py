@@ -1,0 +1,1 @@
+"""The reference lists clients pick codes from: process codes (``GET /processes``) and materials."""
