@@ -1,11 +1,11 @@
 """The REST API at market scale, on SQLite and on PostgreSQL, measured in-process.
 
-For each backend and market size (``bench/market_gen.py``, seeded): bulk import and export of
-the DESIGN 4.1 market (``POST`` / ``GET /scenario``), single reads (``GET /resources/{id}``),
-a filtered list, order intake (``POST /orders``), the database side of a quote (the market
-snapshot, ``services.quotes.service.market_for``) and booking commits (``POST
-/quotes/{id}/accept`` after a quote). Requests go through FastAPI's TestClient (the whole app
-stack, no network). Baseline, same run: ``GET /healthz``, the framework's floor per request.
+For each backend and market size (``bench/market_gen.py``, seeded): bulk import and export of the
+market as a scenario (docs/formats.md; ``POST`` / ``GET /scenario``), single reads (``GET
+/resources/{id}``), a filtered list, order intake (``POST /orders``), the database side of a quote
+(the market snapshot, ``services.quotes.service.market_for``) and booking commits (``POST
+/quotes/{id}/accept`` after a quote). Requests go through FastAPI's TestClient (the whole app stack,
+no network). Baseline, same run: ``GET /healthz``, the framework's floor per request.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Each job is an order of one piece, each operation a step, each machine a resource; the engine's
 quantity-1 fast path (``matching.fjsp``): a multi-start dispatch schedule, the full FJSP CP-SAT
 model hinted with it for a fifth of the budget (its bound is the reported bound), then a tabu
-search (``matching.fjsp_tabu``) and CP-SAT large neighbourhood search (``matching.fjsp_lns``)
+search (``matching.fjsp.tabu``) and CP-SAT large neighbourhood search (``matching.fjsp.lns``)
 side by side on one shared incumbent, with a full-model restart whenever both stall. The tabu
 kernels are compiled (or loaded from Numba's cache) before the clock starts.
 Every schedule is re-checked here (eligible machine, duration, no overlap, job order) before
@@ -23,8 +23,8 @@ from typing import Any
 
 from matching.cpsat import Budget
 from matching.fjsp import Scheduled, greedy_fjsp, makespan, parse_fjs, solve_fjsp
-from matching.fjsp_lns import Jobs
-from matching.fjsp_tabu import warm_up
+from matching.fjsp.lns import Jobs
+from matching.fjsp.tabu import warm_up
 
 ROOT = Path(__file__).resolve().parents[1]
 # The ten Brandimarte files are in the repository (bench/instances/README.md: source, licence).
@@ -132,21 +132,27 @@ def render(rows: list[dict[str, Any]], time_limit_s: float, workers: int,
     lines = [
         "## FJSP: Brandimarte mk01-mk10 (makespan)",
         "",
+        "Which engine: these figures come from the FJSP-only solver in `matching/fjsp/` "
+        "(quantity-1 fast path, tabu search and CP-SAT LNS), which quotes, batch solves and "
+        "repair do not call yet; the platform's lot model (`matching.engine.solve`) is not "
+        "measured here (issue 13: one engine, open).",
+        "",
         f"Measured {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}: `sharefab bench fjsp`, "
         f"{time_limit_s:g} s per instance, {workers} threads. BKS = best known upper "
         "bound from ScheduleOpt FJSPLib `bks.json` (source in "
         "`bench/instances/README.md`); gap = (makespan - BKS) / BKS. "
         "Greedy = the engine's earliest-finish list schedule, same run. Engine "
-        "(`matching/fjsp.py`): best of 41 dispatch schedules (earliest finish traded against "
+        "(`matching/fjsp/__init__.py`): best of 41 dispatch schedules (earliest finish traded "
+        "against "
         "the job's work left), the full CP-SAT model hinted with it for 20 % of the time "
         "(stops when proven optimal; its bound is the bound column, floored by the longest "
         "job / average machine load), then two searches side by side on one shared "
-        "incumbent until the deadline: a tabu search (`matching/fjsp_tabu.py`, Numba, one "
+        "incumbent until the deadline: a tabu search (`matching/fjsp/tabu.py`, Numba, one "
         "thread: move one operation of a critical path to its best position on any machine "
         "it can use, positions and O(1) estimates after Mastrolilli & Gambardella 2000, the "
         "broken machine arcs tabu for 10-18 iterations, restart from the best after 20,000 "
         "iterations without a gain) and CP-SAT large neighbourhood search "
-        "(`matching/fjsp_lns.py`, the other worker: re-solve <= 0.5 s with a few operations "
+        "(`matching/fjsp/lns.py`, the other worker: re-solve <= 0.5 s with a few operations "
         "freed, every other one keeping its machine and order). After 25 % of the time "
         "without a gain from either, the full model runs again from the incumbent for 15 % "
         "on every worker, the tabu search paused; if by then LNS has gained nothing and the "

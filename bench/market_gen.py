@@ -1,4 +1,4 @@
-"""A seeded generator of DESIGN 4.1 scenarios: N resources in a park region, M orders.
+"""A seeded generator of scenarios (docs/formats.md): N resources in a park region, M orders.
 
 Used by the quote and multi-order benchmarks and by tests. Same arguments, same scenario.
 Shapes (assumptions, not measurements): factories of 3-8 resources around Ningbo, one or two

@@ -10,14 +10,18 @@ from __future__ import annotations
 import os
 import platform
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
+from bench.checked import CheckedSolve
+from simulations import spread
 from simulations.config import load_config, parse_config, read_raw, with_params
 from simulations.generator import generate
-from simulations.runner import run_policies
+from simulations.kpis import Kpis
+from simulations.runner import PolicyRun, run_policies
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "simulations" / "examples" / "market.yaml"
 RESULTS = Path(__file__).resolve().parent / "results" / "sim.md"
@@ -74,10 +78,12 @@ def run(*, factories: int = 200, orders: int = 5000, days: float = 30.0,
     market = generate(cfg)
     gen_s = time.perf_counter() - t0
     results: dict[str, Any] = {"generate_s": gen_s, "policies": {}}
+    # Every plan of every policy through the independent checker; broken ones are counted.
+    checker = CheckedSolve(strict=False)
     load_before = os.getloadavg()[0]
     for name in names:
         t0, c0 = time.perf_counter(), time.process_time()
-        (run_,) = run_policies(cfg, [name], market=market)
+        (run_,) = run_policies(cfg, [name], market=market, solver=checker)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         k = run_.kpis
         results["policies"][name] = {"wall_s": wall, "cpu_s": cpu,
@@ -106,7 +112,12 @@ def run(*, factories: int = 200, orders: int = 5000, days: float = 30.0,
         f"lots per step; orders are planned in batches every {s.batch_min} simulated minutes "
         f"(0 = each on arrival). Python {platform.python_version()}, {os.cpu_count()} CPUs, "
         f"1-minute load average {load_before:.1f} before and {load_after:.1f} after the run "
-        "(other work on the machine slows every number here).",
+        "(other work on the machine slows every number here). Objective: tardiness "
+        f"{cfg.objective.tardiness_per_hour:g} CNY/h, late order "
+        f"{cfg.objective.late_order_penalty:g} CNY. {checker.plans:,} plans "
+        f"({checker.orders:,} order plans) checked by `tests/matching/plan_checker.py`: "
+        + (f"**{checker.rejected:,} broke a rule** (first: "
+           + " | ".join(checker.findings[:3]) + ")." if checker.rejected else "all valid."),
         "",
         "`engine s`: time inside `matching.engine.solve` (candidates, greedy hint, model, search); "
         "`CP-SAT s`: what the engine reports as its solver's wall time (model build and "
@@ -138,15 +149,103 @@ def run(*, factories: int = 200, orders: int = 5000, days: float = 30.0,
         verdict = "meets" if pol["cpsat"]["wall_s"] <= 120 else "misses"
         lines += ["", f"Target: <= 120 s for cpsat on this machine: {verdict} "
                   f"({pol['cpsat']['wall_s']:.1f} s)."]
+    elif "cpsat" in pol:
+        lines += ["", "Not the standard size (200 factories, 5,000 orders over 30 days): the "
+                  "<= 120 s target is not judged by this run."]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     console.print(f"wrote {out}")
     return results
 
 
+# Why cpsat was less punctual than greedy, and what fixed it. Measured by hand on the shipped
+# example (seeds 1-5; 2026-12-01, 1-minute load 8-16 on 2 cores), not by run_seeds().
+DIAGNOSIS = (
+    "Why the engine was less punctual than greedy (shipped example, measured 2026-12-01 under "
+    "a 1-minute load of 8-16 on 2 cores). Seed 1 before the fix: cpsat 78.1 % on time, greedy "
+    "85.9 %; every late order was late in its plan already (cpsat 13 of 13, greedy 9 of 9: "
+    "execution and breakdowns added none), median planned slack before the due date 17.2 h "
+    "against 42.6 h, mean lead time 74.4 h against 58.5 h. (1) The budget: CP-SAT's full "
+    "presolve cost more wall time than its 0.02 s search (about 1 s a call under load); a "
+    "light presolve (`light_presolve`, now the simulation's default) left punctuality behind "
+    "greedy on 4 of 5 seeds (cpsat 89.1 / 73.0 / 70.3 / 75.0 / 78.4 % against greedy 85.9 / "
+    "83.8 / 75.0 / 79.2 / 83.8 %), so the budget was not the cause. (2) The objective: "
+    "lateness was priced at 50 CNY an hour only, so a slot one or two hours late won whenever "
+    "it saved more than that, while the operator counts each late order as late. A price per "
+    "late order (`objective.late_order_penalty`, 2,000 CNY in the example) made cpsat at least "
+    "as punctual as greedy on 4 of 5 seeds (87.5 / 89.2 / 81.2 / 83.3 / 79.7 %). (3) CP-SAT's "
+    "cheapest starting plan (the cheapest-first greedy, which a 0.02 s search rarely leaves) "
+    "priced a lot's tardiness as if the order ended with that lot; counting the least time "
+    "the following steps still need (`greedy.tail_min`) moved seed 5 from 79.7 to 82.4 % and "
+    "seed 3 from 81.2 to 84.4 %, seeds 1 and 2 unchanged. Not measured separately: which "
+    "quote a customer takes (the simulated platform books the engine's plan, it does not ask "
+    "for quotes) and capacity taken now that later orders need."
+)
+
+SPREAD_RESULTS = Path(__file__).resolve().parent / "results" / "sim_seeds.md"
+SPREAD_REPORT = Path(__file__).resolve().parent / "results" / "sim_seeds.html"
+
+
+def run_seeds(*, seeds: Sequence[int] = (1, 2, 3, 4, 5),
+              policies: Sequence[str] = ("cpsat", "greedy", "single"),
+              raw: dict[str, Any] | None = None, label: str = "the shipped example market",
+              out: Path = SPREAD_RESULTS, report: Path | None = SPREAD_REPORT,
+              console: Console | None = None) -> dict[int, list[Kpis]]:
+    """Every policy on the markets of ``seeds``: KPIs side by side with their spread.
+
+    Every plan the engine returns on the way is checked by the independent plan checker
+    (``bench.checked``); a broken plan stops the benchmark.
+    """
+    console = console or Console()
+    cfg = parse_config(raw or read_raw(EXAMPLE), "bench config")
+    checker = CheckedSolve()
+    by_seed: dict[int, list[Kpis]] = {}
+    first: list[PolicyRun] = []
+    load_before = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    for seed in seeds:
+        runs = run_policies(cfg, list(policies), seed=seed, solver=checker)
+        by_seed[seed] = [r.kpis for r in runs]
+        first = first or runs
+        for k in by_seed[seed]:
+            console.print(f"seed {seed} {k.policy}: filled {k.filled}/{k.orders}, on time "
+                          f"{k.on_time_rate:.1%}, cost/order {k.cost_per_order:,.2f}, idle used "
+                          f"{k.idle_capacity_used:.1%}")
+    wall = time.perf_counter() - t0
+    s = cfg.solver
+    lines = [
+        f"### Over seeds: {label}",
+        "",
+        f"{len(seeds)} markets drawn from one config (seeds {', '.join(map(str, seeds))}; "
+        f"{cfg.market.factories} factories, {cfg.orders.per_day:g} orders a day over "
+        f"{cfg.days:g} days), each policy on each. Solver budget per engine call: "
+        f"max_deterministic_time {s.deterministic_time_s} s, wall cap {s.time_limit_s} s, "
+        f"{s.candidates_per_step} candidates per step; objective: tardiness "
+        f"{cfg.objective.tardiness_per_hour:g} CNY/h, late order "
+        f"{cfg.objective.late_order_penalty:g} CNY. {checker.plans:,} plans "
+        f"({checker.orders:,} order plans) checked by `tests/matching/plan_checker.py`, all "
+        f"valid. {wall:.0f} s in all; 1-minute load average {load_before:.1f} before and "
+        f"{os.getloadavg()[0]:.1f} after.",
+        "",
+        *spread.markdown(by_seed),
+        "",
+        DIAGNOSIS,
+    ]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if report is not None and first:
+        from simulations.report import render_report
+
+        report.write_text(render_report(first, title=f"ShareFab market simulation: {label}",
+                                        by_seed=by_seed), encoding="utf-8")
+    console.print(f"wrote {out}")
+    return by_seed
+
+
 def main() -> None:
     """The standard configuration (called by bench/run_all.py)."""
+    run_seeds()
     run()
 
 
-__all__ = ["bench_config", "load_config", "main", "run"]
+__all__ = ["bench_config", "load_config", "main", "run", "run_seeds"]

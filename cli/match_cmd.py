@@ -36,8 +36,8 @@ def default_time_limit(orders: int) -> float:
 
 @app.command("match")
 def match(
-    scenario: Annotated[Path, typer.Argument(help="DESIGN 4.1 scenario JSON", exists=True,
-                                             dir_okay=False)],
+    scenario: Annotated[Path, typer.Argument(help="scenario JSON (docs/formats.md#scenario)",
+                                             exists=True, dir_okay=False)],
     out: Annotated[Path | None,
                    typer.Option("-o", "--out", help="write the plan JSON here")] = None,
     policy: Annotated[str, typer.Option(help="cpsat or greedy")] = "cpsat",
@@ -47,7 +47,7 @@ def match(
     workers: Annotated[int, typer.Option(help="CP-SAT workers")] = 2,
     seed: Annotated[int, typer.Option(help="CP-SAT random seed")] = 0,
 ) -> None:
-    """Plan the orders of SCENARIO on its market (DESIGN 4.2 plan)."""
+    """Plan the orders of SCENARIO on its market (the plan of docs/formats.md#plan)."""
     if policy not in ("cpsat", "greedy"):
         raise typer.BadParameter("must be 'cpsat' or 'greedy'", param_hint="--policy")
     try:

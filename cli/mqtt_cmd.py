@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from cli.apps import app, bench_app, load_bench, worker_app
+from connectors.mqtt import BrokerAddress
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +58,14 @@ def gateway(
     from_db: bool = typer.Option(True, help="Use the factories of PARK stored in the database "
                                             "when there are any; else invent P-F1.."),
     seed: int = typer.Option(0, help="Seed of the simulated breakdowns and windows."),
+    credentials: Path | None = typer.Option(
+        None, "--credentials", help="credentials.json of `sharefab mqtt acl`: each simulated "
+                                    "factory logs in as its own gateway user."),
 ) -> None:
     """Simulate factory edge gateways: state, idle windows, breakdowns; answer work orders."""
     from connectors.gateway import SimulatedGateway
-    from connectors.mqtt import BrokerAddress, negotiate
+    from connectors.mqtt import negotiate
+    from services.core.broker import broker_address
     from services.core.settings import get_settings
 
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(message)s")
@@ -70,7 +75,8 @@ def gateway(
                                  param_hint="--mqtt-url")
     try:
         # Mosquitto speaks MQTT 5, the embedded broker of `sharefab serve` only 3.1.1.
-        address = negotiate(BrokerAddress.from_url(url))
+        # Credentials and TLS files: the URL's, else the settings' (services.core.broker).
+        address = negotiate(broker_address(get_settings(), url))
     except (ValueError, ConnectionError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -83,19 +89,21 @@ def gateway(
     if not chosen:
         chosen = {f"{park}-F{i + 1}": [f"{park}-F{i + 1}-R{j + 1}" for j in range(resources)]
                   for i in range(factories)}
-    gateways = [SimulatedGateway(address, park, f, rids, rate_hz=rate, seed=seed + i)
+    logins = _gateway_logins(credentials) if credentials else {}
+    gateways = [SimulatedGateway(_as_gateway(address, logins, park, f), park, f, rids,
+                                 rate_hz=rate, seed=seed + i)
                 for i, (f, rids) in enumerate(chosen.items())]
     stuck = [gw.factory for gw in gateways if not gw.start(timeout_s=10.0)]
     if stuck:
         for gw in gateways:
             gw.stop()
         typer.echo(f"error: {len(stuck)} of {len(gateways)} gateways could not connect and "
-                   f"subscribe to {url} within 10 s ({', '.join(stuck[:5])}); nothing is "
+                   f"subscribe to {address} within 10 s ({', '.join(stuck[:5])}); nothing is "
                    "published", err=True)
         raise typer.Exit(1)
     protocol = "MQTT 5" if address.mqtt5 else "MQTT 3.1.1"
-    typer.echo(f"{len(gateways)} gateways of park {park} publishing to {url} ({protocol}) "
-               f"at {rate} Hz "
+    typer.echo(f"{len(gateways)} gateways of park {park} publishing to {address} "
+               f"({protocol}) at {rate} Hz "
                f"({sum(len(r) for r in chosen.values())} resources); Ctrl-C stops")
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -103,6 +111,35 @@ def gateway(
     stop.wait()
     for gw in gateways:
         gw.stop()
+
+
+def _gateway_logins(path: Path) -> dict[str, str]:
+    """username -> password of the gateway users in a credentials file."""
+    import json
+
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return {name: str(v["password"]) for name, v in raw.items()
+                if v.get("role") == "gateway"}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise typer.BadParameter(f"cannot read {path}: {exc}",
+                                 param_hint="--credentials") from exc
+
+
+def _as_gateway(address: BrokerAddress, logins: dict[str, str], park: str,
+                factory: str) -> BrokerAddress:
+    """The address with factory's own gateway login, when the credentials file has one."""
+    from dataclasses import replace
+
+    from connectors.broker_acl import gateway_username
+
+    name = gateway_username(park, factory)
+    if name not in logins:
+        if logins:
+            raise typer.BadParameter(f"no gateway user {name} in the credentials file; run "
+                                     f"`sharefab mqtt acl` again", param_hint="--credentials")
+        return address
+    return replace(address, username=name, password=logins[name])
 
 
 @bench_app.command("ingest")

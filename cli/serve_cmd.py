@@ -65,8 +65,9 @@ def serve(
 @worker_app.command("match")
 def worker_match(
     consumer: str = typer.Option("", "--consumer", help="consumer name (default host-pid)"),
-    claim_idle_s: float = typer.Option(60.0, "--claim-idle-s", min=1.0,
-                                       help="take over requests a dead worker held this long"),
+    claim_idle_s: float = typer.Option(0.0, "--claim-idle-s", min=0.0,
+                                       help="take over requests whose lease was not renewed "
+                                            "this long (default: SHAREFAB_MATCH_CLAIM_IDLE_S)"),
 ) -> None:
     """Solve queued quote requests from the Redis stream (needs SHAREFAB_REDIS_URL)."""
     import os
@@ -76,28 +77,36 @@ def worker_match(
     from datetime import UTC, datetime
 
     from matching.engine import quote
-    from services.core.db import make_engine, make_session_factory, migrate
+    from services.core.db import engine_for, make_session_factory, migrate
     from services.core.settings import get_settings
     from services.live.redis_store import make_live_store
+    from services.workers.heartbeat import Heartbeat
+    from services.workers.ingest import serve_worker_metrics
     from services.workers.match import MatchWorker, QuoteQueue, make_redis
 
     settings = get_settings()
     if not settings.redis_url:
         raise typer.BadParameter("SHAREFAB_REDIS_URL is unset: a separate matcher process needs "
                                  "the real Redis (the embedded mode matches inside the API)")
-    engine = make_engine(settings.sqlalchemy_url)
+    engine = engine_for(settings)
     if settings.migrate_on_start:
         migrate(engine)
-    queue = QuoteQueue(make_redis(settings.redis_url), prefix=settings.redis_key_prefix,
-                       claim_idle_ms=int(claim_idle_s * 1000))
+    queue = QuoteQueue(make_redis(settings.redis_url, timeout_s=settings.redis_timeout_s),
+                       prefix=settings.redis_key_prefix,
+                       claim_idle_ms=int((claim_idle_s or settings.match_claim_idle_s) * 1000),
+                       max_attempts=settings.match_max_attempts)
     name = consumer or f"{socket.gethostname()}-{os.getpid()}"
     worker = MatchWorker(queue, make_session_factory(engine), make_live_store(settings), quote,
                          lambda: datetime.now(UTC), consumer=name)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    serve_worker_metrics(settings)
+    beat = Heartbeat(queue.client, settings.redis_key_prefix, "match", name,
+                     ttl_s=settings.worker_heartbeat_ttl_s).start()
     Console().print(f"match worker [bold]{name}[/bold] on {queue.stream}")
     worker.run(stop)
+    beat.stop()
     engine.dispose()
 
 

@@ -23,15 +23,25 @@ class Directory(Protocol):
         """(park, factory) of a resource, for addressing its work-orders topic."""
         ...
 
+    def booking_resource(self, booking: str) -> str | None:
+        """The resource a booking is placed on (None: no such booking): a gateway's progress
+        is only taken for lots on the resource of its topic."""
+        ...
+
 
 class StaticDirectory:
     """A fixed directory from (park, factory, resource) triples."""
 
-    def __init__(self, triples: Iterable[tuple[str, str, str]] = ()) -> None:
+    def __init__(self, triples: Iterable[tuple[str, str, str]] = (),
+                 bookings: dict[str, str] | None = None) -> None:
         self._resources: dict[tuple[str, str], list[str]] = {}
         self._where: dict[str, tuple[str, str]] = {}
+        self._bookings: dict[str, str] = dict(bookings or {})
         for park, factory, resource in triples:
             self.add(park, factory, resource)
+
+    def add_booking(self, booking: str, resource: str) -> None:
+        self._bookings[booking] = resource
 
     def add(self, park: str, factory: str, resource: str) -> None:
         known = self._resources.setdefault((park, factory), [])
@@ -50,3 +60,6 @@ class StaticDirectory:
 
     def locate(self, resource: str) -> tuple[str, str] | None:
         return self._where.get(resource)
+
+    def booking_resource(self, booking: str) -> str | None:
+        return self._bookings.get(booking)

@@ -1,8 +1,8 @@
 """Work-order dispatch: a confirmed booking goes to its resource's ``work-orders`` topic, QoS 1.
 
-The work order is the DESIGN 4.2 allocation of the booked lot plus the booking id (and the
-order id). The services layer turns its booking rows into ``WorkOrderPayload`` fields through
-the ``to_fields`` adapter given here, so this module knows no ORM.
+The work order (docs/formats.md#mqtt) is the plan's allocation of the booked lot plus the booking id
+(and the order id). The services layer turns its booking rows into ``WorkOrderPayload`` fields
+through the ``to_fields`` adapter given here, so this module knows no ORM.
 """
 
 from __future__ import annotations

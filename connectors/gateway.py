@@ -3,9 +3,11 @@
 Per resource it publishes a retained ``state`` every tick (a small Markov chain over idle,
 running and down, with breakdowns and repairs, and a smoothed utilization), a retained
 ``availability`` (idle windows: the day shift 08:00-20:00 China time for the next days, minus
-hours the factory keeps for its own work), and answers each work order with ``progress``
-messages (QoS 1) until the lot is done, with a little scrap. The gateway's ``status`` is
-retained, and its Last Will says ``online: false``.
+hours the factory keeps for its own work), and runs each work order as the plan says: not
+before its booked start, one lot at a time per machine, never more pieces than the input the
+platform reports delivered (``input_ready``), at the pace the booking implies give or take
+(early and late finishes), with a little scrap, reported in ``progress`` messages (QoS 1).
+The gateway's ``status`` is retained, and its Last Will says ``online: false``.
 
 ``seq`` is one counter per gateway seeded from the clock in milliseconds, so it keeps
 increasing across restarts. The status topic needs care: the Will is registered before the
@@ -59,25 +61,49 @@ class _Machine:
 
 @dataclass
 class _Job:
+    """A work order as the shop floor runs it: not before its booked start, not beyond its
+    input, at its own pace (``pace`` > 1 is slower than booked: a late finish)."""
+
     booking: str
     resource: str
     quantity: int
+    start: datetime
+    end: datetime
+    input_ready: int | None = None  # None: the input is on hand
+    pace: float = 1.0
     done: int = 0
     scrap: int = 0
+    worked_s: float = 0.0
+
+    def cap(self) -> int:
+        """Pieces this lot may have gone through so far: good output never exceeds input."""
+        return self.quantity if self.input_ready is None else min(self.quantity,
+                                                                  self.input_ready)
+
+    def seconds_per_piece(self) -> float:
+        return max(1e-3, (self.end - self.start).total_seconds() * self.pace / self.quantity)
 
 
 @dataclass(frozen=True, slots=True)
 class Behaviour:
-    """Transition probabilities per tick, and how fast a lot progresses."""
+    """Transition probabilities per tick, and how lots progress.
+
+    Lots run on the gateway's clock at the pace their booking implies: a 2-day booking
+    takes about 2 days (``pace_min``..``pace_max`` of it: early and late finishes).
+    """
 
     start_p: float = 0.3  # idle -> running (own work)
     finish_p: float = 0.15  # running -> idle
     breakdown_p: float = 0.01  # idle/running -> down
     repair_p: float = 0.2  # down -> idle
-    ticks_per_lot: int = 5  # a work order completes in about this many ticks
     scrap_rate: float = 0.02
     availability_every: int = 300  # ticks between availability republishes
     days_ahead: int = 3
+    pace_min: float = 0.9
+    pace_max: float = 1.15
+    # Shop-floor seconds worked per clock second: 1 is faithful; tests and fast demos raise it
+    # (lots still start no earlier than their booked start on the clock).
+    time_scale: float = 1.0
 
 
 class SimulatedGateway:
@@ -93,7 +119,10 @@ class SimulatedGateway:
         self.behaviour = behaviour
         self.clock = clock
         self.rng = random.Random(seed)
-        self.jobs: deque[_Job] = deque()
+        self.jobs: list[_Job] = []
+        self._finished: set[str] = set()
+        self._held_down: set[str] = set()
+        self._last_tick: datetime | None = None
         self._inbox: deque[WorkOrderPayload] = deque(maxlen=10_000)
         self._seq = int(time.time() * 1000)
         self._seq_lock = threading.Lock()
@@ -183,7 +212,9 @@ class SimulatedGateway:
 
     def _step_machine(self, m: _Machine, busy: bool) -> None:
         b, r = self.behaviour, self.rng.random()
-        if m.status == "down":
+        if m.resource in self._held_down:
+            m.status = "down"
+        elif m.status == "down":
             if r < b.repair_p:
                 m.status = "idle"
         elif r < b.breakdown_p:
@@ -196,18 +227,23 @@ class SimulatedGateway:
 
     def tick(self) -> None:
         """One step: take new work orders, advance lots, publish state and progress."""
-        while self._inbox:
-            wo = self._inbox.popleft()
-            self.work_orders_received += 1
-            self.jobs.append(_Job(wo.booking, wo.resource, wo.quantity))
         now = self.clock()
-        busy = {j.resource for j in self.jobs}
+        while self._inbox:
+            self._take(self._inbox.popleft())
+        elapsed = 0.0 if self._last_tick is None else (now - self._last_tick).total_seconds()
+        self._last_tick = now
+        working = {}
+        for job in sorted(self.jobs, key=lambda j: (j.start, j.booking)):
+            # One lot at a time per machine, the earliest booked first, not before its slot.
+            if job.resource not in working and job.start <= now:
+                working[job.resource] = job
         for m in self.machines.values():
-            self._step_machine(m, m.resource in busy)
-        for job in list(self.jobs):
+            lot = working.get(m.resource)
+            self._step_machine(m, lot is not None and lot.done + lot.scrap < lot.cap())
+        for job in working.values():
             if self.machines[job.resource].status != "running":
                 continue  # a broken machine makes no progress
-            self._advance(job, now)
+            self._advance(job, now, elapsed)
         if self.ticks % self.behaviour.availability_every == 0:
             self.publish_availability()
         for m in self.machines.values():
@@ -217,18 +253,49 @@ class SimulatedGateway:
                                 encode(state), qos=0, retain=True)
         self.ticks += 1
 
-    def _advance(self, job: _Job, now: datetime) -> None:
-        left = job.quantity - job.done - job.scrap
-        step = min(left, max(1, -(-job.quantity // self.behaviour.ticks_per_lot)))
-        scrap = sum(self.rng.random() < self.behaviour.scrap_rate for _ in range(min(step, 50)))
-        job.scrap += min(scrap, step)
-        job.done += step - min(scrap, step)
+    def _take(self, wo: WorkOrderPayload) -> None:
+        """A new work order, or an update of one (input arrived, or withdrawn)."""
+        self.work_orders_received += 1
+        known = next((j for j in self.jobs if j.booking == wo.booking), None)
+        if wo.cancelled or wo.quantity == 0:
+            if known is not None:
+                self.jobs.remove(known)
+            return
+        if known is not None:
+            known.input_ready = wo.input_ready
+            return
+        if wo.booking in self._finished:
+            return  # a redelivered work order of a lot already made
+        pace = self.rng.uniform(self.behaviour.pace_min, self.behaviour.pace_max)
+        self.jobs.append(_Job(wo.booking, wo.resource, wo.quantity, wo.start, wo.end,
+                              wo.input_ready, pace))
+
+    def break_down(self, resource: str) -> None:
+        """The machine stops and stays down until ``repair`` (tests, demos, operators)."""
+        self.machines[resource].status = "down"
+        self._held_down.add(resource)
+
+    def repair(self, resource: str) -> None:
+        self._held_down.discard(resource)
+        self.machines[resource].status = "idle"
+
+    def _advance(self, job: _Job, now: datetime, elapsed: float) -> None:
+        """Make the pieces the time worked allows, up to the input delivered."""
+        job.worked_s += elapsed * self.behaviour.time_scale
+        target = min(job.cap(), int(job.worked_s / job.seconds_per_piece()))
+        pieces = target - job.done - job.scrap
+        if pieces <= 0:
+            return
+        scrap = sum(self.rng.random() < self.behaviour.scrap_rate for _ in range(pieces))
+        job.scrap += scrap
+        job.done += pieces - scrap
         progress = ProgressPayload(ts=now, seq=self._next_seq(), booking=job.booking,
                                    done=job.done, scrap=job.scrap)
         self.client.publish(resource_topic(self.park, self.factory, job.resource, Kind.PROGRESS),
                             encode(progress), qos=1)
         if job.done + job.scrap >= job.quantity:
             self.jobs.remove(job)
+            self._finished.add(job.booking)
 
     # ---------------------------------------------------------------- lifecycle
     def _run(self) -> None:

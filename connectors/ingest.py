@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 import redis
 
@@ -29,9 +29,10 @@ from connectors.payloads import (
     ProgressPayload,
     RejectedPayload,
     StatePayload,
+    WorkOrderReplyPayload,
     encode,
 )
-from connectors.state import RedisState
+from connectors.state import RedisState, SeqRules
 from connectors.topics import REJECTED_TOPIC, Kind
 from connectors.validation import Accepted, Ignored, Limits, Reason, Rejected, validate
 from domain.model import Window
@@ -39,12 +40,31 @@ from domain.model import Window
 log = logging.getLogger(__name__)
 
 
+class EffectUnavailable(Exception):  # noqa: N818 - a condition, not a programming error
+    """Raised by an ``Effects`` implementation when its store is down (not when the data is
+    bad): the message is not applied, its seq is given back, and the client retries it
+    without acknowledging it."""
+
+
 class Effects(Protocol):
-    """Writes outside Redis that accepted messages cause (the database, in services)."""
+    """Writes outside Redis that accepted messages cause (the database, in services).
+
+    Raise ``EffectUnavailable`` for an outage (retried, never acknowledged); any other error
+    rejects the message as ``effect_failed``.
+    """
 
     def replace_windows(self, resource: str, windows: list[Window]) -> None: ...
 
     def record_progress(self, booking: str, done: int, scrap: int) -> None: ...
+
+
+@runtime_checkable
+class PlanEffects(Protocol):
+    """Optional effects of the plan side: an ``Effects`` may also implement these."""
+
+    def resource_down(self, resource: str) -> None: ...
+
+    def reply_work_order(self, booking: str, accepted: bool, reason: str | None) -> None: ...
 
 
 class NoEffects:
@@ -77,7 +97,8 @@ class Incoming:
 @dataclass(slots=True)
 class Outcome:
     topic: str
-    status: Literal["applied", "rejected", "ignored"]
+    # "retry": the effect's store was down; not applied, not counted, must not be acknowledged.
+    status: Literal["applied", "rejected", "ignored", "retry"]
     reason: Reason | None = None
     detail: str = ""
     kind: Kind | None = None
@@ -102,6 +123,9 @@ class Ingest:
         self.rejected: Counter[str] = Counter()
         self.applied = 0
         self._seq = int(time.time() * 1000)
+        self._rules = SeqRules(max_jump=limits.max_seq_jump,
+                               max_rate_per_s=limits.max_seq_rate_per_s,
+                               clock_slack_ms=int(limits.max_future.total_seconds() * 1000))
 
     def handle(self, topic: str, payload: bytes, *, retained: bool = False) -> Outcome:
         return self.handle_batch([Incoming(topic, payload, retained=retained)])[0]
@@ -129,7 +153,10 @@ class Ingest:
                now: datetime) -> list[tuple[int, Outcome]]:
         if not accepted:
             return []
-        results = self.state.apply([self._op(batch[i].topic, acc, now) for i, acc in accepted])
+        results = self.state.apply(
+            [self._op(batch[i].topic, acc, now) for i, acc in accepted],
+            [int(acc.payload.ts.timestamp() * 1000) for _, acc in accepted],
+            now=now, rules=self._rules)
         out: list[tuple[int, Outcome]] = []
         for (i, acc), result in zip(accepted, results, strict=True):
             topic, kind = batch[i].topic, acc.ref.kind
@@ -140,7 +167,12 @@ class Ingest:
                 out.append((i, Outcome(topic, "rejected", Reason.STALE_SEQ,
                                        f"seq {acc.payload.seq} older than the last applied",
                                        kind)))
-            elif kind is Kind.STATE:  # the common case: nothing outside Redis to do
+            elif result == -2:
+                out.append((i, Outcome(topic, "rejected", Reason.SEQ_JUMP,
+                                       f"seq {acc.payload.seq} is further ahead of the last "
+                                       f"applied than the time since allows", kind)))
+            elif kind is Kind.STATE and getattr(acc.payload, "status", None) != "down":
+                # The common case: nothing outside Redis to do.
                 out.append((i, Outcome(topic, "applied", None, "", kind)))
             else:
                 out.append((i, self._side_effects(topic, acc, now)))
@@ -157,6 +189,10 @@ class Ingest:
         if isinstance(p, GatewayStatusPayload):
             return self.state.gateway_op(topic=topic, seq=p.seq, park=ref.park,
                                          factory=ref.factory, online=p.online, ts=p.ts)
+        if isinstance(p, ProgressPayload):
+            # Ordered per booking, not per topic: one machine's topic carries the progress of
+            # every lot on it, and reports of different lots may reach different workers.
+            return self.state.seq_op(topic=progress_seq_key(topic, p.booking), seq=p.seq)
         return self.state.seq_op(topic=topic, seq=p.seq)
 
     def _side_effects(self, topic: str, acc: Accepted, now: datetime) -> Outcome:
@@ -167,11 +203,20 @@ class Ingest:
                 self.effects.replace_windows(ref.resource, [w.to_domain() for w in p.windows])
             elif isinstance(p, ProgressPayload):
                 self.effects.record_progress(p.booking, p.done, p.scrap)
+            elif isinstance(p, StatePayload) and isinstance(self.effects, PlanEffects):
+                assert ref.resource is not None
+                self.effects.resource_down(ref.resource)  # only "down" states get here
+            elif isinstance(p, WorkOrderReplyPayload) and isinstance(self.effects, PlanEffects):
+                self.effects.reply_work_order(p.booking, p.accepted, p.reason)
             elif isinstance(p, GatewayStatusPayload) and not p.online:
                 self.state.mark_known_offline(
                     park=ref.park, factory=ref.factory,
                     resources=self.directory.resources_of(ref.park, ref.factory), ts=p.ts)
-        except Exception as exc:  # a failing database must not stop the ingest
+        except EffectUnavailable as exc:
+            log.warning("applying %s deferred, its store is down: %s", topic, exc)
+            self.state.revert_seq(topic=topic, seq=p.seq)
+            return Outcome(topic, "retry", None, str(exc)[:300], ref.kind)
+        except Exception as exc:  # bad data in the database must not stop the ingest
             log.warning("applying %s failed: %s", topic, exc)
             return Outcome(topic, "rejected", Reason.EFFECT_FAILED,
                            f"{type(exc).__name__}: {exc}"[:300], ref.kind)
@@ -181,7 +226,7 @@ class Ingest:
         rejected: Counter[str] = Counter()
         received = 0
         for msg, outcome in zip(batch, outcomes, strict=True):
-            if outcome.status == "ignored":
+            if outcome.status in ("ignored", "retry"):
                 continue
             received += 1
             if outcome.status == "applied":
@@ -213,6 +258,11 @@ class Ingest:
             self.publish(REJECTED_TOPIC, encode(notice))
         except Exception as exc:  # a full outgoing queue drops notices, never the ingest
             log.debug("rejection notice not published: %s", exc)
+
+
+def progress_seq_key(topic: str, booking: str) -> str:
+    """The seq-check key of a progress report: its topic and its booking."""
+    return f"{topic}#{booking}"
 
 
 def _safe_validate(msg: Incoming, now: datetime, directory: Directory,

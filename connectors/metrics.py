@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterator
 
 import redis
-from prometheus_client import REGISTRY
+from prometheus_client import REGISTRY, Counter
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
@@ -23,17 +23,29 @@ from connectors.validation import Reason
 
 log = logging.getLogger(__name__)
 
+# Per process (each ingest process serves its own, see ``sharefab worker ingest``): how the
+# at-least-once ingest is coping. Failures and deferrals rising with acked flat = an outage.
+INGEST_ACKED = Counter("sharefab_ingest_acked", "QoS 1 messages acknowledged after applying")
+INGEST_BATCH_FAILURES = Counter("sharefab_ingest_batch_failures",
+                                "Batch attempts that failed (Redis down); retried, not acked")
+INGEST_DEFERRED = Counter("sharefab_ingest_deferred",
+                          "Messages whose database effect was deferred (database down)")
+INGEST_SHED = Counter("sharefab_ingest_shed",
+                      "QoS 0 messages dropped because the ingest buffer was full")
+
 
 class MqttTotalsCollector(Collector):
     def __init__(self, state: RedisState | None = None) -> None:
         self.state = state
+        self._last: tuple[int, dict[str, int]] = (0, {})
 
     def collect(self) -> Iterator[CounterMetricFamily]:
-        messages, rejected = 0, dict[str, int]()
+        messages, rejected = self._last
         if self.state is not None:
             try:
-                messages, rejected = self.state.totals()
-            except redis.RedisError as exc:  # a scrape must not fail because Redis blinked
+                messages, rejected = self._last = self.state.totals()
+            except redis.RedisError as exc:  # a scrape must not fail because Redis blinked:
+                # the last totals, never zeros (a counter dropping to 0 reads as a reset)
                 log.warning("MQTT totals unavailable: %s", exc)
         total = CounterMetricFamily("sharefab_mqtt_messages",
                                     "MQTT messages received by the ingest (all processes)")

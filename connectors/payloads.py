@@ -1,9 +1,10 @@
-"""Pydantic models of the DESIGN 4.3 payloads (JSON, UTF-8), one per topic kind.
+"""Pydantic models of the MQTT payloads (JSON, UTF-8; docs/formats.md#mqtt), one per topic kind.
 
 Every message carries ``ts`` (ISO 8601 with a zone) and ``seq``, an integer that increases per
-sender. The ingest checks ``seq`` per topic: a gateway's sequence restricted to one topic is
-increasing too, and checking per topic means messages of different topics that overtake each
-other (several shared-subscription consumers) are never dropped by mistake.
+sender. The ingest checks ``seq`` per topic (progress: per topic and booking): a gateway's
+sequence restricted to one topic is increasing too, and checking per topic means messages of
+different topics (or of different bookings) that overtake each other (several
+shared-subscription consumers) are never dropped by mistake.
 
 Gateways must keep ``seq`` increasing across their own restarts; the simulated gateway seeds it
 from the clock in milliseconds. Field names are a contract: extend, never rename or drop.
@@ -32,7 +33,7 @@ Timestamp = Annotated[AwareDatetime,
 
 
 class Envelope(BaseModel):
-    """Fields every 4.3 payload has. Strict: "0.4" is not a number, true is not 1."""
+    """Fields every MQTT payload has. Strict: "0.4" is not a number, true is not 1."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
@@ -67,12 +68,24 @@ class ProgressPayload(Envelope):
     scrap: Annotated[int, Field(ge=0, le=10_000_000)]
 
 
+class WorkOrderReplyPayload(Envelope):
+    """``.../{resource}/work-order-replies`` (QoS 1): the factory accepts or declines a work
+    order; a decline says why and makes the platform re-plan the lot elsewhere."""
+
+    booking: Id
+    accepted: bool
+    reason: Annotated[str, Field(max_length=500)] | None = None
+
+
 class WorkOrderPayload(Envelope):
-    """``.../{resource}/work-orders`` (QoS 1): a DESIGN 4.2 allocation plus its booking id."""
+    """``.../{resource}/work-orders`` (QoS 1): a plan allocation (docs/formats.md#plan) plus its
+    booking.
+    """
 
     booking: Id
     order: Id | None = None
-    # Optional only for bookings imported without a plan (DESIGN 4.1 ``bookings``).
+    # Optional only for bookings imported without a plan (the scenario's ``bookings``,
+    # docs/formats.md#scenario).
     step: Id | None = None
     factory: Id
     resource: Id
@@ -81,6 +94,12 @@ class WorkOrderPayload(Envelope):
     end: UtcDatetime
     pricing: LotPricing | None = None
     cost: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    # Extensions (optional, so older senders stay valid). The platform re-sends a lot's work
+    # order as its input arrives: ``input_ready`` good input pieces delivered so far (None:
+    # the input is on hand, e.g. a first step). ``cancelled``: the lot was re-planned
+    # elsewhere; the gateway drops it.
+    input_ready: Annotated[int, Field(ge=0)] | None = None
+    cancelled: bool = False
 
 
 class RejectedPayload(BaseModel):
@@ -101,6 +120,7 @@ INBOUND_MODELS: dict[Kind, type[Envelope]] = {
     Kind.AVAILABILITY: AvailabilityPayload,
     Kind.GATEWAY_STATUS: GatewayStatusPayload,
     Kind.PROGRESS: ProgressPayload,
+    Kind.WORK_ORDER_REPLIES: WorkOrderReplyPayload,
 }
 
 

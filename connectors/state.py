@@ -27,28 +27,53 @@ from typing import Any
 
 import redis
 
-# One call applies a whole batch: for each op, 1 = applied, 0 = duplicate seq, -1 = stale seq.
-# ARGV: prefix, seq TTL, JSON list of ops (numbers travel as strings: Lua numbers are doubles
-# and would print large seqs in exponent form). Ops:
+# One call applies a whole batch: for each op, 1 = applied, 0 = duplicate seq, -1 = stale seq,
+# -2 = seq too far ahead. ARGV: prefix, seq TTL, JSON list of ops, JSON list of the ops'
+# message ts (epoch ms), now (epoch ms), max jump, max jump per ms, clock slack (ms). Numbers
+# travel as strings: Lua numbers are doubles and would print large seqs in exponent form.
+# Ops:
 #   ["s", topic, seq, resource, park, factory, status, utilization, last_seen, hb_ttl]
 #   ["g", topic, seq, park, factory, online (1/0), ts]
 #   ["q", topic, seq]                       (seq check only: the effect is in the database)
+# The seq key holds "seq ts_ms at_ms": the last accepted seq, its message's ts, and when we
+# accepted it (a bare "seq" from before is read too). The rules, per topic:
+# - seq above the last: applied, unless it is further ahead than both the clock in ms
+#   (+ slack) and max jump + rate x time since the last accepted (one message must not lock
+#   the real sender out);
+# - seq at or below the last: a duplicate or stale, unless its ts is newer than the last
+#   accepted ts: the sender restarted its counter. So a forged huge seq holds the real
+#   sender back at most until its clock passes the forged ts (ts is at most max_future
+#   ahead), never for good.
 # Keys are built inside the script from the prefix: fine on one Redis, not on Redis Cluster.
 _APPLY_BATCH = """
 local p, seq_ttl = ARGV[1], ARGV[2]
 local ops = cjson.decode(ARGV[3])
+local times = cjson.decode(ARGV[4])
+local now, max_jump, rate, slack = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]),
+  tonumber(ARGV[8])
 local out = {}
 for i, op in ipairs(ops) do
   local skey = p .. 'seq:' .. op[2]
   local seq = tonumber(op[3])
+  local ts = tonumber(times[i])
   local last = redis.call('GET', skey)
   local r = 1
+  local l, lts, lat = 0, nil, now
   if last then
-    local l = tonumber(last)
-    if seq < l then r = -1 elseif seq == l then r = 0 end
+    local a, b, c = string.match(last, '^(%-?%d+) ?(%-?%d*) ?(%-?%d*)$')
+    l = tonumber(a) or 0
+    lts = tonumber(b)
+    lat = tonumber(c) or now
+  end
+  if last and seq <= l then
+    if lts == nil or ts <= lts then
+      if seq < l then r = -1 else r = 0 end
+    end
+  elseif seq > now + slack and seq - l > max_jump + rate * math.max(0, now - lat) then
+    r = -2
   end
   if r == 1 then
-    redis.call('SET', skey, op[3], 'EX', seq_ttl)
+    redis.call('SET', skey, op[3] .. ' ' .. times[i] .. ' ' .. ARGV[5], 'EX', seq_ttl)
     if op[1] == 's' then
       local rid = op[4]
       redis.call('HSET', p .. 'live:' .. rid, 'status', op[7], 'utilization', op[8],
@@ -68,8 +93,28 @@ end
 return out
 """
 
+# Undo one accepted seq whose effect outside Redis failed, so the redelivered message is
+# accepted again (only if nothing newer was accepted meanwhile). KEYS[1] seq key; ARGV seq, TTL.
+_REVERT_SEQ = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], tostring(tonumber(ARGV[1]) - 1), 'EX', ARGV[2])
+  return 1
+end
+return 0
+"""
+
 SEQ_TTL_S = 30 * 24 * 3600
 DEFAULT_HEARTBEAT_TTL_S = 30
+
+
+@dataclass(frozen=True, slots=True)
+class SeqRules:
+    """How far ahead a seq may jump (see the script above); ``connectors.validation.Limits``
+    holds the configured values."""
+
+    max_jump: int = 100_000
+    max_rate_per_s: int = 10_000
+    clock_slack_ms: int = 5 * 60 * 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +136,7 @@ class RedisState:
         self.prefix = prefix
         self.heartbeat_ttl_s = heartbeat_ttl_s
         self._apply_batch = client.register_script(_APPLY_BATCH)
+        self._revert_seq = client.register_script(_REVERT_SEQ)
 
     # ------------------------------------------------------------------ keys
     def seq_key(self, topic: str) -> str:
@@ -133,15 +179,28 @@ class RedisState:
     def warm_up(self) -> None:
         """Open the connection and load the script now, not on the first message's clock."""
         self.redis.ping()
-        self._apply_batch(keys=[], args=[self.prefix, SEQ_TTL_S, "[]"])
+        self._apply_batch(keys=[], args=[self.prefix, SEQ_TTL_S, "[]", "[]", "0", "0", "0", "0"])
 
-    def apply(self, ops: list[list[str]]) -> list[int]:
-        """Apply ops atomically, in order, in one round trip; 1 applied, 0 dup, -1 stale."""
+    def apply(self, ops: list[list[str]], ts_ms: list[int] | None = None, *,
+              now: datetime | None = None, rules: SeqRules = SeqRules()) -> list[int]:
+        """Apply ops atomically, in order, in one round trip; 1 applied, 0 dup, -1 stale,
+        -2 seq too far ahead. ``ts_ms``: each op's message ts (default: now)."""
         if not ops:
             return []
-        result = self._apply_batch(keys=[], args=[self.prefix, SEQ_TTL_S,
-                                                  json.dumps(ops, separators=(",", ":"))])
+        now_ms = int((now or datetime.now(UTC)).timestamp() * 1000)
+        times = [str(t) for t in ts_ms] if ts_ms is not None else [str(now_ms)] * len(ops)
+        if len(times) != len(ops):
+            raise ValueError("one ts per op")
+        result = self._apply_batch(keys=[], args=[
+            self.prefix, SEQ_TTL_S, json.dumps(ops, separators=(",", ":")),
+            json.dumps(times, separators=(",", ":")), str(now_ms), str(rules.max_jump),
+            repr(rules.max_rate_per_s / 1000), str(rules.clock_slack_ms)])
         return [int(x) for x in result]
+
+    def revert_seq(self, *, topic: str, seq: int) -> bool:
+        """Forget that ``seq`` of ``topic`` was applied (its database effect failed), so the
+        broker's redelivery applies it again; False when a newer seq came in meanwhile."""
+        return bool(self._revert_seq(keys=[self.seq_key(topic)], args=[str(seq), SEQ_TTL_S]))
 
     def mark_known_offline(self, *, park: str, factory: str, resources: Iterable[str],
                            ts: datetime) -> None:
@@ -178,7 +237,7 @@ class RedisState:
 
     def last_seq(self, topic: str) -> int | None:
         value = self.redis.get(self.seq_key(topic))
-        return None if value is None else int(value)
+        return None if value is None else int(_s(value).split(" ", 1)[0])
 
     def read(self, resource_ids: list[str]) -> dict[str, LiveRecord]:
         if not resource_ids:

@@ -1,6 +1,7 @@
-"""The MQTT topic schema of DESIGN 4.3: build topics, and parse them back into their parts.
+"""The MQTT topic schema (docs/formats.md#mqtt): build topics, and parse them back into their parts.
 
     sharefab/v1/{park}/{factory}/{resource}/{state|availability|work-orders|progress}
+    sharefab/v1/{park}/{factory}/{resource}/work-order-replies   (accept or decline, inbound)
     sharefab/v1/{park}/{factory}/gateway/status
     sharefab/v1/_rejected
 
@@ -34,16 +35,20 @@ class Kind(StrEnum):
     AVAILABILITY = "availability"
     WORK_ORDERS = "work-orders"
     PROGRESS = "progress"
+    # Added after DESIGN 4.3: the factory's answer to a work order (accepted or declined).
+    WORK_ORDER_REPLIES = "work-order-replies"
     GATEWAY_STATUS = "status"
 
 
 # Gateway -> platform: what the ingest consumes. The rest is platform -> gateway.
-INBOUND = frozenset({Kind.STATE, Kind.AVAILABILITY, Kind.PROGRESS, Kind.GATEWAY_STATUS})
-RESOURCE_KINDS = frozenset({Kind.STATE, Kind.AVAILABILITY, Kind.WORK_ORDERS, Kind.PROGRESS})
+INBOUND = frozenset({Kind.STATE, Kind.AVAILABILITY, Kind.PROGRESS, Kind.WORK_ORDER_REPLIES,
+                     Kind.GATEWAY_STATUS})
+RESOURCE_KINDS = frozenset({Kind.STATE, Kind.AVAILABILITY, Kind.WORK_ORDERS, Kind.PROGRESS,
+                            Kind.WORK_ORDER_REPLIES})
 
 
 class TopicError(ValueError):
-    """A topic that is not part of the DESIGN 4.3 schema; the message says which level."""
+    """A topic that is not part of the topic schema; the message says which level."""
 
 
 @dataclass(frozen=True, slots=True)

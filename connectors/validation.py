@@ -1,4 +1,4 @@
-"""Check one incoming MQTT message against DESIGN 4.3, without any I/O.
+"""Check one incoming MQTT message against docs/formats.md#mqtt, without any I/O.
 
 The order of the checks is the order of cost: size, topic, JSON and schema, known ids, time.
 The per-sender ``seq`` check needs shared state (Redis) and happens in the ingest, atomically
@@ -15,7 +15,7 @@ from enum import StrEnum
 from pydantic import ValidationError
 
 from connectors.directory import Directory
-from connectors.payloads import INBOUND_MODELS, Envelope
+from connectors.payloads import INBOUND_MODELS, Envelope, ProgressPayload
 from connectors.topics import Kind, TopicError, TopicRef, parse_topic
 
 
@@ -28,6 +28,12 @@ class Reason(StrEnum):
     BAD_TIMESTAMP = "bad_timestamp"
     STALE_SEQ = "stale_seq"
     DUPLICATE_SEQ = "duplicate_seq"
+    # seq jumped further ahead than the time since the topic's last accepted message allows:
+    # one such message would otherwise lock the real sender out (every later one stale).
+    SEQ_JUMP = "seq_too_far_ahead"
+    # A progress message for a booking that is not on the topic's resource: a factory may
+    # only report on its own lots (the broker ACL cannot see inside the payload).
+    FOREIGN_BOOKING = "foreign_booking"
     # The message was valid but applying it failed (database down...): logged and counted.
     EFFECT_FAILED = "effect_failed"
 
@@ -39,6 +45,12 @@ class Limits:
     max_future: timedelta = timedelta(minutes=5)
     # Retained messages may be old (a quiet machine); older than this is a stale gateway.
     max_age: timedelta = timedelta(days=30)
+    # How far seq may move ahead of a topic's last accepted seq: a base step plus a rate per
+    # second since then (a gateway's one counter spans all its resources, ~10 kHz at most).
+    # A seq no further ahead than the clock in milliseconds (+ max_future) always passes:
+    # gateways that seed their counter from the clock after a restart stay welcome.
+    max_seq_jump: int = 100_000
+    max_seq_rate_per_s: int = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +104,10 @@ def validate(topic: str, payload: bytes, *, now: datetime, directory: Directory,
     if parsed.ts < now - limits.max_age:
         return Rejected(Reason.BAD_TIMESTAMP, f"ts {parsed.ts.isoformat()} is older than "
                                               f"{limits.max_age}")
+    if isinstance(parsed, ProgressPayload):  # last: it may cost a database lookup
+        refusal = _foreign_booking(ref, parsed, directory)
+        if refusal is not None:
+            return refusal
     return Accepted(ref, parsed)
 
 
@@ -99,6 +115,20 @@ def _known(ref: TopicRef, directory: Directory) -> bool:
     if ref.kind is Kind.GATEWAY_STATUS or ref.resource is None:
         return directory.has_factory(ref.park, ref.factory)
     return directory.has_resource(ref.park, ref.factory, ref.resource)
+
+
+def _foreign_booking(ref: TopicRef, progress: ProgressPayload,
+                     directory: Directory) -> Rejected | None:
+    """A progress message may only speak of a booking placed on its topic's resource."""
+    owner = directory.booking_resource(progress.booking)
+    if owner is None:
+        return Rejected(Reason.UNKNOWN_ID, f"unknown booking {progress.booking!r}")
+    if owner != ref.resource:
+        # The same words for "on another resource" and "unknown" would hide less from a
+        # spoofer, but the gateway's developers need to see which booking was refused.
+        return Rejected(Reason.FOREIGN_BOOKING, f"booking {progress.booking!r} is not on "
+                                                f"resource {ref.resource!r}")
+    return None
 
 
 def _schema_rejection(exc: ValidationError) -> Rejected:

@@ -91,7 +91,7 @@ class Resource:
         return Capability(process=self.process, materials=self.materials)
 
     def run_min(self, quantity: int, minutes_per_piece: float) -> int:
-        """Run time without setup, per DESIGN 4.1: ceil(q * minutes_per_piece / speed)."""
+        """Run time without setup: ceil(q * minutes_per_piece / speed) (docs/formats.md)."""
         # Round before ceil so 0.1 * 30 = 3.0000000000000004 does not become 4 minutes.
         return math.ceil(round(quantity * minutes_per_piece / self.speed, 6))
 
@@ -135,7 +135,7 @@ class Order:
     pricing: PricingMode = PricingMode.CHEAPEST
     max_factories: int = 3
     min_lot: int = 1
-    # Extensions of DESIGN 4.1 (optional there): candidate filters.
+    # Extensions of the scenario's order (docs/formats.md#scenario): candidate filters.
     certifications: tuple[str, ...] = ()
     parks: tuple[str, ...] = ()
     # Extension: factories whose known credit is below this are not candidates.
@@ -167,11 +167,18 @@ class Transport:
 
 @dataclass(frozen=True, slots=True)
 class Objective:
-    """Weights of the soft goals, all in yuan: cost, tardiness and makespan per hour."""
+    """Weights of the soft goals, all in yuan: cost, tardiness and makespan per hour.
+
+    ``late_order_penalty``: yuan per order that misses its due date at all, on top of the hourly
+    tardiness. On-time delivery is judged per order (a day late or a minute late is late), and
+    an hourly price alone lets a cheaper slot an hour past the due date win; 0 keeps the
+    purely hourly objective.
+    """
 
     cost: float = 1.0
     tardiness_per_hour: float = 50.0
     makespan_per_hour: float = 0.0
+    late_order_penalty: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +196,7 @@ class Booking:
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
-    """A market snapshot plus the orders to place: the input of DESIGN 4.1."""
+    """A market snapshot plus the orders to place: the scenario of docs/formats.md#scenario."""
 
     horizon_start: datetime
     factories: tuple[Factory, ...]
@@ -251,7 +258,7 @@ class SolverInfo:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """The output of DESIGN 4.2."""
+    """The plan of docs/formats.md#plan."""
 
     orders: tuple[OrderPlan, ...]
     solver: SolverInfo

@@ -1,4 +1,4 @@
-"""The exchange formats of DESIGN 4.1 (scenario) and 4.2 (plan) as validated wire models.
+"""The scenario and plan formats of docs/formats.md as validated wire models.
 
 These pydantic models are the one place where outside JSON is checked; every error names the
 field. They convert to and from the plain dataclasses of ``domain.model`` that the rest of the
@@ -57,7 +57,11 @@ def _known_process(code: str) -> str:
 
 
 ProcessCode = Annotated[str, AfterValidator(_known_process)]
-Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+# Prices, order values, transport and objective weights, CNY. Bounded: a resource priced
+# 1e15/h made every quote of its process fail; a billion yuan is beyond any real lot, and
+# keeps every product the matcher forms (price x hours x pieces) well inside a float.
+MAX_MONEY_CNY = 1e9
+Money = Annotated[float, Field(ge=0, le=MAX_MONEY_CNY, allow_inf_nan=False)]
 
 
 class Wire(BaseModel):
@@ -163,7 +167,8 @@ class FactoryIn(Wire):
 class StepIn(Wire):
     id: Id
     process: ProcessCode
-    minutes_per_piece: Annotated[float, Field(ge=0, le=10_000, allow_inf_nan=False)]
+    # > 0: a step of no time was quoted but its zero-length booking could never be stored.
+    minutes_per_piece: Annotated[float, Field(gt=0, le=10_000, allow_inf_nan=False)]
     setup_min: Annotated[int, Field(ge=0, le=7 * 24 * 60)] = 0
     after: list[Id] = []
 
@@ -242,13 +247,17 @@ class ObjectiveIn(Wire):
     cost: Money = 1.0
     tardiness_per_hour: Money = 50.0
     makespan_per_hour: Money = 0.0
+    late_order_penalty: Money = 0.0
 
     def to_domain(self) -> m.Objective:
-        return m.Objective(self.cost, self.tardiness_per_hour, self.makespan_per_hour)
+        return m.Objective(self.cost, self.tardiness_per_hour, self.makespan_per_hour,
+                           self.late_order_penalty)
 
 
 class BookingIn(Wire):
-    """Extension of 4.1: time already sold, which a plan must leave free."""
+    """Extension of the scenario (docs/formats.md#scenario): time already sold, which a plan must
+    leave free.
+    """
 
     id: Id
     resource: Id
@@ -307,7 +316,8 @@ class ScenarioIn(Wire):
             factories=[FactoryIn.of(f) for f in s.factories],
             orders=[OrderIn.of(x) for x in s.orders],
             objective=ObjectiveIn(cost=o.cost, tardiness_per_hour=o.tardiness_per_hour,
-                                  makespan_per_hour=o.makespan_per_hour),
+                                  makespan_per_hour=o.makespan_per_hour,
+                                  late_order_penalty=o.late_order_penalty),
             bookings=[BookingIn(id=b.id, resource=b.resource, start=b.start, end=b.end,
                                 order=b.order, step=b.step, quantity=b.quantity)
                       for b in s.bookings],
@@ -323,15 +333,15 @@ def _no_duplicates(ids: list[str], what: str) -> None:
 
 
 def parse_scenario(data: Any) -> m.Scenario:
-    """Validate a DESIGN 4.1 document (dict) into a domain Scenario; raises ValidationError."""
+    """Validate a scenario document (dict) into a domain Scenario; raises ValidationError."""
     return ScenarioIn.model_validate(data).to_domain()
 
 
 def dump_scenario(scenario: m.Scenario) -> dict[str, Any]:
-    """A domain Scenario as a DESIGN 4.1 JSON-ready dict.
+    """A domain Scenario as a JSON-ready scenario dict (docs/formats.md#scenario).
 
     Extension fields (order ``certifications`` and ``parks``, top-level ``bookings``) are left
-    out while empty, so a plain DESIGN 4.1 document comes back exactly as it went in.
+    out while empty, so a document without extensions comes back exactly as it went in.
     """
     data = ScenarioIn.of(scenario).model_dump(mode="json")
     if not data["bookings"]:
@@ -346,7 +356,7 @@ def dump_scenario(scenario: m.Scenario) -> dict[str, Any]:
 _ORDER_EXTENSIONS = ("certifications", "parks", "min_credit")
 
 
-# ---------------------------------------------------------------- plan (DESIGN 4.2), output only
+# ------------------------------------------------- plan (docs/formats.md#plan), output only
 
 
 def _money(x: float) -> float:
@@ -354,7 +364,7 @@ def _money(x: float) -> float:
 
 
 def dump_plan(plan: m.Plan) -> dict[str, Any]:
-    """A domain Plan as the DESIGN 4.2 JSON-ready dict (money with 2 decimals)."""
+    """A domain Plan as the JSON-ready plan dict (money with 2 decimals)."""
     return {
         "orders": [
             {
@@ -390,7 +400,7 @@ def _dt(text: str) -> datetime:
 
 
 def load_plan(data: dict[str, Any]) -> m.Plan:
-    """Read a DESIGN 4.2 dict back into a domain Plan (for checkers and stored quotes)."""
+    """Read a plan dict back into a domain Plan (for checkers and stored quotes)."""
     orders = []
     for o in data["orders"]:
         orders.append(m.OrderPlan(

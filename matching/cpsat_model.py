@@ -49,6 +49,7 @@ class ModelVars:
     legs: dict[tuple[str, str, str, str, str], cp_model.IntVar] = field(default_factory=dict)
     sites: dict[tuple[str, str], dict[str, cp_model.IntVar]] = field(default_factory=dict)
     makespan: cp_model.IntVar | None = None
+    late: dict[str, cp_model.IntVar] = field(default_factory=dict)  # order misses its due date
 
     def step_lots(self, order: str, step: str) -> list[LotVars]:
         out, k = [], 0
@@ -249,7 +250,8 @@ def add_max_factories(mv: ModelVars, problem: Problem) -> None:
 
 
 def add_due_dates(mv: ModelVars, problem: Problem) -> None:
-    """Soft: minutes an order completes after its due date (tardiness), and the makespan."""
+    """Soft: minutes an order completes after its due date (tardiness), whether it is late at
+    all (only when the objective prices late orders), and the makespan."""
     m, h = mv.model, problem.horizon
     mv.makespan = m.new_int_var(0, h, "makespan")
     for order in problem.orders:
@@ -263,6 +265,10 @@ def add_due_dates(mv: ModelVars, problem: Problem) -> None:
         m.add(late >= done - order.due_min)
         mv.completion[order.id], mv.tardiness[order.id] = done, late
         m.add(mv.makespan >= done)
+        if problem.weights.late_order and order.due_min < h:
+            missed = m.new_bool_var(f"late[{order.id}]")
+            m.add(late == 0).only_enforce_if(~missed)
+            mv.late[order.id] = missed
 
 
 def add_lot_costs(mv: ModelVars, problem: Problem) -> None:
@@ -318,8 +324,9 @@ def unplaced_units(mv: ModelVars) -> cp_model.LinearExprT:
 
 
 def add_objective(mv: ModelVars, problem: Problem) -> None:
-    """Soft: weighted cost (lots + trucks), tardiness, makespan, and a huge price per unplaced
-    order so an order that cannot fit drops out instead of making the whole batch infeasible."""
+    """Soft: weighted cost (lots + trucks), tardiness, makespan, a price per late order, and a
+    huge price per unplaced order so an order that cannot fit drops out instead of making the
+    whole batch infeasible."""
     w = problem.weights
     terms: list[cp_model.LinearExprT] = []
     if w.cost:
@@ -328,6 +335,7 @@ def add_objective(mv: ModelVars, problem: Problem) -> None:
         terms += [w.tardiness * t for t in mv.tardiness.values()]
     if w.makespan and mv.makespan is not None:
         terms.append(w.makespan * mv.makespan)
+    terms += [w.late_order * missed for missed in mv.late.values()]
     terms.append(unplaced_units(mv))
     mv.model.minimize(sum(terms))
 

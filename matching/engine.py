@@ -44,6 +44,7 @@ class SolveOptions:
     deterministic_time_s: float | None = None
     max_lots_per_step: int = 3
     candidates_per_step: int | None = 12
+    light_presolve: bool = False  # see cpsat.Budget
 
     def __post_init__(self) -> None:
         for name in ("time_limit_s", "workers", "max_lots_per_step"):
@@ -56,7 +57,8 @@ class SolveOptions:
 
     def budget(self, share: float = 1.0) -> Budget:
         det = None if self.deterministic_time_s is None else self.deterministic_time_s * share
-        return Budget(self.time_limit_s * share, self.workers, self.seed, det)
+        return Budget(self.time_limit_s * share, self.workers, self.seed, det,
+                      self.light_presolve)
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,7 @@ class _Ledger:
         self.free: dict[str, FreeTimes] = {}
         self.version: dict[str, int] = {}
         self.step_resources: dict[tuple[str, str], tuple[str, ...]] = {}
+        self.tails: dict[tuple[str, str], int] = {}  # (order, step) -> tail_min
 
     def factories_of(self, order: OrderFacts, step: StepFacts) -> frozenset[str]:
         key = (order.id, step.id)
@@ -140,7 +141,8 @@ def place_step(problem: Problem, ledger: _Ledger, order: OrderFacts, step: StepF
             if start is not None:
                 tr = _Try(opt, remaining, start, start + opt.duration_min(remaining),
                           opt.cost_fen(remaining))
-                key = ((_priced(problem, order, step, placed, tr), tr.end) if cheapest_first
+                key = ((_priced(problem, ledger, order, step, placed, tr), tr.end)
+                       if cheapest_first
                        else (tr.end, tr.cost_fen))
                 if best_full is None or key < best_full[0]:
                     best_full = (key, tr)
@@ -183,14 +185,37 @@ def _usable(problem: Problem, ledger: _Ledger, order: OrderFacts, step: StepFact
         yield opt, ready, [(c.start, c.end) for c in chosen if c.option.resource == opt.resource]
 
 
-def _priced(problem: Problem, order: OrderFacts, step: StepFacts, placed: dict[str, list[Lot]],
-            tr: _Try) -> int:
+def _priced(problem: Problem, ledger: _Ledger, order: OrderFacts, step: StepFacts,
+            placed: dict[str, list[Lot]], tr: _Try) -> int:
     """Objective units of a lot: its price, the trucks it needs from the previous steps, and
-    the tardiness it would already cause if the order ended with it."""
+    the tardiness it already causes: the order cannot end before the lot plus the least time
+    the steps after it still need (without that tail, a cheap lot ending just before the due
+    date looked free of tardiness although the order it belongs to could no longer be on
+    time)."""
     w = problem.weights
     sources = {problem.resources[x.resource].factory for p in step.after for x in placed[p]}
     trucks = sum(problem.leg(f, tr.option.factory).cost_fen for f in sources)
-    return w.cost * (tr.cost_fen + trucks) + w.tardiness * max(0, tr.end - order.due_min)
+    tail = ledger.tails.get((order.id, step.id))
+    if tail is None:
+        tail = ledger.tails[order.id, step.id] = tail_min(problem, order, step.id)
+    late = max(0, tr.end + tail - order.due_min)
+    return w.cost * (tr.cost_fen + trucks) + w.tardiness * late + (w.late_order if late else 0)
+
+
+def tail_min(problem: Problem, order: OrderFacts, step_id: str) -> int:
+    """A lower bound on the minutes from the end of ``step_id`` to the order's completion: the
+    longest chain of the following steps, each on its fastest option with the order cut into
+    as many lots as allowed (transport and waiting left out, so it never overstates)."""
+    lots = problem.max_lots(order)
+    part = -(-order.quantity // lots)
+    tails: dict[str, int] = {}
+    for step in reversed(order.steps):  # steps are in topological order
+        nexts = [tails[s.id] + min((o.duration_min(part) for o in s.options), default=0)
+                 for s in order.steps if step.id in s.after]
+        tails[step.id] = max(nexts, default=0)
+        if step.id == step_id:
+            return tails[step_id]
+    return 0
 
 
 def _room_cached(ledger: _Ledger, room: dict[str, bool], order: OrderFacts, step: StepFacts,

@@ -13,9 +13,10 @@ from domain.pricing import resolve_mode
 def lot_setup_min(resource: Resource, step: Step) -> int:
     """Setup time of a lot: the longer of the machine's and the step's setup.
 
-    Business assumption: DESIGN 4.1 gives a setup on both the resource (changeover of that
-    machine) and the step (fixturing for this part). Both must happen before the first piece and
-    a shop does them in parallel, so the lot pays the longer of the two, not the sum.
+    Business assumption: the scenario (docs/formats.md) gives a setup on both the resource
+    (changeover of that machine) and the step (fixturing for this part). Both must happen before the
+    first piece and a shop does them in parallel, so the lot pays the longer of the two, not the
+    sum.
     """
     return max(resource.setup_min, step.setup_min)
 

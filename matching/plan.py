@@ -1,4 +1,5 @@
-"""From a Solution (minutes, ids) to the Plan of DESIGN 4.2, with exact durations and prices.
+"""From a Solution (minutes, ids) to the Plan of docs/formats.md#plan, with exact durations and
+prices.
 
 The deciders work with rounded fen; here every lot is re-timed by ``lots.lot_duration_min``
 and re-priced by ``domain.pricing``, so allocation costs, transport costs and totals add up.
@@ -95,7 +96,7 @@ def _transport_legs(scenario: Scenario, order: Order,
 
 
 def to_plan(scenario: Scenario, solution: Solution, order_ids: list[str] | None = None) -> Plan:
-    """The DESIGN 4.2 plan of ``order_ids`` (every order of the scenario by default)."""
+    """The plan (docs/formats.md) of ``order_ids`` (every order of the scenario by default)."""
     wanted = set(order_ids) if order_ids is not None else None
     lookup = resource_lookup(scenario, {x.resource for x in solution.lots})
     orders = tuple(order_plan(scenario, o, solution, lookup) for o in scenario.orders
@@ -121,4 +122,6 @@ def plan_objective(scenario: Scenario, plan: Plan) -> float:
     late_h = sum(o.lateness_min for o in planned) / 60
     ends = [o.completion for o in planned if o.completion is not None]
     span_h = (max(ends) - scenario.horizon_start).total_seconds() / 3600 if ends else 0.0
-    return round(w.cost * cost + w.tardiness_per_hour * late_h + w.makespan_per_hour * span_h, 2)
+    missed = sum(1 for o in planned if o.lateness_min > 0)
+    return round(w.cost * cost + w.tardiness_per_hour * late_h + w.makespan_per_hour * span_h
+                 + w.late_order_penalty * missed, 2)

@@ -126,17 +126,20 @@ _SAME_SITE = Haul(0.0, 0, 0)
 
 @dataclass(frozen=True, slots=True)
 class Weights:
-    """Integer objective weights: per fen of cost, per minute of tardiness and of makespan."""
+    """Integer objective weights: per fen of cost, per minute of tardiness and of makespan,
+    and per late order (one yuan is 6,000 units in each)."""
 
     cost: int
     tardiness: int
     makespan: int
+    late_order: int = 0
 
     @classmethod
     def of(cls, objective: Objective) -> Weights:
         return cls(cost=round(objective.cost * 60),
                    tardiness=round(objective.tardiness_per_hour * 100),
-                   makespan=round(objective.makespan_per_hour * 100))
+                   makespan=round(objective.makespan_per_hour * 100),
+                   late_order=round(objective.late_order_penalty * 6000))
 
 
 @dataclass(frozen=True)

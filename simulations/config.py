@@ -177,6 +177,8 @@ class ObjectiveConfig(Strict):
     cost: Annotated[float, Field(ge=0)] = 1.0
     tardiness_per_hour: Annotated[float, Field(ge=0)] = 50.0
     makespan_per_hour: Annotated[float, Field(ge=0)] = 1.0
+    # Yuan per order that misses its due date (see domain.model.Objective).
+    late_order_penalty: Annotated[float, Field(ge=0)] = 0.0
 
 
 class SolverConfig(Strict):
@@ -192,6 +194,9 @@ class SolverConfig(Strict):
     batch_min: Annotated[int, Field(ge=0, le=24 * 60)] = 0
     # Windows further than this beyond the order's due date are left out of its snapshot.
     lookahead_after_due_days: Annotated[float, Field(ge=0)] = 5.0
+    # CP-SAT presolves once, without probing or symmetry detection: on the small per-order
+    # models a full presolve cost more wall time than the search itself (matching.cpsat.Budget).
+    light_presolve: bool = True
 
 
 class SimConfig(Strict):

@@ -102,7 +102,8 @@ def generate(config: SimConfig, seed: int | None = None) -> Market:
         transport=Transport(cost_per_km=t.cost_per_km, speed_kmh=t.speed_kmh,
                             handling_min=t.handling_min),
         objective=Objective(cost=o.cost, tardiness_per_hour=o.tardiness_per_hour,
-                            makespan_per_hour=o.makespan_per_hour),
+                            makespan_per_hour=o.makespan_per_hour,
+                            late_order_penalty=o.late_order_penalty),
         arrival_end_min=arrival_end, end_min=end,
     )
 

@@ -1,10 +1,10 @@
 """What the platform knows at one simulated minute, cut into the Scenario a policy sees.
 
-The market's published windows never change; what changes is what is already booked (lots of
-earlier orders) and which machines are down. ``snapshot`` hands the matching engine exactly the
-DESIGN 4.1 picture: resources, their windows from ``now`` on, and ``Scenario.bookings`` for the
-time already sold. It leaves out resources whose process the order does not use and windows
-long after the due date: both only make the engine's model bigger, never its answer different.
+The market's published windows never change; what changes is what is already booked (lots of earlier
+orders) and which machines are down. ``snapshot`` hands the matching engine exactly the scenario
+picture (docs/formats.md): resources, their windows from ``now`` on, and ``Scenario.bookings`` for
+the time already sold. It leaves out resources whose process the order does not use and windows long
+after the due date: both only make the engine's model bigger, never its answer different.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # after use(): the backend must be chosen first
 
+from simulations import spread
 from simulations.kpis import (
     Kpis,
     costs_cny,
@@ -227,8 +228,23 @@ _ENV = jinja2.Environment(
 )
 
 
-def render_report(runs: Sequence[PolicyRun], *, title: str = "") -> str:
-    """The report as one HTML string."""
+def _spread(by_seed: Mapping[int, Sequence[Kpis]]) -> dict[str, Any]:
+    """The over-seeds section: mean (low-high) per KPI and policy, and the target checks."""
+    summary = spread.summarise(by_seed)
+    rows = [{"label": label, "cells": [
+        f"{fmt.format(summary[p][name].mean)} ({fmt.format(summary[p][name].low)}-"
+        f"{fmt.format(summary[p][name].high)})" for p in summary]}
+        for name, label, fmt in spread.SPREAD_FIELDS]
+    checks = [{"seed": v.seed, "target": v.target, "cpsat": v.fmt.format(v.cpsat),
+               "baseline": v.fmt.format(v.baseline), "met": v.met}
+              for v in spread.verdicts(by_seed)]
+    return {"seeds": ", ".join(str(s) for s in sorted(by_seed)), "policies": list(summary),
+            "rows": rows, "checks": checks, "met": sum(1 for c in checks if c["met"])}
+
+
+def render_report(runs: Sequence[PolicyRun], *, title: str = "",
+                  by_seed: Mapping[int, Sequence[Kpis]] | None = None) -> str:
+    """The report as one HTML string; ``by_seed`` adds the KPIs' spread over seeds."""
     kpis = [r.kpis for r in runs]
     market = runs[0].result.market
     resources = sum(len(f.resources) for f in market.factories)
@@ -252,4 +268,5 @@ def render_report(runs: Sequence[PolicyRun], *, title: str = "") -> str:
         title=title or "ShareFab market simulation", market_line=market_line, cards=cards,
         findings=_findings(kpis), runs=[k.policy for k in kpis], table=_table(kpis), figs=figs,
         arrival_days=f"{arrival_days:g}", definitions=DEFINITIONS,
+        spread=_spread(by_seed) if by_seed else None,
     )

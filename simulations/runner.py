@@ -35,7 +35,8 @@ def solve_options(config: SimConfig) -> SolveOptions:
     return SolveOptions(time_limit_s=s.time_limit_s, workers=1, seed=0,
                         deterministic_time_s=s.deterministic_time_s,
                         max_lots_per_step=s.max_lots_per_step,
-                        candidates_per_step=s.candidates_per_step)
+                        candidates_per_step=s.candidates_per_step,
+                        light_presolve=s.light_presolve)
 
 
 def check_policies(names: Sequence[str]) -> list[str]:

@@ -16,12 +16,13 @@ from datetime import UTC, datetime
 from fastapi import FastAPI
 
 from matching import engine as matching_engine
-from services.api import dashboard, docs, errors, metrics
+from services.api import dashboard, docs, errors, health, metrics, openapi_errors
 from services.api.limits import BodySizeLimit
+from services.api.nul_guard import RefuseNul
 from services.bookings.dispatch import NullDispatcher
 from services.bookings.views import router as bookings_router
 from services.catalog.views import router as catalog_router
-from services.core.db import make_engine, make_session_factory, migrate
+from services.core.db import engine_for, make_session_factory, migrate
 from services.core.query import StrictQuery
 from services.core.settings import Settings, get_settings
 from services.events.views import router as events_router
@@ -51,7 +52,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.sqlalchemy_url)
+        engine = engine_for(settings)
         if settings.migrate_on_start:
             migrate(engine)
         app.state.engine = engine
@@ -63,8 +64,11 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
             from services.flows.demo import seed
 
             seed(app.state.session_factory, now=app.state.clock())
-        app.state.quote_queue = QuoteQueue(make_redis(settings.redis_url),
-                                           prefix=settings.redis_key_prefix)
+        app.state.quote_queue = QuoteQueue(
+            make_redis(settings.redis_url, timeout_s=settings.redis_timeout_s),
+            prefix=settings.redis_key_prefix,
+            claim_idle_ms=int(settings.match_claim_idle_s * 1000),
+            max_attempts=settings.match_max_attempts)
         matcher, runtime, housekeeper = None, None, None
         try:
             if settings.match_in_process:
@@ -73,10 +77,12 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
                     app.state.quote_runner.quote_fn, app.state.clock,
                     consumer=f"api-{os.getpid()}"))
                 matcher.start()
+            app.state.matcher = matcher
             runtime = await _start_mqtt(app, settings, demo)
             if settings.housekeeping_in_process:
                 housekeeper = Housekeeper(app.state.session_factory, settings, app.state.clock)
                 housekeeper.start()
+            app.state.mqtt_runtime = runtime
             yield
         finally:  # also when a start step fails: nothing keeps running behind a dead app
             if housekeeper is not None:
@@ -99,7 +105,9 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
                                          settings.quote_concurrency)
     app.state.dispatcher = NullDispatcher()  # the MQTT runtime installs its own
     errors.install(app)
-    # The size limit sits inside the metrics middleware, next to the router that reads bodies.
+    # Innermost first: NUL refusal buffers the body inside the size limit, which sits inside
+    # the metrics middleware, next to the router that reads bodies.
+    app.add_middleware(RefuseNul)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.middleware("http")(metrics.observe)
     for router in (parks_router, factories_router, resources_router, orders_router,
@@ -107,13 +115,12 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
                    dashboard.router, events_router, webhooks_router, ratings_router):
         app.include_router(router)
     app.add_api_route("/metrics", metrics.render, methods=["GET"], include_in_schema=False)
-    app.add_api_route("/healthz", _health, methods=["GET"], tags=["ops"])
+    app.add_api_route("/healthz", health.healthz, methods=["GET"], tags=["ops"])
+    app.add_api_route("/readyz", health.readyz, methods=["GET"], tags=["ops"],
+                      responses={503: {"description": "a dependency is down (see checks)"}})
     docs.install(app)
+    openapi_errors.install(app)  # last: it post-processes the document of every route
     return app
-
-
-def _health() -> dict[str, str]:
-    return {"status": "ok"}
 
 
 async def _start_mqtt(app: FastAPI, settings: Settings, demo: bool) -> MqttRuntime | None:

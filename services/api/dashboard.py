@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from domain import processes
 from services.bookings.models import ACTIVE_STATES, Booking
-from services.core.db import DbSession
+from services.core.db import DbSession, release
 from services.factories.models import Factory
 from services.orders.models import Order
 from services.parks.models import Park
@@ -49,6 +49,7 @@ def _hours_in(start: datetime, end: datetime, lo: datetime, hi: datetime) -> flo
 def summary(db: Session, *, live: Any, now: datetime) -> dict[str, Any]:
     horizon = now + timedelta(hours=24)
     resources = db.execute(select(Resource.id, Resource.process, Resource.capacity)).all()
+    release(db)  # no pooled connection held while Redis answers (or stalls)
     states = live.get_many([r.id for r in resources])
     idle: dict[str, float] = defaultdict(float)
     for rid, start, end in db.execute(

@@ -2,6 +2,9 @@
 
 Validation errors become ``{"detail": "body.factories.0.lat: ...", "errors": [{"field",
 "message"}]}``; service errors map to 404 / 409 / 422; database integrity errors to 409.
+A dependency that is down or too slow (Redis, the database, its connection pool) answers 503
+with the same JSON shape, ``"dependency"`` naming it, and ``Retry-After``: the client may retry,
+nothing was half done (the request's transaction rolled back).
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError, OperationalError
+from redis.exceptions import RedisError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from services.core.errors import ConflictError, InvalidError, NotFoundError
 
@@ -73,11 +78,35 @@ def install(app: FastAPI) -> None:
         log.info("integrity error answered 409: %s", exc.orig)
         return _answer(409, [{"field": "state", "message": _integrity_message(exc)}])
 
+    @app.exception_handler(DataError)
+    async def _data(_: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value the schema let through (a number beyond its column,
+        # a character its encoding cannot hold): the client's input, not our failure.
+        log.info("database refused a value, answered 422: %s", exc.orig)
+        return _answer(422, [{"field": "body", "message": "a value is out of range for the "
+                                                          "database"}])
+
     @app.exception_handler(OperationalError)
     async def _busy(_: Request, exc: OperationalError) -> JSONResponse:
         log.warning("database busy or unavailable: %s", exc.orig)
-        return JSONResponse(status_code=503, headers={"Retry-After": "1"},
-                            content={"detail": "database busy or unavailable; retry", "errors": []})
+        return unavailable("database", "database busy or unavailable; retry")
+
+    @app.exception_handler(PoolTimeoutError)
+    async def _pool_exhausted(_: Request, exc: PoolTimeoutError) -> JSONResponse:
+        log.warning("no database connection free: %s", exc)
+        return unavailable("database", "no database connection free in time; retry")
+
+    @app.exception_handler(RedisError)
+    async def _redis_down(_: Request, exc: RedisError) -> JSONResponse:
+        log.warning("Redis unavailable: %s: %s", type(exc).__name__, exc)
+        return unavailable("redis", "live state (Redis) unavailable or too slow; retry")
+
+
+def unavailable(dependency: str, detail: str, retry_after_s: int = 2) -> JSONResponse:
+    """503 for a dependency that is down: JSON like every error, plus Retry-After."""
+    return JSONResponse(status_code=503, headers={"Retry-After": str(retry_after_s)},
+                        content={"detail": detail, "dependency": dependency,
+                                 "errors": [{"field": dependency, "message": detail}]})
 
 
 def _integrity_message(exc: IntegrityError) -> str:

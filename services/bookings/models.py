@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated, Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -24,6 +25,14 @@ class BookingState(StrEnum):
     RUNNING = "running"
     DONE = "done"
     CANCELLED = "cancelled"
+
+
+class WorkOrderState(StrEnum):
+    """The factory's answer to the work order of a booking."""
+
+    SENT = "sent"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
 
 
 # A booking in one of these states holds its time on the resource.
@@ -57,6 +66,9 @@ class Booking(Base):
     # constraint covers exactly these rows.
     exclusive: Mapped[bool] = mapped_column(Boolean, default=True)
     source: Mapped[str] = mapped_column(String(16), default="quote")
+    work_order: Mapped[str] = mapped_column(String(16), default=WorkOrderState.SENT.value,
+                                            server_default=WorkOrderState.SENT.value)
+    work_order_note: Mapped[str | None] = mapped_column(String(500), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -78,9 +90,59 @@ class BookingRead(BaseModel):
     done: int
     scrap: int
     status: BookingState
+    # Extension: the factory's answer (sent until it accepts or declines).
+    work_order_status: WorkOrderState = WorkOrderState.SENT
+    # Extension, in work orders only: good input pieces delivered to this lot so far (None:
+    # its input is on hand). Set by services.flows.shopfloor.with_inputs.
+    input_ready: int | None = None
 
+    @property
+    def cancelled(self) -> bool:
+        """In work orders: the lot was withdrawn (re-planned elsewhere)."""
+        return self.status is BookingState.CANCELLED
 
 
 class ProgressIn(BaseModel):
-    done: int
-    scrap: int = 0
+    """Cumulative pieces of a lot, as a gateway or a factory without one reports them."""
+
+    done: Annotated[int, Field(ge=0, le=10_000_000)]
+    scrap: Annotated[int, Field(ge=0, le=10_000_000)] = 0
+
+
+class DeclineIn(BaseModel):
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class RepairRead(BaseModel):
+    """What a repair did: the lots released, the new ones booked, the new finish and why."""
+
+    order: str | None
+    cause: str
+    released: list[str]
+    booked: list[BookingRead]
+    planned: bool
+    reason: str | None = None
+    finish: UtcDatetime | None = None
+    late_by_min: int = 0
+
+    @classmethod
+    def of(cls, result: RepairOutcome | None, *, booking_id: str) -> RepairRead:
+        if result is None:
+            return cls(order=None, cause=f"booking {booking_id} has no order", released=[],
+                       booked=[], planned=True)
+        return cls(order=result.order_id, cause=result.cause, released=result.released,
+                   booked=result.booked, planned=result.planned, reason=result.reason,
+                   finish=result.finish, late_by_min=result.late_by_min)
+
+
+class RepairOutcome(Protocol):
+    """The fields of ``services.flows.repair.RepairResult`` a ``RepairRead`` shows."""
+
+    order_id: str
+    cause: str
+    released: list[str]
+    booked: list[BookingRead]
+    planned: bool
+    reason: str | None
+    finish: datetime | None
+    late_by_min: int

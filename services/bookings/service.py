@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain import model as m
-from domain.schemas import load_plan
-from services.bookings import history
-from services.bookings.models import ACTIVE_STATES, Booking, BookingRead, BookingState
+from domain.schemas import format_utc, load_plan
+from scheduling.booking import Lot, book
+from services.bookings import history, ledger
+from services.bookings.models import Booking, BookingRead, BookingState, WorkOrderState
 from services.core.db import page
 from services.core.errors import ConflictError, InvalidError, NotFoundError
+from services.events import service as events
 from services.factories.models import Factory
 from services.orders.models import Order, OrderState
 from services.orders.transitions import transition
@@ -57,34 +60,43 @@ def get_all(session: Session, *, order_id: str | None = None, resource_id: str |
     return session.scalars(query).all()
 
 
-def accept(session: Session, *, quote_id: str, now: datetime,
-           ttl_s: int, actor: str = "system") -> list[BookingRead]:
-    """Book every lot of an offered quote at once, or nothing (ConflictError names the lot)."""
-    quote = session.get(Quote, quote_id, with_for_update=True)
-    if quote is None:
+def accept(session: Session, *, quote_id: str, now: datetime, ttl_s: int,
+           unavailable: set[str] | frozenset[str] = frozenset(),
+           actor: str = "system") -> list[BookingRead]:
+    """Book every lot of an offered quote at once, or nothing (ConflictError names the lot).
+
+    Locks in one order everywhere: the order row, then its quote, then the resources by id.
+    Two acceptances of quotes of one order queue on the order row instead of each holding a
+    quote the other wants to supersede (the deadlock that answered 503 after 1 s).
+    ``unavailable`` are the resources the live store shows down or offline: never booked.
+    """
+    order_id = session.scalar(select(Quote.order_id).where(Quote.id == quote_id))
+    if order_id is None:
         raise NotFoundError("quote", quote_id)
-    order = session.get(Order, quote.order_id, with_for_update=True)
-    if order is None:  # pragma: no cover - the foreign key cascades quotes with their order
-        raise NotFoundError("order", quote.order_id)
+    order = session.get(Order, order_id, with_for_update=True)
+    quote = session.get(Quote, quote_id, with_for_update=True)
+    if order is None or quote is None:  # pragma: no cover - deleted between the two reads
+        raise NotFoundError("quote", quote_id)
     _check_acceptable(quote, order, now, ttl_s)
     plan = load_plan({"orders": [quote.plan]}).orders[0]
     resources = _lock_resources(session, sorted({a.resource for a in plan.allocations}))
+    lots = [Lot(f"{i}", a.resource, *ledger.lot_interval(a.start, a.end))
+            for i, a in enumerate(plan.allocations)]
+    conflicts = book(ledger.calendars(session, resources.values(), unavailable=unavailable),
+                     lots)
+    if conflicts:
+        first = conflicts[0]
+        a = plan.allocations[int(first.lot)]
+        raise ConflictError(ledger.describe(first, quote_id=quote_id, start=a.start, end=a.end))
     rows: list[Booking] = []
     for a in plan.allocations:
-        resource = resources.get(a.resource)
-        if resource is None:
-            raise ConflictError(f"quote {quote_id}: resource {a.resource!r} no longer exists; "
-                                "ask for a new quote")
-        _check_in_window(resource, a.start, a.end, quote_id)
-        _check_free(session, resource, a.start, a.end)
-        row = Booking(
+        resource = resources[a.resource]
+        rows.append(Booking(
             id=f"B-{uuid.uuid4().hex[:12]}", resource_id=resource.id, order_id=order.id,
             step_id=a.step, quote_id=quote.id, quantity=a.quantity, start=a.start, end=a.end,
             pricing=a.pricing.value, cost=a.cost, status=BookingState.BOOKED.value,
-            exclusive=resource.capacity == 1, source="quote")
-        session.add(row)
-        session.flush()  # the next lot's check sees this one
-        rows.append(row)
+            exclusive=resource.capacity == 1, source="quote"))
+    session.add_all(rows)
     quote.status = QuoteState.ACCEPTED.value
     for other in session.scalars(select(Quote).where(Quote.order_id == order.id,
                                                      Quote.id != quote.id)):
@@ -92,6 +104,11 @@ def accept(session: Session, *, quote_id: str, now: datetime,
     transition(session, order=order, to=OrderState.ACCEPTED, actor=actor, at=now, details={
         "quote": quote.id, "kind": quote.kind, "total_cost": quote.total_cost,
         "completion": quote.plan.get("completion"), "bookings": [b.id for b in rows]})
+    for row in rows:
+        events.record(session, order_id=order.id, kind="work_order_sent", actor=actor, at=now,
+                      details={"booking": row.id, "resource": row.resource_id,
+                               "step": row.step_id, "quantity": row.quantity,
+                               "start": format_utc(row.start), "end": format_utc(row.end)})
     return [to_read(b, park=resources[b.resource_id].factory.park_id,
                     factory=resources[b.resource_id].factory_id) for b in rows]
 
@@ -113,51 +130,6 @@ def _lock_resources(session: Session, ids: list[str]) -> dict[str, Resource]:
     rows = session.scalars(select(Resource).where(Resource.id.in_(ids))
                            .order_by(Resource.id).with_for_update())
     return {r.id: r for r in rows}
-
-
-def _free_spans(resource: Resource) -> list[tuple[datetime, datetime]]:
-    """The resource's windows with touching or overlapping ones joined: [8, 12) + [12, 20) is
-    one stretch of free time [8, 20), as the matching engine sees it."""
-    spans: list[tuple[datetime, datetime]] = []
-    for w in sorted(resource.windows, key=lambda w: w.start):
-        if spans and w.start <= spans[-1][1]:
-            spans[-1] = (spans[-1][0], max(spans[-1][1], w.end))
-        else:
-            spans.append((w.start, w.end))
-    return spans
-
-
-def _check_in_window(resource: Resource, start: datetime, end: datetime, quote_id: str) -> None:
-    if not any(s <= start and end <= e for s, e in _free_spans(resource)):
-        raise ConflictError(
-            f"quote {quote_id}: resource {resource.id} is no longer free "
-            f"{start.isoformat()}..{end.isoformat()} (its calendar changed); ask for a new quote")
-
-
-def _check_free(session: Session, resource: Resource, start: datetime, end: datetime) -> None:
-    """ConflictError when one more lot over [start, end) exceeds the resource's capacity.
-
-    Counts every flushed booking, so earlier lots of the same acceptance are included.
-    """
-    stored = session.scalars(select(Booking).where(
-        Booking.resource_id == resource.id, Booking.status.in_(ACTIVE_STATES),
-        Booking.start < end, Booking.end > start)).all()
-    overlapping = [(b.start, b.end) for b in stored]
-    if _peak(overlapping, start, end) + 1 > resource.capacity:
-        raise ConflictError(
-            f"resource {resource.id} is already booked between {start.isoformat()} and "
-            f"{end.isoformat()} (capacity {resource.capacity}): double booking refused")
-
-
-def _peak(intervals: list[tuple[datetime, datetime]], start: datetime, end: datetime) -> int:
-    """Most intervals running at one instant inside [start, end) (a sweep over the edges)."""
-    edges = sorted([(max(s, start), 1) for s, _ in intervals]
-                   + [(min(e, end), -1) for _, e in intervals], key=lambda x: (x[0], x[1]))
-    peak = running = 0
-    for _, delta in edges:
-        running += delta
-        peak = max(peak, running)
-    return peak
 
 
 def cancel_order(session: Session, *, order_id: str, actor: str = "system",
@@ -196,7 +168,14 @@ def add_existing(session: Session, *, booking: m.Booking, source: str) -> Bookin
     if stored is not None:
         session.delete(stored)
         session.flush()
-    _check_free(session, resource, booking.start, booking.end)
+    lot = Lot(booking.id, resource.id, *ledger.lot_interval(booking.start, booking.end))
+    # Time sold elsewhere need not lie in the windows (they list idle time): capacity only.
+    calendar = replace(ledger.calendars(session, [resource])[resource.id],
+                       windows=((lot.start, lot.end),))
+    conflicts = book({resource.id: calendar}, [lot])
+    if conflicts:
+        raise ConflictError(ledger.describe(conflicts[0], quote_id="import",
+                                            start=booking.start, end=booking.end))
     row = Booking(id=booking.id, resource_id=resource.id, order_id=booking.order,
                   step_id=booking.step, quantity=booking.quantity, start=booking.start,
                   end=booking.end, status=BookingState.BOOKED.value,
@@ -207,39 +186,76 @@ def add_existing(session: Session, *, booking: m.Booking, source: str) -> Bookin
 
 
 def record_progress(session: Session, *, booking_id: str, done: int, scrap: int,
-                    actor: str = "gateway", at: datetime | None = None) -> None:
-    """Store a gateway's cumulative progress; a booking whose pieces are all accounted is done.
+                    actor: str = "system", at: datetime | None = None) -> Booking:
+    """Store cumulative progress; a booking whose pieces are all accounted for is done.
 
-    When every booking of the order is done, so is the order.
+    Counts only grow: with several ingest workers an older report can commit after a newer
+    one, so the stored counts are the maxima seen. The order row is locked first (the same
+    order as ``accept`` and repair take), then the booking, so the order status is advanced
+    by one transaction at a time: the last lot to finish always sees every other lot done.
     """
     if done < 0:
         raise InvalidError("done", f"must be >= 0, got {done}")
     if scrap < 0:
         raise InvalidError("scrap", f"must be >= 0, got {scrap}")
-    booking = session.get(Booking, booking_id)
+    order_id = session.scalar(select(Booking.order_id).where(Booking.id == booking_id))
+    order = session.get(Order, order_id, with_for_update=True) if order_id else None
+    booking = session.get(Booking, booking_id, with_for_update=True)
     if booking is None:
         raise NotFoundError("booking", booking_id)
     if booking.status == BookingState.CANCELLED.value:
         raise ConflictError(f"booking {booking_id} is cancelled")
-    booking.done, booking.scrap = done, scrap
-    # We assume scrapped pieces are remade elsewhere: the lot is finished when done + scrap
-    # covers its quantity.
-    finished = done + scrap >= booking.quantity
+    if done + scrap > booking.quantity and (done, scrap) != (booking.done, booking.scrap):
+        raise InvalidError("done", f"done {done} + scrap {scrap} exceed the booking's "
+                           f"quantity {booking.quantity}")
+    was = booking.status
+    booking.done, booking.scrap = max(booking.done, done), max(booking.scrap, scrap)
+    # The lot is finished when done + scrap covers its quantity; a shortfall of good pieces
+    # is the repair flow's business (it remakes the missing quantity elsewhere).
+    finished = booking.done + booking.scrap >= booking.quantity
     booking.status = (BookingState.DONE if finished else BookingState.RUNNING).value
     session.flush()
-    history.progress_recorded(session, booking=booking, actor=actor, at=at)
-    if booking.order_id is not None:
-        _advance_order(session, booking.order_id, actor=actor, at=at)
+    if order is not None:
+        _emit_progress(session, booking, was=was, actor=actor, at=at)
+        advance_order(session, order, actor=actor, at=at)
+    if finished and was != BookingState.DONE.value:  # a repeated report is no new fact
+        history.lot_finished(session, booking=booking, at=at)
+    return booking
 
 
-def _advance_order(session: Session, order_id: str, *, actor: str,
+def _emit_progress(session: Session, booking: Booking, *, was: str, actor: str,
                    at: datetime | None) -> None:
-    order = session.get(Order, order_id)
-    if order is None:
+    assert booking.order_id is not None
+    details: dict[str, object] = {"booking": booking.id, "step": booking.step_id,
+                                  "done": booking.done, "scrap": booking.scrap,
+                                  "quantity": booking.quantity}
+    if was == BookingState.BOOKED.value:
+        events.record(session, order_id=booking.order_id, kind="started", actor=actor,
+                      details=details, at=at)
+    kind = "completed" if booking.status == BookingState.DONE.value else "progress"
+    events.record(session, order_id=booking.order_id, kind=kind, actor=actor, details=details,
+                  at=at)
+
+
+def advance_order(session: Session, order: Order, *, actor: str = "system",
+                  at: datetime | None = None) -> None:
+    """Order status from its bookings, through the lifecycle; the caller holds the row lock."""
+    if order.status in (OrderState.CANCELLED.value, OrderState.DONE.value):
         return
-    statuses = set(session.scalars(select(Booking.status).where(
-        Booking.order_id == order_id, Booking.status != BookingState.CANCELLED.value)))
-    history.advance(session, order=order, booking_statuses=statuses, actor=actor, at=at)
+    rows = session.execute(select(Booking.status, Booking.step_id, Booking.done)
+                           .where(Booking.order_id == order.id)).all()
+    statuses = {st for st, _, _ in rows if st != BookingState.CANCELLED.value}
+    good: dict[str | None, int] = {s.id: 0 for s in order.steps}
+    for _, step, done in rows:  # a cancelled lot's finished pieces exist too
+        good[step] = good.get(step, 0) + done
+    # Done means every step delivered the order's quantity of good pieces, not merely that
+    # every lot stopped: a lot that ended short waits for its pieces to be remade.
+    if statuses == {BookingState.DONE.value} and min(good.values()) >= order.quantity:
+        history.advance(session, order=order, target=OrderState.DONE, actor=actor, at=at)
+    elif statuses & {BookingState.RUNNING.value, BookingState.DONE.value}:
+        history.advance(session, order=order, target=OrderState.IN_PRODUCTION, actor=actor,
+                        at=at)
+    session.flush()
 
 
 def to_domain(b: Booking) -> m.Booking:
@@ -252,7 +268,8 @@ def to_read(b: Booking, *, park: str, factory: str) -> BookingRead:
         id=b.id, park=park, factory=factory, resource=b.resource_id, order=b.order_id,
         step=b.step_id, quote=b.quote_id, quantity=b.quantity, start=b.start, end=b.end,
         pricing=b.pricing, cost=b.cost, done=b.done, scrap=b.scrap,
-        status=BookingState(b.status))
+        status=BookingState(b.status),
+        work_order_status=WorkOrderState(b.work_order or WorkOrderState.SENT.value))
 
 
 def read_all(session: Session, rows: Sequence[Booking]) -> list[BookingRead]:

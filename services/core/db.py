@@ -3,7 +3,7 @@
 Every request runs in one transaction (commit on success, rollback on any error), and so does
 every unit of work of a worker (``session_scope``). SQLite gets WAL, a busy timeout, enforced
 foreign keys and ``BEGIN IMMEDIATE`` transactions: pysqlite would otherwise run SELECTs outside
-any transaction, and the booking check-then-insert could interleave (DESIGN 6).
+any transaction, and the booking check-then-insert could interleave.
 """
 
 from __future__ import annotations
@@ -70,7 +70,52 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args=connect_args, **kwargs)
         _sqlite_pragmas(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    timeout_ms = kwargs.pop("statement_timeout_ms", 0)
+    engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    if timeout_ms and engine.dialect.name == "postgresql":
+        _statement_timeout(engine, timeout_ms)
+    return engine
+
+
+def engine_options(url: str, *, pool_timeout_s: float = 5.0,
+                   statement_timeout_ms: int = 10_000) -> dict[str, Any]:
+    """``make_engine`` keywords that bound every wait on a server database (issue 12).
+
+    ``pool_timeout``: a request waits that long for a pooled connection, then 503s instead of
+    queueing for minutes; ``connect_timeout``: an unreachable server fails in seconds. The
+    statement timeout is set per connection (``statement_timeout_ms``; see ``make_engine``).
+    SQLite has none of these: its waits are the busy timeout.
+    """
+    if url.startswith("sqlite"):
+        return {}
+    return {"pool_timeout": pool_timeout_s, "connect_args": {"connect_timeout": 3},
+            "statement_timeout_ms": statement_timeout_ms}
+
+
+def engine_for(settings: Any) -> Engine:
+    """The engine of ``settings`` (its URL and its fault timeouts): API and workers alike."""
+    url = settings.sqlalchemy_url
+    return make_engine(url, **engine_options(
+        url, pool_timeout_s=settings.db_pool_timeout_s,
+        statement_timeout_ms=settings.db_statement_timeout_ms))
+
+
+def _statement_timeout(engine: Engine, timeout_ms: int) -> None:
+    # Set on connect rather than in the URL's "options", which tests and deployments use for
+    # the search_path: a psycopg connect argument would replace theirs.
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"SET statement_timeout = {int(timeout_ms)}")
+        cursor.close()
+        dbapi_connection.commit()
+
+
+def release(session: Session) -> None:
+    """End the transaction so the connection goes back to the pool before a slow outside
+    call (Redis): a stalled dependency then cannot drain the pool and stall requests that
+    need only the database. Loaded rows stay readable (``expire_on_commit=False``)."""
+    session.commit()
 
 
 def _sqlite_pragmas(engine: Engine) -> None:
@@ -124,6 +169,11 @@ def scratch_schema(base_url: str, prefix: str = "scratch") -> Iterator[str]:
         with admin.begin() as conn:
             conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
         admin.dispose()
+
+
+# SQLite and PostgreSQL take a signed 64-bit OFFSET; beyond it the driver fails (a 500).
+# List views declare this bound on their ``offset`` query parameter.
+MAX_OFFSET = 2**63 - 1
 
 
 def page(query: QueryT, *, limit: int | None, offset: int) -> QueryT:

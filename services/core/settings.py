@@ -1,8 +1,8 @@
 """One typed place for every setting of the running processes (env prefix ``SHAREFAB_``).
 
-Unset everything and the platform still runs embedded: a SQLite file under ``./var``, an
-in-process Redis stand-in and an in-process MQTT broker (DESIGN 5). Production sets the three
-URLs to the real servers (see docker-compose.yml).
+Unset everything and the platform still runs embedded: a SQLite file under ``./var``, an in-process
+Redis stand-in and an in-process MQTT broker (docs/operations.md). Production sets the three URLs to
+the real servers (see docker-compose.yml).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _DEFAULT_SECRET = "change-me"
@@ -28,11 +28,20 @@ class Settings(BaseSettings):
     database_url: str | None = None
     # redis://host:port/db; unset: an in-process fakeredis stand-in.
     redis_url: str | None = None
-    # mqtt://host:port; unset: an in-process amqtt broker.
+    # mqtt://[user:password@]host:port, or mqtts:// for TLS (port 8883 by default); unset: an
+    # in-process amqtt broker. A park's secured Mosquitto (`sharefab mqtt acl`) needs both.
     mqtt_url: str | None = None
     # Port of that in-process broker (127.0.0.1); unset: `sharefab serve` picks a free one and
     # prints it in its banner (give it to `sharefab gateway --mqtt-url`).
     mqtt_embedded_port: int | None = Field(default=None, ge=1, le=65535)
+    # Used when the URL carries no user (keeps the password out of the URL and process list).
+    mqtt_username: str | None = None
+    mqtt_password: SecretStr | None = None
+    # TLS: the CA that signed the broker's certificate (PEM; unset: the system trust store)
+    # and, when the broker asks for client certificates, ours. Either file implies TLS.
+    mqtt_ca_file: Path | None = None
+    mqtt_cert_file: Path | None = None
+    mqtt_key_file: Path | None = None
     data_dir: Path = Path("var")
     # Signs nothing yet: the hook for session/API tokens, refused at its default outside local use.
     secret_key: str = _DEFAULT_SECRET
@@ -69,6 +78,30 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(default=8, ge=1)
     webhook_backoff_s: float = Field(default=2.0, gt=0)
     webhook_timeout_s: float = Field(default=5.0, gt=0)
+
+    # Faults fail fast (issue 12): every Redis call gives up after redis_timeout_s; a request
+    # waits at most db_pool_timeout_s for a pooled connection, and PostgreSQL cancels a
+    # statement after db_statement_timeout_ms. Either answers 503 + Retry-After.
+    redis_timeout_s: float = Field(default=1.0, gt=0)
+    db_pool_timeout_s: float = Field(default=5.0, gt=0)
+    db_statement_timeout_ms: int = Field(default=10_000, ge=0)
+    # Workers refresh a heartbeat key this often / 3; /readyz counts the live ones.
+    worker_heartbeat_ttl_s: float = Field(default=15.0, gt=0)
+    # A `sharefab worker` process serves its own /metrics on 127.0.0.1 at this port (0: off).
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535)
+    # Matcher lease: a request pending this long without renewal is taken over; after
+    # match_max_attempts take-overs it goes to the dead-letter stream.
+    match_claim_idle_s: float = Field(default=15.0, gt=0)
+    match_max_attempts: int = Field(default=3, ge=1)
+    # Back-pressure: quotes solved or waiting at once, overall and per tenant, and queued
+    # (wait=false) requests not yet answered; past each, 429 with Retry-After.
+    quote_queue_max: int = Field(default=8, ge=1)
+    quote_tenant_max: int = Field(default=2, ge=1)
+    match_queue_max: int = Field(default=1000, ge=1)
+    # Requests per second per tenant (API key / client) with a burst of rate_limit_burst;
+    # 0 switches the limiter off.
+    rate_limit_per_s: float = Field(default=50.0, ge=0)
+    rate_limit_burst: int = Field(default=100, ge=1)
 
     @property
     def sqlalchemy_url(self) -> str:

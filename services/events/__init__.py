@@ -1,0 +1,1 @@
+"""Order events (append-only history); owned by the order-lifecycle work, minimal here."""

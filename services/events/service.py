@@ -7,6 +7,7 @@ transaction: a committed event is never lost to a crash before delivery).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -17,6 +18,8 @@ from services.core.db import page
 from services.events.models import EventRead, OrderEvent
 from services.orders.models import Order
 from services.webhooks import outbox
+
+log = logging.getLogger("sharefab.events")
 
 
 def record(session: Session, *, order_id: str, kind: str, actor: str,
@@ -29,6 +32,10 @@ def record(session: Session, *, order_id: str, kind: str, actor: str,
     session.add(event)
     session.flush()  # the id is the webhook's idempotency key
     outbox.enqueue(session, event_id=event.id, customer=customer)
+    # Also a log line (stays in the logs even when the transaction rolls back: a debugging
+    # aid, the table is the record).
+    log.info("order %s: %s by %s %s", order_id, kind, actor, details,
+             extra={"order_id": order_id, "kind": kind, "actor": actor, "details": details})
 
 
 def get_all(session: Session, *, order_id: str | None = None, customer: str | None = None,

@@ -1,4 +1,7 @@
-"""Factories (共享工厂): ORM row; the wire form is DESIGN 4.1's factory object (FactoryIn)."""
+"""Factories (共享工厂): ORM row; the wire form is the scenario's factory object (FactoryIn).
+
+The scenario format: docs/formats.md#scenario.
+"""
 
 from __future__ import annotations
 

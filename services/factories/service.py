@@ -1,9 +1,10 @@
-"""Factory persistence. A factory arrives as DESIGN 4.1's object, resources and windows inside.
+"""Factory persistence. A factory arrives as the scenario's factory object, resources and windows
+inside.
 
 A factory created or moved through the API must name a registered park (``POST /parks``): a
-typo in ``park`` is a 422, not a new park. The scenario import is the exception: a DESIGN 4.1
-document has no list of parks, it names them through its factories, so importing one creates
-the parks it names (``create_parks=True``).
+typo in ``park`` is a 422, not a new park. The scenario import is the exception: a scenario
+document (docs/formats.md) has no list of parks, it names them through its factories, so
+importing one creates the parks it names (``create_parks=True``).
 """
 
 from __future__ import annotations
@@ -117,7 +118,7 @@ def delete(session: Session, *, factory_id: str) -> None:
 
 
 def to_wire(factory: Factory) -> FactoryIn:
-    """The DESIGN 4.1 factory object of a row, resources included."""
+    """The scenario's factory object of a row, resources included."""
     return FactoryIn(
         id=factory.id, name=factory.name, park=factory.park_id, lat=factory.lat,
         lon=factory.lon, rating=factory.rating, certifications=list(factory.certifications),

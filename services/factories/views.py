@@ -1,11 +1,13 @@
-"""/factories: CRUD; POST takes DESIGN 4.1's factory object as it stands."""
+"""/factories: CRUD; POST takes the scenario's factory object (docs/formats.md#scenario) as it
+stands.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, status
 
 from domain.schemas import FactoryIn
-from services.core.db import DbSession
+from services.core.db import MAX_OFFSET, DbSession
 from services.core.errors import NotFoundError
 from services.factories import service
 from services.factories.models import FactoryUpdate
@@ -16,7 +18,7 @@ router = APIRouter(prefix="/factories", tags=["factories"])
 @router.get("", response_model=list[FactoryIn])
 def list_factories(db: DbSession, park: str | None = None,
                    limit: int = Query(1000, ge=1, le=10_000),
-                   offset: int = Query(0, ge=0)) -> list[FactoryIn]:
+                   offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> list[FactoryIn]:
     return [service.to_wire(f) for f in service.get_all(db, park_id=park, limit=limit,
                                                         offset=offset)]
 

@@ -22,7 +22,7 @@ from matching.engine import Quote as Alternative
 from services.core.db import session_scope
 from services.core.errors import InvalidError
 from services.quotes import service as quote_service
-from services.quotes.models import QuoteRead
+from services.quotes.models import Quote, QuoteRead
 
 # (market, order id, time limit in s) -> the engine's alternatives; the QuoteRunner in the API
 # (bounded concurrency, solve-time metric), the engine itself in a worker.
@@ -40,15 +40,19 @@ class UnmatchedError(InvalidError):
 
 def price_order(session_factory: sessionmaker[Session], *, order_id: str, time_limit_s: float,
                 solve: Solve, unavailable: Callable[[], set[str]],
-                clock: Callable[[], datetime], actor: str = "system") -> list[QuoteRead]:
+                clock: Callable[[], datetime], actor: str = "system",
+                on_stored: Callable[[Session, list[Quote]], object] | None = None,
+                ) -> list[QuoteRead]:
     """Quote ``order_id`` against the market now and store the offered alternatives.
 
     Raises NotFoundError (unknown order), ConflictError (order no longer open), UnmatchedError
     (no plan) or InvalidError (the engine refusing its input). ``actor`` is who asked (the
-    ``quoted`` event carries it).
+    ``quoted`` event carries it). ``on_stored`` runs in the transaction that stores
+    the quotes (the matcher's once-only job record: both commit or neither).
     """
+    down = unavailable()  # Redis before the session: no database session waits on it
     with session_scope(session_factory) as db:
-        market = quote_service.market_for(db, order_id=order_id, unavailable=unavailable(),
+        market = quote_service.market_for(db, order_id=order_id, unavailable=down,
                                           now=clock())
     started = time.perf_counter()
     try:
@@ -64,4 +68,6 @@ def price_order(session_factory: sessionmaker[Session], *, order_id: str, time_l
                                    solver={"wall_s": round(wall_s, 3),
                                            "time_limit_s": time_limit_s},
                                    now=clock(), actor=actor)
+        if on_stored is not None:
+            on_stored(db, rows)
         return [quote_service.to_read(q) for q in rows]

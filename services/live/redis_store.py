@@ -2,7 +2,7 @@
 
 The ingest writes through ``connectors.state.RedisState``; this module only reads, through the
 same key layout, and answers the questions the API and the matcher ask. fakeredis keeps its
-data per process (DESIGN 6): with ``redis_url`` unset, the ingest must run inside the API.
+data per process: with ``redis_url`` unset, the ingest must run inside the API.
 """
 
 from __future__ import annotations
@@ -47,10 +47,15 @@ def _live(rec: LiveRecord) -> LiveState:
 def make_live_store(settings: Any) -> RedisLiveStore:
     """The store for ``settings``: real Redis at ``redis_url``, else an in-process fakeredis.
 
-    Optional settings (read with defaults): ``redis_key_prefix`` and ``heartbeat_ttl_s``.
+    Optional settings (read with defaults): ``redis_key_prefix``, ``heartbeat_ttl_s`` and
+    ``redis_timeout_s``.
     """
     url = getattr(settings, "redis_url", None)
-    client: redis.Redis = (redis.Redis.from_url(url, health_check_interval=30) if url
+    # A stalled Redis fails the call within redis_timeout_s (503) instead of hanging it.
+    timeout_s = float(getattr(settings, "redis_timeout_s", 1.0))
+    client: redis.Redis = (redis.Redis.from_url(url, health_check_interval=30,
+                                                socket_timeout=timeout_s,
+                                                socket_connect_timeout=timeout_s) if url
                            else fakeredis.FakeRedis())
     prefix = getattr(settings, "redis_key_prefix", "sharefab:")
     ttl = int(getattr(settings, "heartbeat_ttl_s", DEFAULT_HEARTBEAT_TTL_S))

@@ -6,6 +6,7 @@ from services.bookings.models import Booking
 from services.core.db import Base
 from services.events.models import OrderEvent
 from services.factories.models import Factory
+from services.jobs.models import QuoteJob
 from services.orders.models import Order, OrderStep
 from services.parks.models import Park
 from services.quotes.models import Quote
@@ -15,5 +16,5 @@ from services.scenario.models import MarketFacts
 from services.webhooks.models import Webhook, WebhookDelivery
 
 __all__ = ["Base", "Booking", "Factory", "LotRecord", "MarketFacts", "Order", "OrderEvent",
-           "OrderStep", "Park", "Quote", "Rating", "Resource", "ResourceWindow", "Webhook",
-           "WebhookDelivery"]
+           "OrderStep", "Park", "Quote", "QuoteJob", "Rating", "Resource", "ResourceWindow",
+           "Webhook", "WebhookDelivery"]

@@ -68,12 +68,3 @@ def path_to(current: OrderState, target: OrderState) -> list[OrderState]:
         return line[line.index(current) + 1: line.index(target) + 1]
     return [target]
 
-
-def from_bookings(statuses: set[str]) -> OrderState | None:
-    """Where the lots' statuses put a committed order: done, in production, or no change."""
-    # Booking statuses as stored (services.bookings.models.BookingState), cancelled excluded.
-    if statuses and statuses == {"done"}:
-        return S.DONE
-    if statuses & {"running", "done"}:
-        return S.IN_PRODUCTION
-    return None

@@ -1,4 +1,5 @@
-"""Orders (订单) and their routing steps; the wire form is DESIGN 4.1's order (OrderIn).
+"""Orders (订单) and their routing steps; the wire form is the scenario's order
+(docs/formats.md#scenario, OrderIn).
 
 Status flow (``services.orders.lifecycle``): new -> quoted -> accepted -> in_production -> done,
 or cancelled, expired (its quotes lapsed unaccepted), failed (production cannot finish).
@@ -87,7 +88,7 @@ class OrderStep(Base):
 
 
 class OrderRead(OrderIn):
-    """A DESIGN 4.1 order plus where it stands."""
+    """A scenario order (docs/formats.md) plus where it stands."""
 
     status: OrderState
     created_at: UtcDatetime

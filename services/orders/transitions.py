@@ -17,7 +17,8 @@ from services.orders.models import Order, OrderState
 # The event each status is entered with.
 ENTERED = {
     OrderState.QUOTED: "quoted", OrderState.ACCEPTED: "accepted",
-    OrderState.IN_PRODUCTION: "started", OrderState.DONE: "completed",
+    # Not "started" / "completed": those are a lot's (services.bookings.service).
+    OrderState.IN_PRODUCTION: "in_production", OrderState.DONE: "done",
     OrderState.CANCELLED: "cancelled", OrderState.EXPIRED: "expired",
     OrderState.FAILED: "failed",
 }

@@ -1,4 +1,6 @@
-"""/orders: create (DESIGN 4.1's order object), get, list and filter by status."""
+"""/orders: create (the scenario's order object, docs/formats.md#scenario), get, list and filter by
+status.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi import status as http
 
 from domain.schemas import OrderIn
-from services.core.db import DbSession
+from services.core.db import MAX_OFFSET, DbSession
 from services.core.errors import NotFoundError
 from services.orders import service
 from services.orders.models import OrderRead, OrderState
@@ -22,7 +24,7 @@ def list_orders(db: DbSession, request: Request,
                     "in_progress (= in_production)")),
                 customer: str | None = None,
                 limit: int = Query(1000, ge=1, le=10_000),
-                offset: int = Query(0, ge=0)) -> list[OrderRead]:
+                offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> list[OrderRead]:
     _expire(db, request)
     rows = service.get_all(db, status=status.value if status else None, customer=customer,
                            limit=limit, offset=offset)

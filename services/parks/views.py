@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, status
 
-from services.core.db import DbSession
+from services.core.db import MAX_OFFSET, DbSession
 from services.core.errors import NotFoundError
 from services.parks import service
 from services.parks.models import ParkCreate, ParkRead, ParkUpdate
@@ -14,7 +14,7 @@ router = APIRouter(prefix="/parks", tags=["parks"])
 
 @router.get("", response_model=list[ParkRead])
 def list_parks(db: DbSession, limit: int = Query(1000, ge=1, le=10_000),
-               offset: int = Query(0, ge=0)) -> list[ParkRead]:
+               offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> list[ParkRead]:
     return [service.to_read(db, p) for p in service.get_all(db, limit=limit, offset=offset)]
 
 

@@ -1,6 +1,7 @@
 """Quotes: priced alternatives (cheapest / fastest / balanced) for one order.
 
-Each row keeps the DESIGN 4.2 order plan it offers, so accepting it books exactly what was shown.
+Each row keeps the order plan it offers (docs/formats.md#plan), so accepting it books exactly
+what was shown.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class Quote(Base):
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default=QuoteState.OFFERED.value)
-    plan_status: Mapped[str] = mapped_column(String(16))  # planned | unmatched (DESIGN 4.2)
+    plan_status: Mapped[str] = mapped_column(String(16))  # planned | unmatched (formats.md#plan)
     total_cost: Mapped[float] = mapped_column(Float, default=0.0)
     completion: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     lateness_min: Mapped[int] = mapped_column(Integer, default=0)
@@ -57,5 +58,5 @@ class QuoteRead(BaseModel):
         "processing + transport = total (= total_cost, what the buyer pays); tardiness_penalty "
         "is not charged: the scenario's tardiness weight x hours late, used to rank the "
         "alternatives; score = total + tardiness_penalty"))
-    plan: dict[str, Any]  # the DESIGN 4.2 order object
+    plan: dict[str, Any]  # the plan's order object (docs/formats.md#plan)
     created_at: UtcDatetime

@@ -1,15 +1,18 @@
-"""Runs the matching engine at most ``quote_concurrency`` solves at once, timing each.
+"""Runs the matching engine for the pricing flow, timing each solve.
 
-Called from a worker thread (the pricing flow runs off the event loop): CP-SAT releases the GIL
-while it searches, so threads keep the API responsive without the cost of pickling the market
-view into another process. Requests beyond the limit wait for a free slot.
+The API runs the whole pricing flow off the event loop under ``limiter``: at most
+``quote_concurrency`` quotes at once, the others wait on the event loop without holding a
+worker thread (so a burst of quote requests never starves the other routes' threads). CP-SAT
+releases the GIL while it searches, so threads keep the API responsive without the cost of
+pickling the market view into another process.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
+
+import anyio
 
 from domain.model import Scenario
 from matching.engine import Quote, SolveOptions
@@ -23,13 +26,12 @@ class QuoteRunner:
 
     def __init__(self, quote_fn: QuoteFn, concurrency: int) -> None:
         self.quote_fn = quote_fn  # the seam tests swap
-        self._slots = threading.BoundedSemaphore(max(1, concurrency))
+        self.limiter = anyio.CapacityLimiter(max(1, concurrency))
 
     def __call__(self, scenario: Scenario, order_id: str, time_limit_s: float) -> list[Quote]:
-        """The engine's alternatives for ``order_id``; blocks while all slots are busy."""
-        with self._slots:
-            started = time.perf_counter()
-            quotes = self.quote_fn(scenario, order_id,
-                                   options=SolveOptions(time_limit_s=time_limit_s))
-            QUOTE_SECONDS.observe(time.perf_counter() - started)
+        """The engine's alternatives for ``order_id`` (blocking: call it from a thread)."""
+        started = time.perf_counter()
+        quotes = self.quote_fn(scenario, order_id,
+                               options=SolveOptions(time_limit_s=time_limit_s))
+        QUOTE_SECONDS.observe(time.perf_counter() - started)
         return quotes

@@ -39,10 +39,11 @@ async def create_quotes(request: Request, order_id: str,
                            f"at most {settings.quote_max_time_limit_s} s, got {limit}")
     if not wait:
         return await anyio.to_thread.run_sync(_enqueue, state, order_id, limit)
+    runner = state.quote_runner
     return await anyio.to_thread.run_sync(functools.partial(
         pricing.price_order, state.session_factory, order_id=order_id, time_limit_s=limit,
-        solve=state.quote_runner, unavailable=state.live.unavailable, clock=state.clock,
-        actor="anonymous"))
+        solve=runner, unavailable=state.live.unavailable, clock=state.clock,
+        actor="anonymous"), limiter=runner.limiter)
 
 
 def _enqueue(state: Any, order_id: str, limit: float) -> JSONResponse:

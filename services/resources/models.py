@@ -1,8 +1,8 @@
 """Resources (machines, service lines) and their calendar of idle windows.
 
-The wire form is DESIGN 4.1's resource object (``ResourceIn``); the API adds the owning factory
-and, on reads, the live state. A window row records its ``source`` (api, mqtt, scenario, demo):
-whoever last replaced the resource's calendar.
+The wire form is the scenario's resource object (``ResourceIn``, docs/formats.md); the API
+adds the owning factory and, on reads, the live state. A window row records its ``source`` (api,
+mqtt, scenario, demo): whoever last replaced the resource's calendar.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ class ResourceWindow(Base):
 
 
 class ResourceCreate(ResourceIn):
-    """A DESIGN 4.1 resource plus the factory that owns it."""
+    """A scenario resource (docs/formats.md) plus the factory that owns it."""
 
     factory: Id
 

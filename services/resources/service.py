@@ -7,12 +7,14 @@ resource's availability; the gateway is then the authority for that machine's ca
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from domain import model as m
 from domain.schemas import PricingIn, ResourceIn, WindowIn
+from services.bookings import ledger
 from services.core.db import page
 from services.core.errors import ConflictError, NotFoundError
 from services.factories.models import Factory
@@ -25,6 +27,10 @@ from services.resources.models import (
     ResourceUpdate,
     ResourceWindow,
 )
+
+# Windows a gateway publishes are what the machine really offers: stored even when they strand
+# a booking (which is then repaired), where a person's edit is refused.
+FACT_SOURCE = "mqtt"
 
 
 def get(session: Session, *, resource_id: str) -> Resource | None:
@@ -111,11 +117,15 @@ def upsert(session: Session, *, factory_id: str, resource_in: ResourceIn, positi
 
 
 def update(session: Session, *, resource: Resource, resource_in: ResourceUpdate) -> Resource:
-    """Merge the given fields and re-validate the whole resource as DESIGN 4.1 demands.
+    """Merge the given fields and re-validate the whole resource as the scenario demands.
 
     ``pricing`` merges field by field: only the modes given change, an explicit null withdraws
-    one (the resource must still offer at least one mode).
+    one (the resource must still offer at least one mode). A capacity or calendar that would
+    strand a booking is refused (ConflictError naming the bookings): the owner cancels or
+    moves those first. The resource row is locked, so no acceptance slips a booking in
+    between the check and the change.
     """
+    session.refresh(resource, with_for_update=True)
     merged = to_wire(resource).model_dump()
     merged.update(resource_in.model_dump(exclude_unset=True, exclude_none=True,
                                          exclude={"pricing"}))
@@ -123,6 +133,13 @@ def update(session: Session, *, resource: Resource, resource_in: ResourceUpdate)
         merged["pricing"] = {**merged["pricing"],
                              **resource_in.pricing.model_dump(exclude_unset=True)}
     validated = ResourceIn.model_validate(merged)  # raises ValidationError naming the field
+    windows = [(w.start, w.end) for w in validated.windows]
+    blocked = ledger.stranded_by(session, resource, capacity=validated.capacity,
+                                 windows=windows)
+    if blocked:
+        raise ConflictError(
+            f"resource {resource.id}: capacity {validated.capacity} and these windows would "
+            f"strand booking(s) {', '.join(blocked)}; cancel or move them first")
     _apply(resource, validated)
     if resource_in.windows is not None:
         replace_windows(session, resource_id=resource.id,
@@ -140,14 +157,26 @@ def delete(session: Session, *, resource_id: str) -> None:
 
 
 def replace_windows(session: Session, *, resource_id: str, windows: list[m.Window],
-                    source: str) -> None:
-    """Replace the resource's whole calendar with ``windows``, recording who published it."""
-    resource = session.get(Resource, resource_id)
+                    source: str, since: datetime | None = None) -> list[str]:
+    """Replace the resource's whole calendar with ``windows``, recording who published it.
+
+    Answers the open bookings the new calendar strands. A gateway (``source="mqtt"``) reports
+    a fact, so its calendar is stored and the caller repairs those bookings; any other source
+    is refused with a ConflictError naming them. ``since``: the calendar's publication time
+    (it says nothing about the time before).
+    """
+    resource = session.get(Resource, resource_id, with_for_update=True)
     if resource is None:
         raise NotFoundError("resource", resource_id)
+    blocked = ledger.stranded_by(session, resource, capacity=resource.capacity,
+                                 windows=[(w.start, w.end) for w in windows], since=since)
+    if blocked and source != FACT_SOURCE:
+        raise ConflictError(f"resource {resource_id}: these windows would strand booking(s) "
+                            f"{', '.join(blocked)}; cancel or move them first")
     resource.windows = [ResourceWindow(start=w.start, end=w.end, source=source)
                         for w in sorted(windows, key=lambda w: w.start)]
     session.flush()
+    return blocked
 
 
 def _apply(resource: Resource, r: ResourceIn) -> None:
@@ -166,7 +195,7 @@ def _window_row(w: WindowIn, source: str) -> ResourceWindow:
 
 
 def to_wire(resource: Resource) -> ResourceIn:
-    """The DESIGN 4.1 resource object of a row."""
+    """The scenario's resource object of a row."""
     return ResourceIn(
         id=resource.id, process=resource.process, capacity=resource.capacity,
         materials=list(resource.materials), speed=resource.speed, setup_min=resource.setup_min,

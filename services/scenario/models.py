@@ -1,4 +1,6 @@
-"""The market's scenario-level facts of DESIGN 4.1: horizon start, transport and objective."""
+"""The market's scenario-level facts (docs/formats.md#scenario): horizon start, transport and
+objective.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The market as a DESIGN 4.1 scenario: bulk import and export (one quote's: market_view.py).
+"""The market as a scenario (docs/formats.md): bulk import and export (one quote's: market_view.py).
 
 Import merges by id (upsert): factories, resources and orders named in the document replace
 their stored versions (a resource's calendar with them); everything not named stays. With
@@ -36,7 +36,7 @@ def import_scenario(session: Session, *, scenario: ScenarioIn, replace: bool = F
     for i, f in enumerate(scenario.factories):
         existing = session.get(Factory, f.id)
         position = existing.position if existing is not None else base + i
-        # A 4.1 document names its parks only through its factories: import creates them.
+        # A scenario document names its parks only through its factories: import creates them.
         factory_service.upsert(session, factory_in=f, position=position, source="scenario",
                                create_parks=True)
     base = order_service.next_position(session)

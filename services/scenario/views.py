@@ -1,4 +1,4 @@
-"""/scenario: bulk import and export in the exact JSON of DESIGN 4.1."""
+"""/scenario: bulk import and export in the exact scenario JSON of docs/formats.md#scenario."""
 
 from __future__ import annotations
 

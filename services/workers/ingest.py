@@ -9,45 +9,131 @@ ingest in-process through ``services.workers.mqtt_runtime`` in the embedded mode
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SqlTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
-from connectors.ingest import Ingest
+from connectors.dispatch import Dispatcher
+from connectors.ingest import EffectUnavailable, Ingest
 from connectors.metrics import register_mqtt_metrics
-from connectors.mqtt import BrokerAddress, IngestClient
+from connectors.mqtt import IngestClient
 from connectors.state import RedisState
 from domain.model import Window
-from services import bookings, resources
+from services import resources
+from services.bookings.dispatch import work_order_fields
+from services.bookings.models import Booking, BookingRead
+from services.core.broker import broker_address
 from services.core.db import session_scope
 from services.factories.models import Factory
+from services.flows import shopfloor
+from services.live.store import LiveStateStore
 from services.resources.models import Resource
+from services.workers.heartbeat import Heartbeat
 
 log = logging.getLogger(__name__)
 
 SOURCE = "mqtt"
+ACTOR = "gateway"
+# A resource silent this long is treated as down: its unstarted lots are re-planned.
+OFFLINE_GRACE = timedelta(minutes=5)
 
 
 class DbEffects:
-    """Windows and progress into the database, one short transaction per message."""
+    """Windows, progress and shop-floor facts into the database, one transaction per message.
 
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+    A database that is down or timing out raises ``EffectUnavailable``: the MQTT client keeps
+    the message unacknowledged and retries it (a failed transaction stored nothing, and the
+    writes are idempotent: they replace the windows, take the larger counts).
+    Anything else (an unknown booking) is the message's fault.
+
+    Facts that break a plan (a machine down, a calendar stranding a booking, a declined work
+    order, a short lot) repair the affected orders in the same transaction; the new work
+    orders go to ``dispatch`` once it is committed.
+    """
+
+    def __init__(self, session_factory: sessionmaker[Session], *,
+                 unavailable: Callable[[], set[str]] = set,
+                 dispatch: Callable[[list[BookingRead]], object] | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.session_factory = session_factory
+        self.unavailable = unavailable
+        self.dispatch = dispatch
+        self.clock = clock
 
     def replace_windows(self, resource: str, windows: list[Window]) -> None:
-        with session_scope(self.session_factory) as session:
-            resources.replace_windows(session, resource_id=resource, windows=windows,
-                                      source=SOURCE)
+        with _outage_is_unavailable(), session_scope(self.session_factory) as session:
+            stranded = resources.replace_windows(session, resource_id=resource,
+                                                 windows=windows, source=SOURCE,
+                                                 since=self.clock())
+            results = shopfloor.calendar_stranded(
+                session, resource_id=resource, booking_ids=stranded, now=self.clock(),
+                unavailable=self.unavailable(), actor=ACTOR) if stranded else []
+            send = [b for r in results for b in shopfloor.work_orders_of(session, r)]
+        self._send(send)
 
     def record_progress(self, booking: str, done: int, scrap: int) -> None:
-        with session_scope(self.session_factory) as session:
-            bookings.record_progress(session, booking_id=booking, done=done, scrap=scrap)
+        with _outage_is_unavailable(), session_scope(self.session_factory) as session:
+            result = shopfloor.report_progress(session, booking_id=booking, done=done,
+                                               scrap=scrap, now=self.clock(),
+                                               unavailable=self.unavailable(), actor=ACTOR)
+            send = result.send
+        self._send(send)
+
+    def resource_down(self, resource: str) -> None:
+        with _outage_is_unavailable(), session_scope(self.session_factory) as session:
+            results = shopfloor.resource_down(session, resource_id=resource, now=self.clock(),
+                                              unavailable=self.unavailable() | {resource},
+                                              actor=ACTOR)
+            send = [b for r in results for b in shopfloor.work_orders_of(session, r)]
+        self._send(send)
+
+    def reply_work_order(self, booking: str, accepted: bool, reason: str | None) -> None:
+        with _outage_is_unavailable(), session_scope(self.session_factory) as session:
+            send: list[BookingRead] = []
+            if accepted:
+                shopfloor.accept_work(session, booking_id=booking, actor=ACTOR)
+            else:
+                result = shopfloor.decline_work(
+                    session, booking_id=booking, reason=reason or "declined by the gateway",
+                    now=self.clock(), unavailable=self.unavailable(), actor=ACTOR)
+                send = shopfloor.work_orders_of(session, result)
+        self._send(send)
+
+    def sweep_offline(self, live: LiveStateStore, grace: timedelta) -> None:
+        """Repair orders on resources offline past ``grace`` (called every few seconds)."""
+        with _outage_is_unavailable(), session_scope(self.session_factory) as session:
+            results = shopfloor.offline_sweep(session, live=live, now=self.clock(),
+                                              grace=grace, actor=ACTOR)
+            send = [b for r in results for b in shopfloor.work_orders_of(session, r)]
+        self._send(send)
+
+    def _send(self, work_orders: list[BookingRead]) -> None:
+        """Dispatch after the commit: only work orders of stored bookings go out."""
+        if work_orders and self.dispatch is not None:
+            try:
+                self.dispatch(work_orders)
+            except Exception:  # the bookings stand; the gateway re-syncs from the API
+                log.exception("dispatching %d work orders failed", len(work_orders))
+
+
+@contextmanager
+def _outage_is_unavailable() -> Iterator[None]:
+    try:
+        yield
+    except (OperationalError, SqlTimeoutError, InterfaceError) as exc:
+        raise EffectUnavailable(f"database unavailable: {type(exc).__name__}") from exc
 
 
 class DbDirectory:
@@ -148,20 +234,42 @@ class DbDirectory:
             self._look_up(Resource.id == resource)
         return self._where.get(resource)
 
+    def booking_resource(self, booking: str) -> str | None:
+        """Looked up each time (progress is rare next to state; a booking may be a second
+        old). A database error reads as unknown: refused, counted, never applied."""
+        try:
+            with session_scope(self.session_factory) as session:
+                return session.scalar(select(Booking.resource_id).where(Booking.id == booking))
+        except Exception as exc:
+            log.warning("booking lookup failed: %s", exc)
+            return None
+
     def factories(self) -> dict[tuple[str, str], list[str]]:
         """(park, factory) -> resource ids: what the demo gateways simulate."""
         self._fresh()
         return {k: list(v) for k, v in self._by_factory.items()}
 
 
-def build_ingest(state: RedisState, session_factory: sessionmaker[Session]) -> Ingest:
+def build_ingest(state: RedisState, session_factory: sessionmaker[Session], *,
+                 unavailable: Callable[[], set[str]] = set) -> Ingest:
     register_mqtt_metrics(state)
-    return Ingest(state, DbDirectory(session_factory), DbEffects(session_factory))
+    return Ingest(state, DbDirectory(session_factory),
+                  DbEffects(session_factory, unavailable=unavailable))
+
+
+def attach_dispatcher(ingest: Ingest, client: IngestClient) -> None:
+    """Repaired work orders leave through the ingest's own connection (QoS 1)."""
+    effects = ingest.effects
+    if isinstance(effects, DbEffects):
+        # A paho client publishes exactly like connectors.mqtt.Publisher.
+        dispatcher = Dispatcher(client.client, ingest.directory,  # type: ignore[arg-type]
+                                work_order_fields)
+        effects.dispatch = dispatcher.dispatch
 
 
 def run(settings: Any, *, processes_hint: str = "") -> None:
     """Run one ingest process until SIGINT/SIGTERM (the ``sharefab worker ingest`` command)."""
-    from services.core.db import make_engine, make_session_factory
+    from services.core.db import engine_for, make_session_factory
     from services.live.redis_store import make_live_store
 
     if not settings.mqtt_url:
@@ -170,19 +278,47 @@ def run(settings: Any, *, processes_hint: str = "") -> None:
     if not settings.redis_url:
         raise SystemExit("SHAREFAB_REDIS_URL is not set: a separate worker needs the real Redis "
                          "(the in-process stand-in is not shared between processes)")
-    engine = make_engine(settings.sqlalchemy_url)
+    engine = engine_for(settings)
     live = make_live_store(settings)
-    ingest = build_ingest(live.state, make_session_factory(engine))
-    client = IngestClient(BrokerAddress.from_url(settings.mqtt_url), ingest,
-                          group=settings.mqtt_share_group)
+    ingest = build_ingest(live.state, make_session_factory(engine), unavailable=live.unavailable)
+    # A stable worker id (the Procfile sets SHAREFAB_WORKER_ID) makes the broker session
+    # persistent: messages held unacknowledged when the process dies are delivered again to
+    # it when it restarts. Without one, a dead process's session would keep taking messages.
+    worker_id = os.environ.get("SHAREFAB_WORKER_ID", "")
+    name = f"ingest-{socket.gethostname()}-{worker_id or os.getpid()}"
+    client = IngestClient(broker_address(settings), ingest,
+                          group=settings.mqtt_share_group, client_id=name[:64],
+                          persistent=bool(worker_id), session_expiry_s=600)
+    attach_dispatcher(ingest, client)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    serve_worker_metrics(settings)
+    beat = Heartbeat(live.state.redis, settings.redis_key_prefix, "ingest", name,
+                     ttl_s=settings.worker_heartbeat_ttl_s,
+                     healthy=client.subscribed.is_set).start()
     if not client.start(timeout_s=30):
-        log.warning("ingest: not connected yet to %s; paho keeps retrying", settings.mqtt_url)
-    log.info("ingest worker running %s(subscription %s)", processes_hint, client.subscription)
+        log.warning("ingest: not connected yet to %s; paho keeps retrying", client.address)
+    log.info("ingest worker %s running %s(subscription %s)", name, processes_hint,
+             client.subscription)
     while not stop.wait(10):
-        log.info("ingest: %d messages, %d applied, rejected %s", ingest.messages,
-                 ingest.applied, dict(ingest.rejected))
+        if isinstance(ingest.effects, DbEffects):
+            try:
+                ingest.effects.sweep_offline(live, OFFLINE_GRACE)
+            except Exception:  # the sweep retries in 10 s; the ingest goes on
+                log.exception("offline sweep failed")
+        log.info("ingest: %d messages, %d applied, %d acked, rejected %s, %d batch failures, "
+                 "%d deferred, %d shed", ingest.messages, ingest.applied, client.acked,
+                 dict(ingest.rejected), client.batch_failures, client.deferred, client.shed)
+    beat.stop()
     client.stop()
     engine.dispose()
+
+
+def serve_worker_metrics(settings: Any) -> None:
+    """Prometheus text of this worker process on 127.0.0.1:worker_metrics_port (0: off)."""
+    port = int(getattr(settings, "worker_metrics_port", 0))
+    if port:
+        from prometheus_client import start_http_server
+
+        start_http_server(port, addr="127.0.0.1")

@@ -24,6 +24,8 @@ from connectors.ingest import Ingest
 from connectors.metrics import register_mqtt_metrics
 from connectors.mqtt import BrokerAddress, IngestClient, Publisher
 from services.bookings.dispatch import work_order_fields
+from services.core.broker import broker_address
+from services.core.settings import Settings
 from services.live.redis_store import RedisLiveStore
 from services.workers.ingest import DbDirectory, DbEffects
 
@@ -47,18 +49,22 @@ class MqttRuntime:
         self.ingest_client: IngestClient | None = None
         self.publisher: Publisher | None = None
         self.dispatcher: Dispatcher | None = None
+        self.effects: DbEffects | None = None
         self.gateways: list[SimulatedGateway] = []
 
     async def start(self) -> None:
         url = getattr(self.settings, "mqtt_url", None)
         if url:
-            self.address = BrokerAddress.from_url(url, mqtt5=True)
+            # Credentials and TLS files come from the same settings (services.core.broker).
+            self.address = (broker_address(self.settings) if isinstance(self.settings, Settings)
+                            else BrokerAddress.from_url(url, mqtt5=True))
         else:
             self.broker = EmbeddedBroker(port=getattr(self.settings, "mqtt_embedded_port", None))
             self.address = await self.broker.start()
         register_mqtt_metrics(self.live.state)
         if not url or getattr(self.settings, "mqtt_in_process", True):
-            ingest = Ingest(self.live.state, self.directory, DbEffects(self.session_factory))
+            self.effects = DbEffects(self.session_factory, unavailable=self.live.unavailable)
+            ingest = Ingest(self.live.state, self.directory, self.effects)
             self.ingest_client = IngestClient(
                 self.address, ingest, group=getattr(self.settings, "mqtt_share_group", "ingest"))
             if not await asyncio.to_thread(self.ingest_client.start, 10.0):
@@ -66,6 +72,8 @@ class MqttRuntime:
         self.publisher = Publisher(self.address)
         await asyncio.to_thread(self.publisher.start, 10.0)
         self.dispatcher = Dispatcher(self.publisher, self.directory, work_order_fields)
+        if self.effects is not None:  # repaired work orders go out like accepted ones
+            self.effects.dispatch = self.dispatcher.dispatch
         if self.demo:
             await asyncio.to_thread(self._start_demo_gateways)
 

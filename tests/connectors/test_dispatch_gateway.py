@@ -1,5 +1,6 @@
 """Dispatcher and simulated gateway logic, with a recording stand-in for the MQTT client."""
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -61,11 +62,17 @@ def test_dispatch__unknown_resource_skipped_not_raised():
     assert topics == ["sharefab/v1/P1/F1/R1/work-orders"]
 
 
+def _ticking():
+    """A clock that moves 30 s each time it is read: lots make progress tick by tick."""
+    calls = itertools.count()
+    return lambda: START + timedelta(seconds=30 * next(calls))
+
+
 @pytest.fixture
 def gateway():
     gw = SimulatedGateway(BrokerAddress("127.0.0.1", 1), "P1", "F1", ["R1", "R2"], seed=3,
-                          behaviour=Behaviour(breakdown_p=0.0, ticks_per_lot=4),
-                          clock=lambda: START)
+                          behaviour=Behaviour(breakdown_p=0.0, time_scale=600.0),
+                          clock=_ticking())
     gw.client = RecordingPublisher()  # type: ignore[assignment]
     return gw
 
@@ -121,3 +128,90 @@ def test_gateway__will_beats_its_online_and_next_online_beats_the_will(gateway):
     gateway._reserve_status_seqs()  # connection lost: the next one gets a fresh Will
     online_2, will_2 = gateway._online_seq, wills[-1]
     assert online_1 < will_1 < online_2 < will_2
+
+
+def _wo(booking: str = "B1", *, resource: str = "R1", quantity: int = 40,
+        start_min: int = 0, minutes: int = 20, **extra) -> WorkOrderPayload:
+    return WorkOrderPayload(ts=START, seq=1, booking=booking, factory="F1", resource=resource,
+                            quantity=quantity, start=START + timedelta(minutes=start_min),
+                            end=START + timedelta(minutes=start_min + minutes), **extra)
+
+
+def _progress(gw, booking: str) -> list[ProgressPayload]:
+    out = [ProgressPayload.model_validate_json(p) for _, p in _sent(gw, "progress")]
+    return [p for p in out if p.booking == booking]
+
+
+def _plan_gateway(**behaviour) -> SimulatedGateway:
+    """One read of the clock per tick: 60 ticks = 30 minutes."""
+    now = [START]
+    gw = SimulatedGateway(BrokerAddress("127.0.0.1", 1), "P1", "F1", ["R1", "R2"], seed=3,
+                          behaviour=Behaviour(breakdown_p=0.0, start_p=0.0, **behaviour),
+                          clock=lambda: now[0])
+    gw.client = RecordingPublisher()  # type: ignore[assignment]
+    orig = gw.tick
+
+    def tick() -> None:
+        orig()
+        now[0] += timedelta(seconds=30)
+
+    gw.tick = tick  # type: ignore[method-assign]
+    gw.now = now  # type: ignore[attr-defined]
+    return gw
+
+
+def test_gateway__lot_waits_for_its_booked_start_and_takes_about_its_booked_time():
+    gw = _plan_gateway()
+    gw._inbox.append(_wo(start_min=10, minutes=20))
+    for _ in range(20):  # 10 minutes: before the booked start
+        gw.tick()
+    assert _progress(gw, "B1") == []
+    for _ in range(60):
+        gw.tick()
+    progress = _progress(gw, "B1")
+    assert progress[-1].done + progress[-1].scrap == 40
+    finished = progress[-1].ts - START
+    # booked 10..30 min; pace 0.9..1.15 of the booked 20 min (plus one tick)
+    assert timedelta(minutes=10 + 18) <= finished <= timedelta(minutes=10 + 23 + 1)
+
+
+def test_gateway__good_output_never_exceeds_the_input_delivered():
+    gw = _plan_gateway(scrap_rate=0.1)
+    gw._inbox.append(_wo(input_ready=10, minutes=10))
+    for _ in range(60):
+        gw.tick()
+    assert max(p.done + p.scrap for p in _progress(gw, "B1")) == 10
+    gw._inbox.append(_wo(input_ready=40, minutes=10))  # the rest arrived
+    for _ in range(60):
+        gw.tick()
+    last = _progress(gw, "B1")[-1]
+    assert last.done + last.scrap == 40
+    assert last.scrap > 0  # scrap is reported
+    assert not gw.jobs
+
+
+def test_gateway__one_lot_at_a_time_per_machine_and_withdrawn_lots_dropped():
+    gw = _plan_gateway()
+    gw._inbox.append(_wo("B1", minutes=10))
+    gw._inbox.append(_wo("B2", minutes=10))
+    gw._inbox.append(_wo("B3", resource="R2", minutes=10))
+    gw.tick()
+    gw._inbox.append(_wo("B3", resource="R2", minutes=10, cancelled=True))
+    for _ in range(10):  # 5 minutes
+        gw.tick()
+    assert _progress(gw, "B1")
+    assert _progress(gw, "B2") == []  # waits for B1 on the same machine
+    assert _progress(gw, "B3") == []
+    assert {j.booking for j in gw.jobs} == {"B1", "B2"}
+
+
+def test_gateway__machine_held_down_makes_no_progress():
+    gw = _plan_gateway()
+    gw.break_down("R1")
+    gw._inbox.append(_wo(minutes=10))
+    for _ in range(40):
+        gw.tick()
+    assert _progress(gw, "B1") == []
+    states = [StatePayload.model_validate_json(p) for t, p in _sent(gw, "state")
+              if t.endswith("/R1/state")]
+    assert {s.status for s in states} == {"down"}

@@ -1,7 +1,8 @@
 """Fuzz the ingest's handling function with 10,000 malformed topics and payloads.
 
 Every input is built to be refused (random bytes, random JSON, one field of a valid message
-broken, oversized, bad time, unknown id, bad topic, replayed seq). The ingest must never raise,
+broken, oversized, bad time, unknown id, bad topic, replayed seq, a seq jumped far ahead, progress
+for another resource's booking). The ingest must never raise,
 and every message must be counted: rejected total == messages sent, per process and in Redis.
 """
 
@@ -12,6 +13,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from connectors.ingest import Ingest, NoEffects
+from connectors.payloads import MAX_SEQ
 from connectors.topics import Kind, TopicError, parse_topic
 from connectors.validation import Reason
 from tests.connectors.helpers import NOW, directory, fake_state, iso
@@ -111,19 +113,38 @@ def replayed(draw):
     return TOPICS["state"], json.dumps(_message("state", seq, iso(NOW))).encode()
 
 
+@st.composite
+def jumped(draw):
+    """Far ahead of the clock (in ms) and of the last applied seq: a lock-out attempt."""
+    kind = draw(st.sampled_from(sorted(VALID)))
+    seq = draw(st.integers(2 * APPLIED_SEQ + 10**9, MAX_SEQ))
+    return TOPICS[kind], json.dumps(_message(kind, seq, iso(NOW))).encode()
+
+
+@st.composite
+def foreign_booking(draw):
+    """Progress through R1's topic for the booking on R2 (another factory's, in the issue)."""
+    seq = draw(st.integers(1, APPLIED_SEQ))
+    return TOPICS["progress"], json.dumps(_message("progress", seq, iso(NOW),
+                                                   booking="B2")).encode()
+
+
 garbage = st.tuples(inbound_topic, st.binary(max_size=300))
 random_json = st.tuples(inbound_topic, json_values.map(lambda v: json.dumps(v).encode()))
 oversized = st.tuples(inbound_topic, st.integers(64 * 1024 + 1, 80_000).map(
     lambda n: b'{"ts": "' + b"x" * n + b'"}'))
 
 malformed = st.one_of(garbage, random_json, broken_field(), bad_time(), unknown_id(),
-                      bad_topic(), replayed(), oversized).filter(lambda m: not _is_ignored(m[0]))
+                      bad_topic(), replayed(), oversized, jumped(),
+                      foreign_booking()).filter(lambda m: not _is_ignored(m[0]))
 
 
 def test_ingest__fuzzed_malformed_messages_all_rejected_and_counted():
     state = fake_state()
-    ingest = Ingest(state, directory(), NoEffects(), publish=lambda t, p: None,
-                    clock=lambda: NOW)
+    known = directory()
+    known.add_booking("B1", "R1")
+    known.add_booking("B2", "R2")
+    ingest = Ingest(state, known, NoEffects(), publish=lambda t, p: None, clock=lambda: NOW)
     seed = ingest.handle(TOPICS["state"], json.dumps(_message("state", APPLIED_SEQ,
                                                               iso(NOW))).encode())
     assert seed.status == "applied"

@@ -14,7 +14,9 @@ GW = "sharefab/v1/P1/F1/gateway/status"
 
 def make(state=None, effects=None, now=NOW):
     published = []
-    ingest = Ingest(state or fake_state(), directory(), effects or NoEffects(),
+    known = directory()
+    known.add_booking("B1", "R1")
+    ingest = Ingest(state or fake_state(), known, effects or NoEffects(),
                     publish=lambda t, p: published.append((t, p)), clock=lambda: now)
     return ingest, published
 
@@ -151,3 +153,40 @@ def test_ingest__replayed_retained_duplicate_counted_without_notice():
     assert again.reason is Reason.DUPLICATE_SEQ
     assert ingest.rejected == {"duplicate_seq": 1}
     assert published == []
+
+
+def test_ingest__progress_seq_is_per_booking_not_per_topic():
+    """Two lots on one machine: the older report of the other booking is not stale."""
+    effects = NoEffects()
+    ingest, _ = make(effects=effects)
+    topic = "sharefab/v1/P1/F1/R1/progress"
+    assert ingest.handle(topic, body(5, booking="B1", done=10, scrap=0)).status == "applied"
+    assert ingest.handle(topic, body(4, booking="B2", done=3, scrap=0)).status == "applied"
+    stale = ingest.handle(topic, body(3, booking="B1", done=2, scrap=0))
+    assert stale.reason is Reason.STALE_SEQ
+    assert effects.progress == {"B1": (10, 0), "B2": (3, 0)}
+
+
+class PlanRecorder(NoEffects):
+    def __init__(self):
+        super().__init__()
+        self.down: list[str] = []
+        self.replies: list[tuple[str, bool, str | None]] = []
+
+    def resource_down(self, resource):
+        self.down.append(resource)
+
+    def reply_work_order(self, booking, accepted, reason):
+        self.replies.append((booking, accepted, reason))
+
+
+def test_ingest__down_state_and_work_order_replies_reach_the_plan_effects():
+    effects = PlanRecorder()
+    ingest, _ = make(effects=effects)
+    ingest.handle(STATE, state_body(1, "running"))
+    ingest.handle(STATE, state_body(2, "down"))
+    reply = ingest.handle("sharefab/v1/P1/F1/R1/work-order-replies",
+                          body(3, booking="B1", accepted=False, reason="tooling broken"))
+    assert reply.status == "applied"
+    assert effects.down == ["R1"]
+    assert effects.replies == [("B1", False, "tooling broken")]

@@ -64,12 +64,12 @@ def test_last_will__marks_gateway_resources_offline(address, redis_url):
 
 def test_work_order__reaches_gateway_and_progress_comes_back(address, redis_url):
     park = unique("P")
-    directory = StaticDirectory([(park, "F1", "R1")])
+    directory = StaticDirectory([(park, "F1", "R1")], bookings={"B-77": "R1"})
     effects = NoEffects()
     with redis_state(redis_url) as state, \
             running_ingest(address, state, directory, park, effects=effects):
         gw = SimulatedGateway(address, park, "F1", ["R1"], rate_hz=20,
-                              behaviour=Behaviour(breakdown_p=0.0, ticks_per_lot=4))
+                              behaviour=Behaviour(breakdown_p=0.0, time_scale=600.0))
         assert gw.start()
         pub = Publisher(address)
         assert pub.start()
@@ -77,7 +77,7 @@ def test_work_order__reaches_gateway_and_progress_comes_back(address, redis_url)
         start = datetime(2026, 12, 1, 8, tzinfo=UTC)
         topics = dispatcher.dispatch([{
             "booking": "B-77", "order": "O1", "step": "s1", "factory": "F1", "resource": "R1",
-            "quantity": 120, "start": start, "end": start.replace(hour=10),
+            "quantity": 120, "start": start, "end": start.replace(minute=20),
             "pricing": "per_piece", "cost": 780.0}])
         assert topics == [f"sharefab/v1/{park}/F1/R1/work-orders"]
         assert wait_for(lambda: gw.work_orders_received == 1)

@@ -63,7 +63,9 @@ def booking(bid: str, rid: str, start_h: float, end_h: float) -> Booking:
 
 def scenario(factories: list[Factory], orders: list[Order], *,
              bookings: tuple[Booking, ...] = (), tardiness_per_hour: float = 50.0,
-             makespan_per_hour: float = 0.0, cost: float = 1.0) -> Scenario:
+             makespan_per_hour: float = 0.0, cost: float = 1.0,
+             late_order_penalty: float = 0.0) -> Scenario:
     return Scenario(T0, tuple(factories), tuple(orders),
                     Transport(cost_per_km=3.0, speed_kmh=40.0, handling_min=30),
-                    Objective(cost, tardiness_per_hour, makespan_per_hour), bookings)
+                    Objective(cost, tardiness_per_hour, makespan_per_hour, late_order_penalty),
+                    bookings)

@@ -1,4 +1,5 @@
-"""An independent checker of DESIGN 4.2 plans; it deliberately imports nothing from matching.
+"""An independent checker of plans (docs/formats.md#plan); it deliberately imports nothing from
+matching.
 
 It re-derives every rule from the design text: quantities per step, capability, windows and
 bookings, capacity, precedence with transport, max_factories, min_lot, lot durations and prices

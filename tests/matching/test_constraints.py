@@ -199,6 +199,24 @@ def test_due_dates__tardiness_weight_moves_work_to_the_faster_machine() -> None:
     assert {a.resource for a in o.allocations} == {"F1-fast"}
 
 
+def _cheap_but_late(late_order_penalty: float) -> str:
+    """Where O1 goes: cheap machine free only from the due date (60 min late, 10 + 50 CNY) or
+    the dear one on time (100 CNY)."""
+    s = scenario([factory("F1", resource("F1-cheap", rate=10, windows=((1, 48),)),
+                          resource("F1-dear", rate=100, windows=((0, 48),)))],
+                 [order("O1", quantity=60, due_h=1)], late_order_penalty=late_order_penalty)
+    (rid,) = {a.resource for a in checked_solve(s).order("O1").allocations}
+    return rid
+
+
+def test_due_dates__hourly_tardiness_alone_lets_a_cheaper_late_slot_win() -> None:
+    assert _cheap_but_late(0.0) == "F1-cheap"
+
+
+def test_due_dates__late_order_penalty_keeps_the_order_on_time() -> None:
+    assert _cheap_but_late(100.0) == "F1-dear"
+
+
 # -- pricing --------------------------------------------------------------------------------
 def test_pricing__cheapest_mode_of_the_resource_is_billed(policy: str) -> None:
     # time_share: 60 min * 120/h = 120; per_piece: 60 * 1.5 = 90 -> per_piece

@@ -15,7 +15,7 @@ import pytest
 
 from matching.cpsat import Budget
 from matching.fjsp import Scheduled, parse_fjs, solve_fjsp
-from matching.fjsp_lns import (
+from matching.fjsp.lns import (
     Assignment,
     Jobs,
     LnsStats,

@@ -8,10 +8,10 @@ import time
 import numpy as np
 import pytest
 
-from matching import fjsp_tabu as kernel
 from matching.cpsat import Budget
 from matching.fjsp import parse_fjs, solve_fjsp
-from matching.fjsp_lns import (
+from matching.fjsp import tabu as kernel
+from matching.fjsp.lns import (
     Assignment,
     Board,
     build,
@@ -21,7 +21,7 @@ from matching.fjsp_lns import (
     solve_once,
     trivial_bound,
 )
-from matching.fjsp_tabu import TabuSearch, warm_up
+from matching.fjsp.tabu import TabuSearch, warm_up
 from tests.matching.test_fjsp_lns import (
     FATTAHI1,
     MK,

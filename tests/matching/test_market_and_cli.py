@@ -20,7 +20,7 @@ def test_market_gen__same_seed_same_market_other_seed_other_market() -> None:
     assert generate(50, 2, seed=4) != generate(50, 2, seed=5)
     s = generate(50, 2, seed=4)
     assert sum(len(f.resources) for f in s.factories) == 50
-    assert parse_scenario(dump_scenario(s)) == s  # a valid DESIGN 4.1 document
+    assert parse_scenario(dump_scenario(s)) == s  # a valid scenario document
 
 
 def test_candidates__pruned_search_at_ten_thousand_resources_stays_cheap() -> None:

@@ -1,4 +1,6 @@
-"""Builders of DESIGN 4.1 documents for the service tests (canonical forms: they round-trip)."""
+"""Builders of scenario documents (docs/formats.md) for the service tests (canonical forms: they
+round-trip).
+"""
 
 from __future__ import annotations
 
@@ -61,7 +63,7 @@ def step(sid: str, process: str = "machining.cnc_milling", minutes_per_piece: fl
 
 def generated_scenario(n_factories: int = 50, n_orders: int = 20, seed: int = 1
                        ) -> dict[str, Any]:
-    """A random but valid DESIGN 4.1 market in canonical form, with extension fields."""
+    """A random but valid scenario market in canonical form, with extension fields."""
     rng = random.Random(seed)
     codes = sorted(PROCESSES)
     factories: list[dict[str, Any]] = []

@@ -25,9 +25,9 @@ from services.parks import service as park_service
 from services.parks.models import ParkCreate
 
 NOW = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
-TABLES = ["bookings", "quotes", "order_steps", "orders", "windows", "resources", "factories",
-          "parks", "market", "order_events", "webhooks", "webhook_deliveries", "lot_records",
-          "ratings"]
+TABLES = ["quote_jobs", "bookings", "quotes", "order_steps", "orders", "windows", "resources",
+          "factories", "parks", "market", "order_events", "webhooks", "webhook_deliveries",
+          "lot_records", "ratings"]
 
 
 @pytest.fixture(scope="session")

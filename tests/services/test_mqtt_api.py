@@ -75,7 +75,7 @@ def test_booking__work_order_to_gateway_and_progress_back(world):
     assert quotes, "no quote for the order"
     # The gateway subscribes first (QoS 1 work orders are not retained).
     gw = SimulatedGateway(address, park, factory, [rid], rate_hz=20,
-                          behaviour=Behaviour(breakdown_p=0.0, ticks_per_lot=3,
+                          behaviour=Behaviour(breakdown_p=0.0, time_scale=600.0,
                                               availability_every=10**9))
     gw.tick = lambda: None  # type: ignore[method-assign]  # silent until the order is booked
     assert gw.start()

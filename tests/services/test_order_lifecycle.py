@@ -88,27 +88,25 @@ def test_events__history_tells_the_story_in_order(client):
     booking = booked.json()[0]["id"]
     factory = client.app.state.session_factory
     with session_scope(factory) as db:
-        bookings.record_progress(db, booking_id=booking, done=20, scrap=1, actor="gateway:F1",
+        bookings.record_progress(db, booking_id=booking, done=20, scrap=0, actor="gateway:F1",
                                  at=NOW + timedelta(hours=9))
     assert client.get("/orders/O0").json()["status"] == "in_production"
     with session_scope(factory) as db:
-        bookings.record_progress(db, booking_id=booking, done=58, scrap=2, actor="gateway:F1",
+        bookings.record_progress(db, booking_id=booking, done=60, scrap=0, actor="gateway:F1",
                                  at=NOW + timedelta(hours=14))
     assert client.get("/orders/O0").json()["status"] == "done"
     events = client.get("/orders/O0/events").json()
+    # The order's own moves (accepted, in_production, done) among its lot's events.
     assert [e["type"] for e in events] == [
-        "quoted", "accepted", "work_order_sent", "progress", "started", "progress",
-        "completed"]
-    assert [e["actor"] for e in events] == [
-        "anonymous", "anonymous", "platform", "gateway:F1", "gateway:F1", "gateway:F1",
-        "gateway:F1"]
+        "quoted", "accepted", "work_order_sent", "started", "progress", "in_production",
+        "completed", "done"]
+    assert [e["actor"] for e in events] == ["anonymous"] * 3 + ["gateway:F1"] * 5
     assert events[1]["details"]["quote"] == offer["id"]
     assert events[2]["details"]["booking"] == booking
-    assert events[5]["details"]["done"] == 58
-    assert events[5]["details"]["finished"] is True
-    assert events[6]["details"] == {"from": "in_production", "to": "done"}
+    assert events[6]["details"]["done"] == 60
+    assert events[7]["details"] == {"from": "in_production", "to": "done"}
     assert events[0]["time"] == "2026-12-01T00:00:00Z"
-    assert events[6]["time"] == "2026-12-01T14:00:00Z"
+    assert events[7]["time"] == "2026-12-01T14:00:00Z"
     assert [e["id"] for e in events] == sorted(e["id"] for e in events)
 
 

@@ -1,4 +1,4 @@
-"""POST /scenario and GET /scenario: DESIGN 4.1 in, the same document out."""
+"""POST /scenario and GET /scenario: a scenario in, the same document out."""
 
 from __future__ import annotations
 

@@ -4,9 +4,9 @@ Each job is an order of one piece, each operation a step, each machine a resourc
 solvers share the parsing and the schedule format (1-based job/op/machine, start, end):
 ``greedy_fjsp`` is the engine's own earliest-finish list schedule on a ``Problem`` built for
 the general model (the baseline), and ``solve_fjsp`` the fast path: with one piece per step
-the general lot model reduces to the classical FJSP model, which ``fjsp_lns`` builds directly
+the general lot model reduces to the classical FJSP model, which ``fjsp.lns`` builds directly
 (no lot or placement booleans) and improves by large neighbourhood search, side by side with
-the tabu search of ``fjsp_tabu``.
+the tabu search of ``fjsp.tabu``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from ortools.sat.python import cp_model
 
 from matching.cpsat import Budget
-from matching.fjsp_lns import (
+from matching.fjsp.lns import (
     Board,
     Jobs,
     LnsStats,
@@ -30,7 +30,7 @@ from matching.fjsp_lns import (
     solve_once,
     trivial_bound,
 )
-from matching.fjsp_tabu import TabuSearch
+from matching.fjsp.tabu import TabuSearch
 from matching.greedy import greedy
 from matching.problem import Option, OrderFacts, Problem, ResourceFacts, StepFacts, Weights
 from matching.solution import Solution
@@ -115,7 +115,7 @@ def solve_fjsp(jobs: Jobs, budget: Budget, *, full_share: float = 0.2,
     """Multi-start dispatch, then the full CP-SAT model hinted with it for ``full_share`` of
     the budget (small instances end here, proven optimal; large ones get their bound), then
     two searches side by side sharing one incumbent (``Board``) until the deadline: the tabu
-    search (``fjsp_tabu``, on ``workers // 2`` threads) and CP-SAT LNS (``fjsp_lns``, on the
+    search (``fjsp.tabu``, on ``workers // 2`` threads) and CP-SAT LNS (``fjsp.lns``, on the
     other workers). They complement each other: on mk06 and mk10 the tabu search ends 5-8
     units below LNS, on mk05 and mk07 LNS ends 3-4 below the tabu search. Whenever neither
     has improved the incumbent for ``stall_share`` of the budget, the full model runs again

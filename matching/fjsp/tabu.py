@@ -38,7 +38,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from matching.fjsp_lns import Assignment, Op, assignment_of
+from matching.fjsp.lns import Assignment, Op, assignment_of
 
 Array = npt.NDArray[np.int64]
 

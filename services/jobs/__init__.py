@@ -1,0 +1,1 @@
+"""Quote jobs: which queued quote request was answered, once."""

@@ -1,0 +1,274 @@
+"""End to end over the real Mosquitto, Redis and PostgreSQL: a breakdown repaired.
+
+A 3-step order (milling at F1 -> anodizing at F2 -> polishing at F1) is accepted; simulated
+gateways run the work orders on a clock 120x faster than the wall (the API, both ingest
+workers and the gateways share it). The anodizing machine goes ``down`` before its lot
+starts; the ingest worker that gets the state message repairs the order onto F3's anodizing
+line, the new work orders go out, and the order completes with every piece. Two ingest
+workers share one MQTT 5 subscription, each with its own client.
+
+The checks at the end import nothing from scheduling/ or matching/: from the stored bookings
+and the progress messages seen on the broker they find no resource over capacity at any
+moment, no lot making more good pieces than its input delivered so far, no lot before its
+booked start, and the story of the order's events in order.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from connectors.dispatch import Dispatcher
+from connectors.gateway import Behaviour, SimulatedGateway
+from connectors.ingest import Ingest
+from connectors.mqtt import BrokerAddress, IngestClient, Publisher
+from services.api.app import create_app
+from services.bookings.dispatch import work_order_fields
+from services.core.db import scratch_schema
+from services.core.settings import Settings
+from services.live.redis_store import make_live_store
+from services.workers.ingest import DbDirectory, DbEffects, attach_dispatcher
+from tests.services import builders as b
+
+pytestmark = [pytest.mark.mosquitto, pytest.mark.redis, pytest.mark.slow]
+
+SCALE = 120.0  # simulated seconds per wall second
+QUANTITY = 20
+
+
+class FastClock:
+    """Simulated time: starts at a whole minute now, runs SCALE times the wall clock."""
+
+    def __init__(self) -> None:
+        self.t0 = datetime.now(UTC).replace(second=0, microsecond=0)
+        self.wall0 = time.monotonic()
+
+    def __call__(self) -> datetime:
+        return self.t0 + timedelta(seconds=(time.monotonic() - self.wall0) * SCALE)
+
+
+@dataclass
+class Seen:
+    """A progress message as the broker carried it."""
+
+    ts: datetime
+    booking: str
+    done: int
+    scrap: int
+
+
+class ProgressTap:
+    """An independent MQTT subscriber recording every progress message of the park."""
+
+    def __init__(self, address: BrokerAddress, park: str) -> None:
+        self.seen: list[Seen] = []
+        self._lock = threading.Lock()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
+                                  client_id=f"tap-{uuid.uuid4().hex[:8]}")
+        self.client.on_message = self._on_message
+        self.client.connect(address.host, address.port)
+        self.client.subscribe(f"sharefab/v1/{park}/+/+/progress", qos=1)
+        self.client.loop_start()
+
+    def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
+        body = json.loads(message.payload)
+        with self._lock:
+            self.seen.append(Seen(datetime.fromisoformat(body["ts"]), body["booking"],
+                                  body["done"], body["scrap"]))
+
+    def stop(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def _market(park: str, t0: datetime) -> list[dict[str, Any]]:
+    """F1 mills and polishes, F2 anodizes cheaply, F3 anodizes dearly (the way out)."""
+    window = [{"start": b.format_utc(t0), "end": b.format_utc(t0 + timedelta(days=2))}]
+
+    def machine(rid: str, process: str, price: float) -> dict[str, Any]:
+        r = b.resource(rid, process=process)
+        r["windows"], r["pricing"]["time_share_per_hour"] = window, price
+        return r
+
+    return [
+        b.factory("F1", park=park, resources=[machine("M1", "machining.cnc_milling", 100),
+                                              machine("M4", "surface.polishing", 100)]),
+        b.factory("F2", park=park, lon=120.62, resources=[
+            machine("M2", "surface.anodizing", 100)]),
+        b.factory("F3", park=park, lon=120.64, resources=[
+            machine("M3", "surface.anodizing", 400)]),
+    ]
+
+
+@pytest.fixture
+def platform(postgres_url: str, redis_url: str, mqtt_url: str) -> Iterator[dict[str, Any]]:
+    tag = uuid.uuid4().hex[:8]
+    park = f"P{tag}"
+    clock = FastClock()
+    address = BrokerAddress.from_url(mqtt_url, mqtt5=True)
+    with scratch_schema(postgres_url, prefix="t_e2e") as url:
+        settings = Settings(database_url=url, environment="test", mqtt_enabled=False,
+                            match_in_process=False, redis_url=redis_url,
+                            redis_key_prefix=f"t{tag}:", quote_default_time_limit_s=2.0)
+        live = make_live_store(settings)
+        app = create_app(settings, live=live, clock=clock)
+        stop: list[Any] = []
+        try:
+            with TestClient(app) as client:
+                assert client.post("/parks", json={"id": park, "name": park,
+                                                   "city": ""}).status_code == 201
+                for f in _market(park, clock.t0):
+                    answer = client.post("/factories", json=f)
+                    assert answer.status_code == 201, answer.text
+                sf = app.state.session_factory
+                publisher = Publisher(address)
+                assert publisher.start(10)
+                stop.append(publisher.stop)
+                app.state.dispatcher = Dispatcher(publisher, DbDirectory(sf), work_order_fields)
+                workers = []
+                for _ in range(2):  # two ingest workers, one shared subscription
+                    ingest = Ingest(live.state, DbDirectory(sf),
+                                    DbEffects(sf, unavailable=live.unavailable, clock=clock),
+                                    clock=clock)
+                    worker = IngestClient(address, ingest, topic_filter=f"sharefab/v1/{park}/#",
+                                          group=f"g{tag}")
+                    attach_dispatcher(ingest, worker)
+                    assert worker.start(timeout_s=10)
+                    stop.append(worker.stop)
+                    workers.append(worker)
+                tap = ProgressTap(address, park)
+                stop.append(tap.stop)
+                gateways = {}
+                behaviour = Behaviour(breakdown_p=0.0, start_p=0.0, repair_p=0.0,
+                                      scrap_rate=0.0, availability_every=10**9)
+                for i, (fid, rids) in enumerate([("F1", ["M1", "M4"]), ("F2", ["M2"]),
+                                                 ("F3", ["M3"])]):
+                    gw = SimulatedGateway(address, park, fid, rids, rate_hz=5, seed=i,
+                                          behaviour=behaviour, clock=clock)
+                    gw.publish_availability = lambda: None  # type: ignore[method-assign]
+                    assert gw.start()
+                    stop.append(gw.stop)
+                    gateways[fid] = gw
+                yield {"client": client, "gateways": gateways, "tap": tap, "url": url,
+                       "workers": workers, "clock": clock}
+        finally:
+            for fn in reversed(stop):
+                fn()
+            live.state.clear()
+
+
+def _bookings(client: TestClient) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = client.get("/bookings", params={"order": "O1"}).json()
+    return rows
+
+
+def _wait(predicate: Any, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.mark.timeout(300)
+def test_e2e__machine_down_before_its_step_is_repaired_and_the_order_completes(
+        platform, caplog):
+    caplog.set_level("INFO", logger="sharefab.events")
+    client, gateways, tap = platform["client"], platform["gateways"], platform["tap"]
+    order = b.order("O1", quantity=QUANTITY, min_lot=QUANTITY, max_factories=3,
+                    due=b.format_utc(platform["clock"].t0 + timedelta(days=1)), steps=[
+                        b.step("s1", "machining.cnc_milling", 0.5),
+                        b.step("s2", "surface.anodizing", 0.5, after=["s1"]),
+                        b.step("s3", "surface.polishing", 0.5, after=["s2"])])
+    assert client.post("/orders", json=order).status_code == 201
+    quotes = client.post("/orders/O1/quotes", params={"time_limit_s": 2.0}).json()
+    cheapest = next(q for q in quotes if q["kind"] == "cheapest")
+    where = {a["step"]: a["resource"] for a in cheapest["plan"]["allocations"]}
+    assert where == {"s1": "M1", "s2": "M2", "s3": "M4"}, where  # two factories: F1, F2
+    assert client.post(f"/quotes/{cheapest['id']}/accept").status_code == 201
+
+    s1 = next(x for x in _bookings(client) if x["step"] == "s1")
+    _wait(lambda: client.get(f"/bookings/{s1['id']}").json()["status"] == "running", 60,
+          "the first step to start")
+    gateways["F2"].break_down("M2")  # before its lot (waiting for s1's pieces) starts
+    _wait(lambda: any(x["resource"] == "M3" and x["status"] != "cancelled"
+                      for x in _bookings(client)), 60, "the repair onto M3")
+    _wait(lambda: client.get("/orders/O1").json()["status"] == "done", 180, "the order")
+
+    rows = _bookings(client)
+    good = defaultdict(int)
+    for x in rows:
+        good[x["step"]] += x["done"]
+    assert dict(good) == {"s1": QUANTITY, "s2": QUANTITY, "s3": QUANTITY}
+    m2 = [x for x in rows if x["resource"] == "M2"]
+    assert [(x["status"], x["done"]) for x in m2] == [("cancelled", 0)]
+    _check_independently(platform["url"], rows, tap.seen)
+    _check_story(caplog.records, m2[0]["id"])
+
+
+def _check_independently(url: str, rows: list[dict[str, Any]], seen: list[Seen]) -> None:
+    """No resource over capacity, no lot early, no good output beyond the input delivered."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        capacity = dict(conn.execute(text("SELECT id, capacity FROM resources")).all())
+    engine.dispose()
+    held = defaultdict(list)
+    for x in rows:
+        if x["status"] != "cancelled" or x["done"] or x["scrap"]:
+            held[x["resource"]].append((x["start"], x["end"]))
+    for rid, spans in held.items():
+        edges = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans])
+        running = peak = 0
+        for _, d in edges:
+            running += d
+            peak = max(peak, running)
+        assert peak <= capacity[rid], (rid, spans)
+    by_id = {x["id"]: x for x in rows}
+    step_of = {x["id"]: x["step"] for x in rows}
+    upstream = {"s2": "s1", "s3": "s2"}
+    finished_at: dict[str, datetime] = {}
+    last: dict[str, Seen] = {}
+    for msg in sorted(seen, key=lambda m: m.ts):
+        lot = by_id.get(msg.booking)
+        if lot is None:
+            continue
+        start = datetime.fromisoformat(lot["start"].replace("Z", "+00:00"))
+        assert msg.ts >= start, f"lot {msg.booking} worked before its booked start"
+        last[msg.booking] = msg
+        if msg.done + msg.scrap >= lot["quantity"]:
+            finished_at.setdefault(msg.booking, msg.ts)
+        step = step_of[msg.booking]
+        if step in upstream:  # pieces through this step so far <= pieces delivered to it
+            made = sum(m.done + m.scrap for k, m in last.items() if step_of[k] == step)
+            delivered = sum(last[k].done for k, t in finished_at.items()
+                            if step_of[k] == upstream[step] and t <= msg.ts)
+            assert made <= delivered, (msg, made, delivered)
+
+
+def _check_story(records: list[Any], m2_booking: str) -> None:
+    story = [(r.kind, r.details) for r in records if hasattr(r, "kind") and
+             getattr(r, "order_id", None) == "O1"]
+    kinds = [k for k, _ in story]
+    repaired = kinds.index("repaired")
+    assert kinds[:5] == ["quoted", "accepted"] + ["work_order_sent"] * 3
+    assert "started" in kinds[:repaired]  # s1 ran before the breakdown
+    details = story[repaired][1]
+    assert details["planned"] is True
+    assert "M2 down" in details["cause"]
+    assert any(r["booking"] == m2_booking for r in details["released"])
+    assert {x["resource"] for x in details["booked"]} >= {"M3"}
+    assert kinds[-2:] == ["completed", "done"]  # the last lot, then the order
+    assert kinds.count("completed") == 3
