@@ -203,7 +203,7 @@ def test_record_progress__moves_booking_and_order_to_done(client):
     body = client.get(f"/bookings/{booked[0]['id']}").json()
     assert (body["done"], body["scrap"], body["status"]) == (58, 2, "done")
     # Two pieces short: the order waits for them to be remade (services.flows.repair).
-    assert client.get("/orders/O0").json()["status"] == "in_progress"
+    assert client.get("/orders/O0").json()["status"] == "in_production"
 
 
 def test_record_progress__unknown_booking_and_negative_counts_raise(client):
