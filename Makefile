@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test lint typecheck unit bench clean
+.PHONY: run prod test lint typecheck unit bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 ## run: install into .venv and start the embedded platform with the demo park
 run: $(VENV)/.installed
 	$(BIN)/sharefab serve --demo --host $(HOST) --port $(PORT)
+
+## prod: the production shape on this machine (2 API, 2 ingest, 2 matcher processes) against
+## the PostgreSQL, Redis and Mosquitto of deploy/prod.env; Ctrl-C stops them all
+prod: $(VENV)/.installed
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/honcho -e deploy/prod.env -f Procfile start -c api=1,ingest=2,match=2
 
 ## test: install with dev extras, then ruff, mypy and the whole pytest suite
 test: $(VENV)/.installed-dev lint typecheck unit

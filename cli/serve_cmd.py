@@ -16,6 +16,9 @@ def serve(
     port: int = typer.Option(8000, "--port", "-p", min=1, max=65535, help="TCP port"),
     demo: bool = typer.Option(False, "--demo", help="seed the demo park and demo gateways"),
     log_level: str = typer.Option("info", "--log-level", help="uvicorn log level"),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, max=64,
+                                help="API processes (uvicorn workers); > 1 needs PostgreSQL, "
+                                     "Redis and an MQTT broker"),
 ) -> None:
     """Run the ShareFab API, dashboard and /metrics (embedded mode when no URLs are set)."""
     import logging
@@ -31,6 +34,11 @@ def serve(
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     console = Console()
     settings = get_settings()
+    if workers > 1:
+        refusal = several_workers_refusal(settings, demo=demo)
+        if refusal:
+            console.print(f"[red]error:[/red] --workers {workers}: {refusal}")
+            raise typer.Exit(2)
     busy = port_problem(host, port)
     if busy is not None:  # before the demo seeds the database or starts gateways
         console.print(f"[red]error:[/red] cannot listen on {host}:{port}: {busy}. Is another "
@@ -59,7 +67,42 @@ def serve(
         f"database   {settings.sqlalchemy_url.split('@')[-1]}\n"
         f"guide      docs/tutorial.md",
         title="sharefab serve"))
+    if workers > 1:
+        # uvicorn's supervisor, in place of this process: each worker process imports the app
+        # factory and builds its own app from the same SHAREFAB_* environment. (Started from
+        # inside the console script, uvicorn's spawned workers die at start.)
+        import os
+        import sys
+
+        os.execv(sys.executable, [sys.executable, "-m", "uvicorn", "--factory",
+                                  "services.api.app:create_app", "--host", host,
+                                  "--port", str(port), "--workers", str(workers),
+                                  "--log-level", log_level])
     uvicorn.run(create_app(settings, demo=demo), host=host, port=port, log_level=log_level)
+
+
+def several_workers_refusal(settings: object, *, demo: bool) -> str:
+    """Why ``--workers > 1`` cannot run with these settings ("" when it can).
+
+    The embedded mode is one process by design: SQLite takes one writer, the fakeredis
+    stand-in and the amqtt broker live inside the process, so a second worker would see a
+    different live state and start a second broker on the same port.
+    """
+    url = str(getattr(settings, "database_url", None) or "")
+    missing = [name for name, value in (
+        ("SHAREFAB_DATABASE_URL to a PostgreSQL server (not the SQLite file)",
+         url and not url.startswith("sqlite")),
+        ("SHAREFAB_REDIS_URL (the in-process stand-in is not shared)",
+         getattr(settings, "redis_url", None)),
+        ("SHAREFAB_MQTT_URL (the embedded broker lives in one process)",
+         getattr(settings, "mqtt_url", None) or not getattr(settings, "mqtt_enabled", True)),
+    ) if not value]
+    if missing:
+        return ("several workers need the real servers; the embedded mode is a single "
+                "process. Set: " + "; ".join(missing))
+    if demo:
+        return "--demo seeds and simulates in one process: run it with --workers 1"
+    return ""
 
 
 @worker_app.command("match")
@@ -124,3 +167,19 @@ def bench_api(
               accepts=accepts)
     results = Path(__file__).resolve().parents[1] / "bench" / "results" / "api.md"
     Console().print(results.read_text(encoding="utf-8"))
+
+
+@bench_app.command("load")
+def bench_load(
+    users: int = typer.Option(30, min=1, help="Locust users (SMEs 2 : park dashboards 3)"),
+    duration_s: int = typer.Option(60, "--duration-s", min=5, max=900,
+                                   help="how long Locust runs (bounded)"),
+    resources: int = typer.Option(1000, min=10, help="market size"),
+    mqtt_rate_hz: float = typer.Option(200.0, min=1.0, help="gateway messages per second"),
+) -> None:
+    """The production shape (2 API, 2 ingest, 2 matcher processes) under the realistic mix,
+    on the local PostgreSQL, Redis and Mosquitto: writes bench/results/load.md."""
+    bench = load_bench("load")
+    result = bench.run(resources=resources, users=users, duration_s=duration_s,
+                       mqtt_rate_hz=mqtt_rate_hz)
+    Console().print(bench.render(result))

@@ -260,7 +260,8 @@ class IngestClient:
                  topic_filter: str = ALL_FILTER, group: str = "ingest",
                  client_id: str | None = None, queue_size: int = 20_000,
                  batch_max: int = 500, persistent: bool = False,
-                 receive_maximum: int = 1000, session_expiry_s: int = 3600) -> None:
+                 receive_maximum: int = 1000, session_expiry_s: int = 3600,
+                 hold_acks: bool = True) -> None:
         self.address = address
         self.ingest = ingest
         self.shared = address.mqtt5 if shared is None else shared
@@ -270,7 +271,12 @@ class IngestClient:
         # Never more unacknowledged QoS 1 messages than the buffer holds.
         self.receive_maximum = max(1, min(receive_maximum, queue_size, 65_535))
         self.client = new_client(address, client_id, persistent=persistent)
-        self.client.manual_ack_set(True)
+        # ``hold_acks``: acknowledge QoS 1 only once applied (a crash means redelivery). False
+        # for the embedded broker: it lives and dies with this process, so holding buys nothing,
+        # and amqtt drops a QoS 1 message not acknowledged within 5 s (hard-coded; a backlog
+        # at start under load takes longer) with an ERROR traceback per message.
+        self.hold_acks = hold_acks
+        self.client.manual_ack_set(hold_acks)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_subscribe = self._on_subscribe
@@ -381,6 +387,8 @@ class IngestClient:
         self.retrying.clear()
 
     def _ack(self, messages: list[Incoming]) -> None:
+        if not self.hold_acks:  # paho acknowledged each message on receipt
+            return
         n = 0
         for msg in messages:
             # A message of an older connection is not acked: the broker redelivers it on the

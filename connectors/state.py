@@ -96,8 +96,11 @@ return out
 # Undo one accepted seq whose effect outside Redis failed, so the redelivered message is
 # accepted again (only if nothing newer was accepted meanwhile). KEYS[1] seq key; ARGV seq, TTL.
 _REVERT_SEQ = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('SET', KEYS[1], tostring(tonumber(ARGV[1]) - 1), 'EX', ARGV[2])
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+local a, rest = string.match(v, '^(%-?%d+)(.*)$')
+if a == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[3] .. rest, 'EX', ARGV[2])
   return 1
 end
 return 0
@@ -200,7 +203,10 @@ class RedisState:
     def revert_seq(self, *, topic: str, seq: int) -> bool:
         """Forget that ``seq`` of ``topic`` was applied (its database effect failed), so the
         broker's redelivery applies it again; False when a newer seq came in meanwhile."""
-        return bool(self._revert_seq(keys=[self.seq_key(topic)], args=[str(seq), SEQ_TTL_S]))
+        # The stored value is "seq ts at"; only the seq goes back (computed here: Lua numbers
+        # are doubles and would print a large seq in exponent form).
+        return bool(self._revert_seq(keys=[self.seq_key(topic)],
+                                     args=[str(seq), SEQ_TTL_S, str(seq - 1)]))
 
     def mark_known_offline(self, *, park: str, factory: str, resources: Iterable[str],
                            ts: datetime) -> None:

@@ -35,7 +35,7 @@ class Kind(StrEnum):
     AVAILABILITY = "availability"
     WORK_ORDERS = "work-orders"
     PROGRESS = "progress"
-    # Added after DESIGN 4.3: the factory's answer to a work order (accepted or declined).
+    # An extension of the topic schema: the factory's answer to a work order (accept, decline).
     WORK_ORDER_REPLIES = "work-order-replies"
     GATEWAY_STATUS = "status"
 

@@ -143,6 +143,9 @@ class FactoryIn(Wire):
     rating: Annotated[float, Field(ge=0, le=5)] = 0.0
     certifications: list[Annotated[str, Field(min_length=1, max_length=64)]] = []
     resources: Annotated[list[ResourceIn], Field(max_length=10_000)] = []
+    # Extension (issue 10): the factory organisation that manages it, named by the platform on
+    # import. Input only: never echoed, so scenario documents round-trip unchanged.
+    org: Annotated[Id | None, Field(exclude=True)] = None
 
     @field_validator("resources")
     @classmethod
@@ -340,12 +343,15 @@ def parse_scenario(data: Any) -> m.Scenario:
 def dump_scenario(scenario: m.Scenario) -> dict[str, Any]:
     """A domain Scenario as a JSON-ready scenario dict (docs/formats.md#scenario).
 
-    Extension fields (order ``certifications`` and ``parks``, top-level ``bookings``) are left
-    out while empty, so a document without extensions comes back exactly as it went in.
+    Extension fields (order ``certifications`` and ``parks``, top-level ``bookings``, the
+    objective's ``late_order_penalty``) are left out while empty, so a document without
+    extensions comes back exactly as it went in.
     """
     data = ScenarioIn.of(scenario).model_dump(mode="json")
     if not data["bookings"]:
         del data["bookings"]
+    if not data["objective"]["late_order_penalty"]:  # an extension, left out while 0
+        del data["objective"]["late_order_penalty"]
     for order in data["orders"]:
         for key in _ORDER_EXTENSIONS:
             if order[key] is None or order[key] == []:

@@ -13,12 +13,17 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from matching import engine as matching_engine
 from services.api import dashboard, docs, errors, health, metrics, openapi_errors
+from services.api.backpressure import BackPressure
 from services.api.limits import BodySizeLimit
 from services.api.nul_guard import RefuseNul
+from services.audit.views import router as audit_router
+from services.auth import install as auth_install
+from services.auth.deps import authorize
+from services.auth.views import router as auth_router
 from services.bookings.dispatch import NullDispatcher
 from services.bookings.views import router as bookings_router
 from services.catalog.views import router as catalog_router
@@ -62,8 +67,11 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
                                                           app.state.session_factory)
         if demo:
             from services.flows.demo import seed
+            from services.flows.demo_orgs import how_to, seed_orgs
 
             seed(app.state.session_factory, now=app.state.clock())
+            demo_tokens = seed_orgs(app.state.session_factory, data_dir=settings.data_dir)
+            print(how_to(demo_tokens, settings.data_dir / "demo-tokens.txt"), flush=True)
         app.state.quote_queue = QuoteQueue(
             make_redis(settings.redis_url, timeout_s=settings.redis_timeout_s),
             prefix=settings.redis_key_prefix,
@@ -95,7 +103,9 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
 
     app = FastAPI(
         title="ShareFab", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
-        dependencies=[StrictQuery],  # an unknown query parameter is a 422, never ignored
+        # Every route runs the policy check of services.auth.policy first (default deny);
+        # an unknown query parameter is a 422, never ignored.
+        dependencies=[Depends(authorize), StrictQuery],
         description="Shared-manufacturing (共享制造) capacity platform: factories publish idle "
                     "capacity, orders are split by process step across factories.",
     )
@@ -105,14 +115,18 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
                                          settings.quote_concurrency)
     app.state.dispatcher = NullDispatcher()  # the MQTT runtime installs its own
     errors.install(app)
+    auth_install.install(app)
     # Innermost first: NUL refusal buffers the body inside the size limit, which sits inside
     # the metrics middleware, next to the router that reads bodies.
     app.add_middleware(RefuseNul)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Inside the metrics middleware too: the 429s it answers are counted.
+    app.add_middleware(BackPressure, settings=settings)
     app.middleware("http")(metrics.observe)
     for router in (parks_router, factories_router, resources_router, orders_router,
                    quotes_router, bookings_router, scenario_router, catalog_router,
-                   dashboard.router, events_router, webhooks_router, ratings_router):
+                   dashboard.router, auth_router, audit_router, events_router,
+                   webhooks_router, ratings_router):
         app.include_router(router)
     app.add_api_route("/metrics", metrics.render, methods=["GET"], include_in_schema=False)
     app.add_api_route("/healthz", health.healthz, methods=["GET"], tags=["ops"])

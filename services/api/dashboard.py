@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain import processes
+from services.auth.deps import CurrentPrincipal
 from services.bookings.models import ACTIVE_STATES, Booking
 from services.core.db import DbSession, release
 from services.factories.models import Factory
@@ -36,9 +37,16 @@ def dashboard_page(request: Request) -> HTMLResponse:
 
 
 @router.get("/dashboard/data")
-def data(db: DbSession, request: Request) -> dict[str, Any]:
-    """What the page shows, as JSON (also handy for scripts)."""
+def data(db: DbSession, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+    """What the page shows, as JSON (also handy for scripts).
+
+    A park operator sees its own parks only (and no order counts, which are customers'
+    business); analysts and the platform see the whole market's aggregates.
+    """
     now = request.app.state.clock()
+    if principal.org_kind == "park":
+        return summary(db, live=request.app.state.live, now=now,
+                       operator_org_id=principal.org_id)
     return summary(db, live=request.app.state.live, now=now)
 
 
@@ -46,21 +54,31 @@ def _hours_in(start: datetime, end: datetime, lo: datetime, hi: datetime) -> flo
     return max(0.0, (min(end, hi) - max(start, lo)).total_seconds() / 3600.0)
 
 
-def summary(db: Session, *, live: Any, now: datetime) -> dict[str, Any]:
+def summary(db: Session, *, live: Any, now: datetime,
+            operator_org_id: str | None = None) -> dict[str, Any]:
+    """The aggregates; ``operator_org_id`` limits them to the parks that organisation runs."""
     horizon = now + timedelta(hours=24)
-    resources = db.execute(select(Resource.id, Resource.process, Resource.capacity)).all()
+    query = select(Resource.id, Resource.process, Resource.capacity)
+    parks = select(Park.id)
+    if operator_org_id is not None:
+        parks = parks.where(Park.operator_org_id == operator_org_id)
+        query = query.join(Factory).where(Factory.park_id.in_(parks))
+    resources = db.execute(query).all()
+    mine = {r.id for r in resources}
     release(db)  # no pooled connection held while Redis answers (or stalls)
     states = live.get_many([r.id for r in resources])
     idle: dict[str, float] = defaultdict(float)
     for rid, start, end in db.execute(
             select(ResourceWindow.resource_id, ResourceWindow.start, ResourceWindow.end)
             .where(ResourceWindow.end > now, ResourceWindow.start < horizon)):
-        idle[rid] += _hours_in(start, end, now, horizon)
+        if rid in mine:
+            idle[rid] += _hours_in(start, end, now, horizon)
     for rid, start, end in db.execute(
             select(Booking.resource_id, Booking.start, Booking.end)
             .where(Booking.status.in_(ACTIVE_STATES), Booking.end > now,
                    Booking.start < horizon)):
-        idle[rid] -= _hours_in(start, end, now, horizon)
+        if rid in mine:
+            idle[rid] -= _hours_in(start, end, now, horizon)
     by_process: dict[str, dict[str, Any]] = {}
     status_counts: dict[str, int] = defaultdict(int)
     for rid, process, capacity in resources:
@@ -80,12 +98,15 @@ def summary(db: Session, *, live: Any, now: datetime) -> dict[str, Any]:
         util = row.pop("_util")
         row["utilization"] = round(sum(util) / len(util), 3) if util else None
         row["idle_hours_24h"] = round(row["idle_hours_24h"], 1)
-    orders = {status: int(n) for status, n in db.execute(
+    orders = {} if operator_org_id is not None else {status: int(n) for status, n in db.execute(
         select(Order.status, func.count()).group_by(Order.status))}
+    factories = select(func.count()).select_from(Factory)
+    if operator_org_id is not None:
+        factories = factories.where(Factory.park_id.in_(parks))
     return {
         "now": now.isoformat(),
-        "parks": db.scalar(select(func.count()).select_from(Park)) or 0,
-        "factories": db.scalar(select(func.count()).select_from(Factory)) or 0,
+        "parks": db.scalar(select(func.count()).select_from(parks.subquery())) or 0,
+        "factories": db.scalar(factories) or 0,
         "resources": len(resources),
         "resources_by_status": dict(sorted(status_counts.items())),
         "orders_by_status": dict(sorted(orders.items())),

@@ -27,7 +27,9 @@ _ALWAYS = {
     "403": "Authenticated, but this role may not do this.",
     "413": "Request body over the configured limit.",
     "422": "Invalid input; each entry of ``errors`` names the field.",
-    "503": "Database busy or unavailable; retry after ``Retry-After`` seconds.",
+    "429": "Too many requests (rate limit per client, or quotes in progress / queued past "
+           "their bound: services.api.backpressure); retry after ``Retry-After`` seconds.",
+    "503": "Database or Redis busy or unavailable; retry after ``Retry-After`` seconds.",
 }
 _BAD_BODY = "The body is not parseable JSON."
 _NOT_FOUND = "No such object (or not one this caller may see)."
@@ -67,6 +69,8 @@ def declare_errors(doc: dict[str, Any]) -> dict[str, Any]:
         for method, operation in item.items():
             if method not in {"get", "put", "post", "patch", "delete", "head", "options"}:
                 continue
+            if "ops" in operation.get("tags", []):
+                continue  # probes (/healthz, /readyz) take no input; their 503 is a status
             responses = operation.setdefault("responses", {})
             codes = dict(_ALWAYS)
             if "{" in path or method != "get":

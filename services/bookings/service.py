@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from domain import model as m
@@ -39,9 +39,10 @@ def get(session: Session, *, booking_id: str) -> Booking | None:
 def get_all(session: Session, *, order_id: str | None = None, resource_id: str | None = None,
             factory_id: str | None = None, park_id: str | None = None,
             status: str | None = None, limit: int | None = None,
-            offset: int = 0) -> Sequence[Booking]:
-    """Bookings matching every filter given, by start time."""
-    query = select(Booking)
+            offset: int = 0, visible: ColumnElement[bool] | None = None) -> Sequence[Booking]:
+    """Bookings matching every filter given, by start time; ``visible`` is the caller's
+    tenancy condition (auth.scope)."""
+    query = select(Booking) if visible is None else select(Booking).where(visible)
     if order_id is not None:
         query = query.where(Booking.order_id == order_id)
     if resource_id is not None:

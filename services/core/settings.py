@@ -43,8 +43,10 @@ class Settings(BaseSettings):
     mqtt_cert_file: Path | None = None
     mqtt_key_file: Path | None = None
     data_dir: Path = Path("var")
-    # Signs nothing yet: the hook for session/API tokens, refused at its default outside local use.
+    # Signs the login tokens of POST /auth/login (HS256); refused at its default outside local use.
     secret_key: str = _DEFAULT_SECRET
+    # A login token is valid this long; API keys last until revoked.
+    token_ttl_s: int = Field(default=8 * 3600, ge=60, le=30 * 24 * 3600)
 
     # Upgrade the schema to the newest Alembic revision when the app starts.
     migrate_on_start: bool = True
@@ -100,8 +102,8 @@ class Settings(BaseSettings):
     match_queue_max: int = Field(default=1000, ge=1)
     # Requests per second per tenant (API key / client) with a burst of rate_limit_burst;
     # 0 switches the limiter off.
-    rate_limit_per_s: float = Field(default=50.0, ge=0)
-    rate_limit_burst: int = Field(default=100, ge=1)
+    rate_limit_per_s: float = Field(default=100.0, ge=0)
+    rate_limit_burst: int = Field(default=200, ge=1)
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -122,6 +124,10 @@ class Settings(BaseSettings):
                 f"SHAREFAB_SECRET_KEY is still the default while SHAREFAB_ENVIRONMENT="
                 f"{self.environment}; set a real secret"
             )
+        if self.environment not in ("local", "test") and len(self.secret_key) < 32:
+            # HS256 wants a key at least as long as its hash (RFC 7518 3.2).
+            raise ValueError("SHAREFAB_SECRET_KEY must be at least 32 characters outside "
+                             "local use (it signs the login tokens)")
         if self.quote_default_time_limit_s > self.quote_max_time_limit_s:
             raise ValueError("quote_default_time_limit_s exceeds quote_max_time_limit_s")
         return self

@@ -30,6 +30,8 @@ class Factory(Base):
     lon: Mapped[float] = mapped_column(Float)
     rating: Mapped[float] = mapped_column(Float, default=0.0)
     certifications: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The factory organisation that manages it (services.auth); None: the platform's alone.
+    org_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
 
     resources: Mapped[list[Resource]] = relationship(
         back_populates="factory", cascade="all, delete-orphan", order_by="Resource.position",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, selectinload
 
 from domain import model as m
@@ -30,10 +30,13 @@ def get(session: Session, *, factory_id: str) -> Factory | None:
 
 
 def get_all(session: Session, *, park_id: str | None = None, limit: int | None = None,
-            offset: int = 0) -> Sequence[Factory]:
-    """Factories in document order, resources and windows loaded in the same few queries."""
+            offset: int = 0, visible: ColumnElement[bool] | None = None) -> Sequence[Factory]:
+    """Factories in document order, resources and windows loaded in the same few queries;
+    ``visible`` is the caller's tenancy condition (auth.scope)."""
     query = select(Factory).options(
         selectinload(Factory.resources).selectinload(Resource.windows))
+    if visible is not None:
+        query = query.where(visible)
     if park_id is not None:
         query = query.where(Factory.park_id == park_id)
     query = query.order_by(Factory.position, Factory.id)
@@ -46,7 +49,9 @@ def next_position(session: Session) -> int:
 
 
 def create(session: Session, *, factory_in: FactoryIn, position: int | None = None,
-           source: str = "api", create_parks: bool = False) -> Factory:
+           source: str = "api", create_parks: bool = False,
+           org_id: str | None = None) -> Factory:
+    """Store a new factory; ``org_id`` (default: the document's ``org``) manages it."""
     if session.get(Factory, factory_in.id) is not None:
         raise ConflictError(f"factory {factory_in.id!r} already exists")
     _park(session, factory_in.park, create=create_parks)
@@ -55,6 +60,7 @@ def create(session: Session, *, factory_in: FactoryIn, position: int | None = No
         lon=factory_in.lon, rating=factory_in.rating,
         certifications=list(factory_in.certifications),
         position=next_position(session) if position is None else position,
+        org_id=org_id if org_id is not None else factory_in.org,
     )
     session.add(factory)
     session.flush()
@@ -78,6 +84,8 @@ def upsert(session: Session, *, factory_in: FactoryIn, position: int, source: st
     factory.park_id, factory.name = factory_in.park, factory_in.name
     factory.lat, factory.lon, factory.rating = factory_in.lat, factory_in.lon, factory_in.rating
     factory.certifications = list(factory_in.certifications)
+    if factory_in.org is not None:  # a document without ``org`` keeps the stored owner
+        factory.org_id = factory_in.org
     wanted = {r.id for r in factory_in.resources}
     for stale in [r for r in factory.resources if r.id not in wanted]:
         factory.resources.remove(stale)

@@ -1,5 +1,8 @@
 """/factories: CRUD; POST takes the scenario's factory object (docs/formats.md#scenario) as it
 stands.
+
+A factory organisation registers and manages its own factories; a park organisation reads the
+factories of the parks it operates; another tenant's factory answers 404.
 """
 
 from __future__ import annotations
@@ -7,43 +10,80 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, status
 
 from domain.schemas import FactoryIn
+from services.audit import service as audit
+from services.auth import scope
+from services.auth import service as auth_service
+from services.auth.deps import CurrentPrincipal
+from services.auth.models import OrgKind
 from services.core.db import MAX_OFFSET, DbSession
-from services.core.errors import NotFoundError
+from services.core.errors import InvalidError, NotFoundError
 from services.factories import service
-from services.factories.models import FactoryUpdate
+from services.factories.models import Factory, FactoryUpdate
 
 router = APIRouter(prefix="/factories", tags=["factories"])
 
 
 @router.get("", response_model=list[FactoryIn])
-def list_factories(db: DbSession, park: str | None = None,
+def list_factories(db: DbSession, principal: CurrentPrincipal, park: str | None = None,
                    limit: int = Query(1000, ge=1, le=10_000),
                    offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> list[FactoryIn]:
-    return [service.to_wire(f) for f in service.get_all(db, park_id=park, limit=limit,
-                                                        offset=offset)]
+    rows = service.get_all(db, park_id=park, limit=limit, offset=offset,
+                           visible=scope.factories(principal))
+    return [service.to_wire(f) for f in rows]
 
 
 @router.post("", response_model=FactoryIn, status_code=status.HTTP_201_CREATED)
-def create_factory(db: DbSession, factory_in: FactoryIn) -> FactoryIn:
-    return service.to_wire(service.create(db, factory_in=factory_in))
+def create_factory(db: DbSession, principal: CurrentPrincipal, factory_in: FactoryIn
+                   ) -> FactoryIn:
+    """Register a factory: under the caller's own organisation, or (platform) the one named."""
+    if principal.is_platform:
+        org = factory_in.org
+        if org is not None:
+            auth_service.require_org(db, org_id=org, kind=OrgKind.FACTORY, field="body.org")
+    elif factory_in.org not in (None, principal.org_id):
+        raise InvalidError("body.org", "a factory organisation registers only its own factories")
+    else:
+        org = principal.org_id
+    factory = service.to_wire(service.create(db, factory_in=factory_in, org_id=org))
+    audit.record_by(db, principal, action="factory.created", object_type="factory",
+                    object_id=factory.id, owner_org=org, after=factory)
+    return factory
+
+
+def get_visible(db: DbSession, principal: CurrentPrincipal, factory_id: str) -> Factory:
+    factory = service.get(db, factory_id=factory_id)
+    if factory is None or not scope.sees_factory(db, principal, factory):
+        raise NotFoundError("factory", factory_id)
+    return factory
+
+
+def get_owned(db: DbSession, principal: CurrentPrincipal, factory_id: str) -> Factory:
+    factory = service.get(db, factory_id=factory_id)
+    if factory is None or not scope.owns_factory(principal, factory):
+        raise NotFoundError("factory", factory_id)
+    return factory
 
 
 @router.get("/{factory_id}", response_model=FactoryIn)
-def get_factory(db: DbSession, factory_id: str) -> FactoryIn:
-    factory = service.get(db, factory_id=factory_id)
-    if factory is None:
-        raise NotFoundError("factory", factory_id)
-    return service.to_wire(factory)
+def get_factory(db: DbSession, principal: CurrentPrincipal, factory_id: str) -> FactoryIn:
+    return service.to_wire(get_visible(db, principal, factory_id))
 
 
 @router.patch("/{factory_id}", response_model=FactoryIn)
-def update_factory(db: DbSession, factory_id: str, factory_in: FactoryUpdate) -> FactoryIn:
-    factory = service.get(db, factory_id=factory_id)
-    if factory is None:
-        raise NotFoundError("factory", factory_id)
-    return service.to_wire(service.update(db, factory=factory, factory_in=factory_in))
+def update_factory(db: DbSession, principal: CurrentPrincipal, factory_id: str,
+                   factory_in: FactoryUpdate) -> FactoryIn:
+    factory = get_owned(db, principal, factory_id)
+    before = service.to_wire(factory)
+    after = service.to_wire(service.update(db, factory=factory, factory_in=factory_in))
+    audit.record_by(db, principal, action="factory.updated", object_type="factory",
+                    object_id=factory_id, owner_org=factory.org_id, before=before, after=after)
+    return after
 
 
 @router.delete("/{factory_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_factory(db: DbSession, factory_id: str) -> None:
+def delete_factory(db: DbSession, principal: CurrentPrincipal, factory_id: str) -> None:
+    factory = get_owned(db, principal, factory_id)
+    before, owner = service.to_wire(factory), factory.org_id
     service.delete(db, factory_id=factory_id)
+    audit.record_by(db, principal, action="factory.deleted", object_type="factory",
+                    object_id=factory_id, owner_org=owner, before=before)

@@ -19,8 +19,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from domain import model as m
 from matching.engine import Quote as Alternative
+from services.audit import service as audit
 from services.core.db import session_scope
 from services.core.errors import InvalidError
+from services.orders import service as order_service
 from services.quotes import service as quote_service
 from services.quotes.models import Quote, QuoteRead
 
@@ -41,14 +43,16 @@ class UnmatchedError(InvalidError):
 def price_order(session_factory: sessionmaker[Session], *, order_id: str, time_limit_s: float,
                 solve: Solve, unavailable: Callable[[], set[str]],
                 clock: Callable[[], datetime], actor: str = "system",
+                actor_org: str | None = None,
                 on_stored: Callable[[Session, list[Quote]], object] | None = None,
                 ) -> list[QuoteRead]:
     """Quote ``order_id`` against the market now and store the offered alternatives.
 
     Raises NotFoundError (unknown order), ConflictError (order no longer open), UnmatchedError
-    (no plan) or InvalidError (the engine refusing its input). ``actor`` is who asked (the
-    ``quoted`` event carries it). ``on_stored`` runs in the transaction that stores
-    the quotes (the matcher's once-only job record: both commit or neither).
+    (no plan) or InvalidError (the engine refusing its input). ``actor`` (of organisation
+    ``actor_org``) is who asked: the issued quotes are in the audit trail under that name.
+    ``on_stored`` runs in the transaction that stores the quotes (the matcher's once-only job
+    record: both commit or neither).
     """
     down = unavailable()  # Redis before the session: no database session waits on it
     with session_scope(session_factory) as db:
@@ -70,4 +74,11 @@ def price_order(session_factory: sessionmaker[Session], *, order_id: str, time_l
                                    now=clock(), actor=actor)
         if on_stored is not None:
             on_stored(db, rows)
-        return [quote_service.to_read(q) for q in rows]
+        reads = [quote_service.to_read(q) for q in rows]
+        order = order_service.get(db, order_id=order_id)
+        audit.record(db, actor=actor, actor_org=actor_org, action="quotes.issued",
+                     object_type="order", object_id=order_id,
+                     owner_org=order.org_id if order is not None else None,
+                     after={"quotes": [{"id": q.id, "kind": q.kind, "total_cost": q.total_cost}
+                                       for q in reads]})
+        return reads

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from services.audit.models import AuditEvent
+from services.auth.models import Account, ApiKey, Organisation
 from services.bookings.models import Booking
 from services.core.db import Base
 from services.events.models import OrderEvent
@@ -15,6 +17,6 @@ from services.resources.models import Resource, ResourceWindow
 from services.scenario.models import MarketFacts
 from services.webhooks.models import Webhook, WebhookDelivery
 
-__all__ = ["Base", "Booking", "Factory", "LotRecord", "MarketFacts", "Order", "OrderEvent",
-           "OrderStep", "Park", "Quote", "QuoteJob", "Rating", "Resource", "ResourceWindow",
-           "Webhook", "WebhookDelivery"]
+__all__ = ["Account", "ApiKey", "AuditEvent", "Base", "Booking", "Factory", "LotRecord",
+           "MarketFacts", "Order", "OrderEvent", "OrderStep", "Organisation", "Park", "Quote",
+           "QuoteJob", "Rating", "Resource", "ResourceWindow", "Webhook", "WebhookDelivery"]

@@ -65,6 +65,8 @@ class Order(Base):
     min_credit: Mapped[float | None] = mapped_column(Float, nullable=True)
     status: Mapped[str] = mapped_column(String(16), default=OrderState.NEW.value, index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # The SME organisation that posted it (services.auth); None: entered by the platform.
+    org_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
 
     steps: Mapped[list[OrderStep]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="OrderStep.position",

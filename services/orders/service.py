@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, selectinload
 
 from domain import model as m
@@ -18,6 +18,9 @@ from services.orders.models import Order, OrderRead, OrderState, OrderStep
 
 # An order in these states may still be replaced or re-quoted: nothing is booked yet.
 OPEN_STATES = tuple(s.value for s in lifecycle.OPEN_STATES)
+# An order in these states may be deleted: nothing of it holds capacity (a cancelled order's
+# bookings are cancelled and stay as records; its history stays in the audit trail).
+DELETABLE_STATES = (*OPEN_STATES, OrderState.CANCELLED.value)
 
 
 def get(session: Session, *, order_id: str) -> Order | None:
@@ -25,8 +28,12 @@ def get(session: Session, *, order_id: str) -> Order | None:
 
 
 def get_all(session: Session, *, status: str | None = None, customer: str | None = None,
-            limit: int | None = None, offset: int = 0) -> Sequence[Order]:
+            limit: int | None = None, offset: int = 0,
+            visible: ColumnElement[bool] | None = None) -> Sequence[Order]:
+    """Orders in document order; ``visible`` is the caller's tenancy condition (auth.scope)."""
     query = select(Order).options(selectinload(Order.steps))
+    if visible is not None:
+        query = query.where(visible)
     if status is not None:
         query = query.where(Order.status == status)
     if customer is not None:
@@ -47,10 +54,12 @@ def check_due(order_in: OrderIn, *, now: datetime) -> None:
                                        f"{format_utc(order_in.due)}")
 
 
-def create(session: Session, *, order_in: OrderIn, position: int | None = None) -> Order:
+def create(session: Session, *, order_in: OrderIn, position: int | None = None,
+           org_id: str | None = None) -> Order:
+    """Store a new order; ``org_id`` is the SME organisation posting it."""
     if session.get(Order, order_in.id) is not None:
         raise ConflictError(f"order {order_in.id!r} already exists")
-    order = Order(id=order_in.id, status=OrderState.NEW.value,
+    order = Order(id=order_in.id, status=OrderState.NEW.value, org_id=org_id,
                   position=next_position(session) if position is None else position)
     _apply(order, order_in)
     session.add(order)
@@ -81,8 +90,8 @@ def delete(session: Session, *, order_id: str) -> None:
     order = session.get(Order, order_id)
     if order is None:
         raise NotFoundError("order", order_id)
-    if order.status not in OPEN_STATES:
-        raise ConflictError(f"order {order_id!r} is {order.status}; cancel its bookings first")
+    if order.status not in DELETABLE_STATES:
+        raise ConflictError(f"order {order_id!r} is {order.status}; cancel it first")
     session.delete(order)
     session.flush()
 

@@ -18,6 +18,8 @@ class Park(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     city: Mapped[str] = mapped_column(String(100), default="")
+    # The park organisation operating it (one may operate several parks); None: the platform.
+    operator_org_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
 
 
 Name = Annotated[str, Field(max_length=200)]
@@ -30,11 +32,14 @@ class ParkBase(Wire):
 
 class ParkCreate(ParkBase):
     id: Id
+    # The operating park organisation; the platform names it, a park organisation is itself.
+    operator: Id | None = None
 
 
 class ParkUpdate(Wire):
     name: Name | None = None
     city: Annotated[str, Field(max_length=100)] | None = None
+    operator: Id | None = None  # the platform (re)assigns the operating park organisation
 
 
 class ParkRead(ParkCreate):

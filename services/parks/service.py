@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from services.core.errors import ConflictError, NotFoundError
@@ -16,14 +16,18 @@ def get(session: Session, *, park_id: str) -> Park | None:
     return session.get(Park, park_id)
 
 
-def get_all(session: Session, *, limit: int = 1000, offset: int = 0) -> Sequence[Park]:
-    return session.scalars(select(Park).order_by(Park.id).limit(limit).offset(offset)).all()
+def get_all(session: Session, *, limit: int = 1000, offset: int = 0,
+            visible: ColumnElement[bool] | None = None) -> Sequence[Park]:
+    """Parks by id; ``visible`` is the caller's tenancy condition (auth.scope)."""
+    query = select(Park) if visible is None else select(Park).where(visible)
+    return session.scalars(query.order_by(Park.id).limit(limit).offset(offset)).all()
 
 
 def create(session: Session, *, park_in: ParkCreate) -> Park:
     if session.get(Park, park_in.id) is not None:
         raise ConflictError(f"park {park_in.id!r} already exists")
-    park = Park(id=park_in.id, name=park_in.name, city=park_in.city)
+    park = Park(id=park_in.id, name=park_in.name, city=park_in.city,
+                operator_org_id=park_in.operator)
     session.add(park)
     session.flush()
     return park
@@ -40,7 +44,10 @@ def ensure(session: Session, *, park_id: str) -> Park:
 
 
 def update(session: Session, *, park: Park, park_in: ParkUpdate) -> Park:
-    for field, value in park_in.model_dump(exclude_unset=True, exclude_none=True).items():
+    values = park_in.model_dump(exclude_unset=True, exclude_none=True)
+    if "operator" in values:
+        park.operator_org_id = values.pop("operator")
+    for field, value in values.items():
         setattr(park, field, value)
     session.flush()
     return park
@@ -61,5 +68,5 @@ def factory_count(session: Session, *, park_id: str) -> int:
 
 
 def to_read(session: Session, park: Park) -> ParkRead:
-    return ParkRead(id=park.id, name=park.name, city=park.city,
+    return ParkRead(id=park.id, name=park.name, city=park.city, operator=park.operator_org_id,
                     factories=factory_count(session, park_id=park.id))

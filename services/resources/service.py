@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from domain import model as m
@@ -39,15 +39,20 @@ def get(session: Session, *, resource_id: str) -> Resource | None:
 
 def get_all(session: Session, *, factory_id: str | None = None, process: str | None = None,
             park_id: str | None = None, limit: int | None = None,
-            offset: int = 0) -> Sequence[Resource]:
-    """Resources with their windows, optionally of one factory, process or park."""
+            offset: int = 0, visible: ColumnElement[bool] | None = None) -> Sequence[Resource]:
+    """Resources with their windows, optionally of one factory, process or park; ``visible``
+    is the caller's tenancy condition on ``Factory`` (auth.scope)."""
     query = select(Resource).options(selectinload(Resource.windows))
+    if visible is not None:
+        query = query.join(Factory).where(visible)
     if factory_id is not None:
         query = query.where(Resource.factory_id == factory_id)
     if process is not None:
         query = query.where(Resource.process == process)
     if park_id is not None:
-        query = query.join(Factory).where(Factory.park_id == park_id)
+        if visible is None:
+            query = query.join(Factory)
+        query = query.where(Factory.park_id == park_id)
     query = query.order_by(Resource.factory_id, Resource.position, Resource.id)
     query = page(query, limit=limit, offset=offset)
     return session.scalars(query).all()

@@ -66,7 +66,8 @@ class MqttRuntime:
             self.effects = DbEffects(self.session_factory, unavailable=self.live.unavailable)
             ingest = Ingest(self.live.state, self.directory, self.effects)
             self.ingest_client = IngestClient(
-                self.address, ingest, group=getattr(self.settings, "mqtt_share_group", "ingest"))
+                self.address, ingest, group=getattr(self.settings, "mqtt_share_group", "ingest"),
+                hold_acks=self.broker is None)  # embedded: the broker dies with us anyway
             if not await asyncio.to_thread(self.ingest_client.start, 10.0):
                 log.warning("MQTT ingest not subscribed yet; it keeps retrying")
         self.publisher = Publisher(self.address)

@@ -77,3 +77,38 @@ def test_negotiate__nothing_listening_is_a_connection_error_naming_the_url():
 def test_negotiate__keeps_mqtt5_on_mosquitto(mqtt_url):
     found = negotiate(BrokerAddress.from_url(mqtt_url), timeout_s=5)
     assert found.mqtt5
+
+
+class _SlowIngest:
+    """Applies each batch after 6 s: longer than amqtt's hard-coded 5 s PUBACK timeout."""
+
+    def __init__(self):
+        self.publish = lambda *_a: None
+        self.state = type("S", (), {"warm_up": staticmethod(lambda: None)})()
+        self.seen: list[str] = []
+
+    def handle_batch(self, batch):
+        time.sleep(6)
+        self.seen += [m.topic for m in batch]
+        return [type("O", (), {"status": "applied"})() for _ in batch]
+
+
+@pytest.mark.slow
+def test_ingest_on_embedded_broker__slow_batch_loses_nothing_and_logs_no_timeouts(caplog):
+    from connectors.mqtt import IngestClient
+
+    with caplog.at_level(logging.WARNING), running_broker() as broker:
+        ingest = _SlowIngest()
+        client = IngestClient(broker.address, ingest, hold_acks=False)  # as MqttRuntime does
+        assert client.start(10)
+        pub, _, _ = _client(broker.port, "pub-slow")
+        for i in range(3):
+            pub.publish(f"sharefab/v1/P1/F1/R{i}/progress", b"{}", qos=1).wait_for_publish(5)
+        deadline = time.monotonic() + 30
+        while len(ingest.seen) < 3 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        pub.disconnect()
+        pub.loop_stop()
+        client.stop()
+    assert sorted(ingest.seen) == [f"sharefab/v1/P1/F1/R{i}/progress" for i in range(3)]
+    assert not [r for r in caplog.records if "PUBACK" in r.getMessage()]

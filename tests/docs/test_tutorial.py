@@ -86,6 +86,15 @@ def demo_server(tmp_path: Path) -> Iterator[str]:
         log.close()
 
 
+def _platform_token(path: Path) -> str:
+    """The platform admin's key from the demo's token file (org kind role token lines)."""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[1] == "platform":
+            return parts[3]
+    raise AssertionError(f"no platform key in {path}")
+
+
 @pytest.mark.slow
 def test_tutorial__every_sh_block_runs_and_the_order_is_done(demo_server, tmp_path):
     _need("bash")
@@ -98,6 +107,8 @@ def test_tutorial__every_sh_block_runs_and_the_order_is_done(demo_server, tmp_pa
     work.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHAREFAB_")}
     env["API"] = demo_server
+    env["TOKEN"] = _platform_token(tmp_path / "var" / "demo-tokens.txt")
+    auth = {"Authorization": f"Bearer {env['TOKEN']}"}
     result = subprocess.run(["bash", "-c", script], cwd=work, env=env, capture_output=True,
                             text=True, timeout=600, check=False)
     passed = re.findall(r"^::block (\d+) ok$", result.stdout, re.MULTILINE)
@@ -107,12 +118,12 @@ def test_tutorial__every_sh_block_runs_and_the_order_is_done(demo_server, tmp_pa
         f"{result.stderr[-3000:]}")
     assert passed == [str(i) for i in range(1, len(blocks) + 1)]
     # What the text promises: three alternatives, an accepted one, the order done.
-    order = httpx.get(f"{demo_server}/orders/TUT-1", timeout=10).json()
+    order = httpx.get(f"{demo_server}/orders/TUT-1", headers=auth, timeout=10).json()
     assert order["status"] == "done"
-    quotes = httpx.get(f"{demo_server}/orders/TUT-1/quotes", timeout=10).json()
+    quotes = httpx.get(f"{demo_server}/orders/TUT-1/quotes", headers=auth, timeout=10).json()
     assert sorted(q["kind"] for q in quotes) == ["balanced", "cheapest", "fastest"]
     assert [q["status"] for q in quotes].count("accepted") == 1
-    bookings = httpx.get(f"{demo_server}/bookings", params={"order": "TUT-1"},
+    bookings = httpx.get(f"{demo_server}/bookings", params={"order": "TUT-1"}, headers=auth,
                          timeout=10).json()
     assert bookings
     assert all(b["status"] == "done" for b in bookings)

@@ -19,6 +19,7 @@ from services.api.app import create_app
 from services.workers import heartbeat
 from tests.faults.servers import OwnServer, own_redis, wait_for
 from tests.services import builders as b
+from tests.services.auth_helpers import as_platform
 from tests.services.conftest import NOW, make_settings
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -37,6 +38,8 @@ def rds() -> Iterator[OwnServer]:
 
 
 def _app(pg_schema_url: str, rds: OwnServer, **overrides: Any) -> TestClient:
+    """The API on its own Redis. (The stall test raises the quote admission bounds: 18
+    concurrent quote requests of one test client would otherwise get 429 first, correctly.)"""
     engine = create_engine(pg_schema_url)
     with engine.begin() as conn:
         if conn.execute(text("SELECT to_regclass('quote_jobs')")).scalar() is not None:
@@ -82,7 +85,8 @@ def _mix(client: TestClient, *, quotes: bool
 
 def test_redis_stall__db_endpoints_fast_quotes_503_within_timeout_metrics_answer(
         pg_schema_url, rds):
-    with _app(pg_schema_url, rds) as client:
+    with _app(pg_schema_url, rds, quote_tenant_max=50, quote_queue_max=50) as client:
+        as_platform(client)
         assert client.post("/scenario", json=b.example()).status_code in (200, 201)
         healthy, _ = _mix(client, quotes=False)
         rds.stall()
@@ -115,6 +119,7 @@ def test_redis_stall__db_endpoints_fast_quotes_503_within_timeout_metrics_answer
 
 def test_readyz__red_and_green_with_redis(pg_schema_url, rds):
     with _app(pg_schema_url, rds, match_in_process=True) as client:
+        as_platform(client)
         answer = client.get("/readyz")
         assert answer.status_code == 200, answer.json()
         assert answer.json()["status"] == "ready"
@@ -141,6 +146,7 @@ def test_readyz__red_and_green_with_redis(pg_schema_url, rds):
 def test_readyz__needs_a_live_matcher_heartbeat_when_matching_runs_outside(pg_schema_url,
                                                                            rds):
     with _app(pg_schema_url, rds, match_in_process=False) as client:
+        as_platform(client)
         answer = client.get("/readyz")
         assert answer.status_code == 503
         assert "match" in answer.json()["checks"]["workers"]["detail"]

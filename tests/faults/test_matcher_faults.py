@@ -27,6 +27,7 @@ from services.api.app import create_app
 from services.workers.match import MatchWorker, QuoteQueue, make_redis
 from tests.faults.servers import wait_for
 from tests.services import builders as b
+from tests.services.auth_helpers import as_platform
 from tests.services.conftest import NOW, make_settings
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
@@ -72,6 +73,7 @@ def pg_client(pg_schema_url: str, live: Any):
     engine.dispose()
     with TestClient(create_app(make_settings(pg_schema_url), live=live,
                                clock=lambda: NOW)) as client:
+        as_platform(client)
         client.post("/scenario", json=b.example())
         yield client
 

@@ -23,11 +23,13 @@ from services.core.settings import Settings
 from services.live.memory import InMemoryLiveStore
 from services.parks import service as park_service
 from services.parks.models import ParkCreate
+from tests.services.auth_helpers import as_platform
 
 NOW = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
 TABLES = ["quote_jobs", "bookings", "quotes", "order_steps", "orders", "windows", "resources",
-          "factories", "parks", "market", "order_events", "webhooks", "webhook_deliveries",
-          "lot_records", "ratings"]
+          "factories", "parks", "market", "audit_events", "api_keys", "accounts",
+          "organisations", "order_events", "webhooks", "webhook_deliveries", "lot_records",
+          "ratings"]
 
 
 @pytest.fixture(scope="session")
@@ -75,6 +77,16 @@ def seed_park(app: Any, park_id: str = DEFAULT_PARK) -> None:
 
 @pytest.fixture
 def client(database_url: str, live: InMemoryLiveStore) -> Iterator[TestClient]:
+    """The API, every request sent as the platform admin (role tests make their own keys)."""
+    app = create_app(make_settings(database_url), live=live, clock=lambda: NOW)
+    with TestClient(app) as c:
+        seed_park(app)
+        yield as_platform(c)
+
+
+@pytest.fixture
+def anonymous(database_url: str, live: InMemoryLiveStore) -> Iterator[TestClient]:
+    """The API with no credentials at all."""
     app = create_app(make_settings(database_url), live=live, clock=lambda: NOW)
     with TestClient(app) as c:
         seed_park(app)

@@ -18,7 +18,7 @@ def test_factory__post_design_object_then_get_returns_it(client):
     assert created.json() == doc
     assert client.get("/factories/F7").json() == doc
     assert client.get("/parks/P9").json() == {"id": "P9", "name": "P9", "city": "",
-                                              "factories": 1}
+                                              "operator": None, "factories": 1}
 
 
 def test_factory__duplicate_id_conflicts(client):

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from services.api.app import create_app
 from services.live.memory import InMemoryLiveStore
 from tests.services import builders as b
+from tests.services.auth_helpers import as_platform
 from tests.services.conftest import NOW, make_settings, row_counts
 
 JSON = st.recursive(
@@ -29,6 +30,7 @@ def sqlite_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClie
     url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'fuzz.db'}"
     app = create_app(make_settings(url), live=InMemoryLiveStore(), clock=lambda: NOW)
     with TestClient(app) as client:
+        as_platform(client)
         assert client.post("/scenario", json=b.example()).status_code == 200
         yield client
 

@@ -16,6 +16,7 @@ from matching import engine as matching_engine
 from services.api.app import create_app
 from services.workers.match import MatchWorker, QuoteQueue, make_redis
 from tests.services import builders as b
+from tests.services.auth_helpers import as_platform
 from tests.services.conftest import NOW, make_settings
 
 
@@ -58,6 +59,7 @@ def test_queued_quote__request_that_cannot_succeed_is_dead_lettered(client):
 def test_embedded_matcher_thread_answers_queued_requests(database_url, live):
     settings = make_settings(database_url).model_copy(update={"match_in_process": True})
     with TestClient(create_app(settings, live=live, clock=lambda: NOW)) as client:
+        as_platform(client)
         client.post("/scenario", json=b.example())
         assert client.post("/orders/O1/quotes", params={"wait": "false", "time_limit_s": 0.3}
                            ).status_code == 202

@@ -17,13 +17,15 @@ from services.api.app import create_app
 from services.core.settings import get_settings
 from services.live.memory import InMemoryLiveStore
 from tests.services import builders as b
+from tests.services.auth_helpers import as_platform
 from tests.services.conftest import make_settings
 
 
 @pytest.fixture
 def registered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     url = f"sqlite:///{tmp_path / 'sharefab.db'}"
-    with TestClient(create_app(make_settings(url), live=InMemoryLiveStore())) as client:
+    with TestClient(create_app(make_settings(url), live=InMemoryLiveStore())) as plain:
+        client = as_platform(plain)
         for park in ("P1", "P2"):
             assert client.post("/parks", json={"id": park, "name": park}).status_code == 201
         for fid, park in (("F1", "P1"), ("F2", "P1"), ("G1", "P2")):
@@ -103,3 +105,21 @@ def test_mqtt_acl__refuses_a_credentials_file_it_did_not_write(registered: str,
     result = CliRunner().invoke(cli_app, ["mqtt", "acl", "--out", str(out)])
     assert result.exit_code != 0
     assert "--rotate" in result.output
+
+
+def test_gateway_credentials__each_factory_logs_in_as_its_own_user(tmp_path: Path) -> None:
+    import typer
+
+    from cli.mqtt_acl_cmd import write_acl_dir
+    from cli.mqtt_cmd import _as_gateway, _gateway_logins
+    from connectors.mqtt import BrokerAddress
+
+    write_acl_dir(tmp_path, [("P1", "F1"), ("P1", "F2")])
+    logins = _gateway_logins(tmp_path / "credentials.json")
+    assert set(logins) == {"gw/P1/F1", "gw/P1/F2"}  # platform users are not gateways
+    base = BrokerAddress("127.0.0.1", 1883)
+    f2 = _as_gateway(base, logins, "P1", "F2")
+    assert (f2.username, f2.password) == ("gw/P1/F2", logins["gw/P1/F2"])
+    with pytest.raises(typer.BadParameter, match="gw/P1/F9"):
+        _as_gateway(base, logins, "P1", "F9")
+    assert _as_gateway(base, {}, "P1", "F9") == base  # no file: the address as given

@@ -20,6 +20,7 @@ from services.api.app import create_app
 from services.core.settings import Settings
 from tests.connectors.realservers import wait_for
 from tests.services import builders as b
+from tests.services.auth_helpers import as_platform
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.redis]
 NOW = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
@@ -34,6 +35,7 @@ def world(tmp_path, mqtt_url, redis_url):
     app = create_app(settings, clock=lambda: NOW)
     park, factory, rid = f"P{tag}", f"F{tag}", f"F{tag}-R1"
     with TestClient(app) as client:
+        as_platform(client)
         assert client.post("/parks", json={"id": park, "name": park, "city": ""}
                            ).status_code == 201
         assert client.post("/factories", json=b.factory(factory, park=park, resources=[

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from services.api.app import create_app
 from services.core.settings import Settings
 from tests.connectors.realservers import wait_for
+from tests.services.auth_helpers import as_platform
 
 
 def test_embedded_demo__gateways_bring_the_park_alive(tmp_path):
@@ -16,6 +17,7 @@ def test_embedded_demo__gateways_bring_the_park_alive(tmp_path):
                         quote_default_time_limit_s=1.0)
     app = create_app(settings, demo=True)
     with TestClient(app) as client:
+        as_platform(client)
         runtime_gateways = app.state.dispatcher is not None
         assert runtime_gateways
         resources = client.get("/resources").json()

@@ -53,8 +53,15 @@ def test_serve__demo_serves_dashboard_and_api_within_60_s(tmp_path):
                 time.sleep(0.3)
         assert page is not None, f"not serving within 60 s (exit code {proc.poll()})"
         assert page.status_code == 200
-        assert len(httpx.get(base + "/factories").json()) >= 20
-        assert len(httpx.get(base + "/resources").json()) >= 100
+        assert httpx.get(base + "/factories").status_code == 401  # no key, no market
+        tokens = _demo_tokens(tmp_path / "var" / "demo-tokens.txt")
+        assert {"platform", "sme", "factory", "park", "analyst"} <= set(tokens)
+        admin = {"Authorization": f"Bearer {tokens['platform']}"}
+        assert len(httpx.get(base + "/factories", headers=admin).json()) >= 20
+        assert len(httpx.get(base + "/resources", headers=admin).json()) >= 100
+        sme = {"Authorization": f"Bearer {tokens['sme']}"}
+        assert [o["id"] for o in httpx.get(base + "/orders", headers=sme).json()] == [
+            "DEMO-O1", "DEMO-O2"]
         assert "sharefab_resources" in httpx.get(base + "/metrics").text
     finally:
         proc.send_signal(signal.SIGINT)
@@ -65,3 +72,13 @@ def test_serve__demo_serves_dashboard_and_api_within_60_s(tmp_path):
             proc.wait()
         log.close()
     assert f"{base}/docs" in (tmp_path / "serve.log").read_text()
+
+
+def _demo_tokens(path: Path) -> dict[str, str]:
+    """The first token of each organisation kind in the demo's token file."""
+    out: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            _org, kind, _role, token = line.split()
+            out.setdefault(kind, token)
+    return out

@@ -34,5 +34,11 @@ def test_settings__default_secret_refused_in_production(monkeypatch):
     monkeypatch.setenv("SHAREFAB_ENVIRONMENT", "production")
     with pytest.raises(ValidationError, match="SHAREFAB_SECRET_KEY"):
         Settings()
-    monkeypatch.setenv("SHAREFAB_SECRET_KEY", "s3cret-from-the-vault")
+    monkeypatch.setenv("SHAREFAB_SECRET_KEY", "s3cret-from-the-vault-32-chars-long!")
     assert Settings().environment == "production"
+
+
+def test_settings__short_secret_refused_outside_local(monkeypatch):
+    monkeypatch.setenv("SHAREFAB_SECRET_KEY", "too-short")
+    with pytest.raises(ValidationError, match="at least 32"):
+        Settings(environment="production")

@@ -22,6 +22,7 @@ from services.api.app import create_app
 from services.webhooks import signing
 from services.webhooks.delivery import RetryPolicy, deliver_due
 from tests.services import builders as b
+from tests.services.auth_helpers import as_platform
 from tests.services.conftest import NOW, make_settings, row_counts, seed_park
 
 SECRET = "s3cret-s3cret-s3cret"
@@ -196,8 +197,9 @@ def test_housekeeper__the_api_delivers_in_process(database_url, live, receiver):
     receiver.statuses = []
     settings = make_settings(database_url, housekeeping_in_process=True,
                              housekeeping_poll_s=0.1)
-    with TestClient(create_app(settings, live=live, clock=lambda: NOW)) as api:
-        seed_park(api.app)
+    with TestClient(create_app(settings, live=live, clock=lambda: NOW)) as plain:
+        seed_park(plain.app)
+        api = as_platform(plain)
         api.post("/webhooks", json={"url": receiver.url, "secret": SECRET, "customer": "C1"})
         _quoted_order(api)
         assert _wait_for(lambda: len(receiver.calls) == 1)
@@ -209,8 +211,9 @@ def test_worker_webhooks__cli_process_delivers(tmp_path, receiver):
     receiver.statuses = []
     url = f"sqlite:///{tmp_path / 'hooks.db'}"
     settings = make_settings(url)
-    with TestClient(create_app(settings, clock=lambda: NOW)) as api:
-        seed_park(api.app)
+    with TestClient(create_app(settings, clock=lambda: NOW)) as plain:
+        seed_park(plain.app)
+        api = as_platform(plain)
         api.post("/webhooks", json={"url": receiver.url, "secret": SECRET, "customer": "C1"})
         _quoted_order(api)
     env = {**os.environ, "SHAREFAB_DATABASE_URL": url, "SHAREFAB_HOUSEKEEPING_POLL_S": "0.2"}
