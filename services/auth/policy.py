@@ -107,6 +107,18 @@ POLICY: dict[str, Rule] = {
     "POST /bookings/{booking_id}/accept-work": write(FACTORY),
     "POST /bookings/{booking_id}/decline": write(FACTORY),
     "POST /bookings/{booking_id}/progress": write(FACTORY),
+    # An order's history and live stream, webhooks: the SME of the order (its own only).
+    "GET /orders/{order_id}/events": read(SME),
+    "GET /events/stream": read(SME),
+    "POST /webhooks": write(SME),
+    "GET /webhooks": read(SME),
+    "DELETE /webhooks/{webhook_id}": write(SME),
+    "GET /webhooks/{webhook_id}/deliveries": read(SME),
+    # Two-sided ratings: the SME of the order rates its factories, a factory that worked on it
+    # rates the customer. Credit: the factory's own, and its park's view of it.
+    "POST /orders/{order_id}/ratings": write(SME, FACTORY),
+    "GET /orders/{order_id}/ratings": read(SME, FACTORY),
+    "GET /factories/{factory_id}/credit": read(FACTORY, PARK),
     # Reference data (process codes, materials): public, it belongs to no tenant and clients
     # build their forms from it before they have a key.
     "GET /processes": PUBLIC,

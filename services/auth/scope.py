@@ -96,3 +96,19 @@ def sees_booking(session: Session, p: Principal, booking: Booking) -> bool:
         resource = session.get(Resource, booking.resource_id)
         return resource is not None and resource.factory.org_id == p.org_id
     return False
+
+
+def takes_part_in_order(session: Session, p: Principal, order: Order) -> bool:
+    """The order's SME, or a factory organisation with a lot of the order on its resources."""
+    if owns_order(p, order):
+        return True
+    if p.org_kind != "factory":
+        return False
+    return session.scalar(
+        select(Booking.id).join(Resource, Booking.resource_id == Resource.id).join(Factory)
+        .where(Booking.order_id == order.id, Factory.org_id == p.org_id).limit(1)) is not None
+
+
+def tenant_of(p: Principal) -> str | None:
+    """Whose events and webhooks a caller sees: its organisation; None = all (the platform)."""
+    return None if p.is_platform else p.org_id

@@ -26,7 +26,7 @@ def record(session: Session, *, order_id: str, kind: str, actor: str,
            details: dict[str, object], at: datetime | None = None) -> None:
     """Append one event to ``order_id``'s history (``at``: the caller's clock, else now)."""
     order = session.get(Order, order_id)
-    customer = order.customer if order is not None else ""
+    customer = (order.org_id or order.customer) if order is not None else ""  # the tenant
     event = OrderEvent(order_id=order_id, customer=customer, kind=kind, actor=actor,
                        at=at or datetime.now(UTC), details=dict(details))
     session.add(event)

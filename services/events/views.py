@@ -16,6 +16,8 @@ import anyio.to_thread
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
+from services.auth import scope
+from services.auth.deps import CurrentPrincipal
 from services.core.db import DbSession, session_scope
 from services.core.errors import NotFoundError
 from services.events import service
@@ -30,11 +32,19 @@ KEEPALIVE_S = 15.0
 
 
 @router.get("/orders/{order_id}/events", response_model=list[EventRead])
-def list_order_events(db: DbSession, order_id: str, after: int = Query(0, ge=0),
+def list_order_events(db: DbSession, principal: CurrentPrincipal, order_id: str,
+                      after: int = Query(0, ge=0),
                       limit: int = Query(1000, ge=1, le=10_000)) -> list[EventRead]:
-    """The order's history, oldest first: what happened, when, by whom, with the facts."""
-    if order_service.get(db, order_id=order_id) is None and not service.get_all(
-            db, order_id=order_id, limit=1):
+    """The order's history, oldest first: what happened, when, by whom, with the facts.
+
+    The history outlives a deleted order: its SME still reads it (events keep the tenant)."""
+    order = order_service.get(db, order_id=order_id)
+    if order is not None:
+        visible = scope.owns_order(principal, order)
+    else:
+        tenant = scope.tenant_of(principal)
+        visible = bool(service.get_all(db, order_id=order_id, customer=tenant, limit=1))
+    if not visible:
         raise NotFoundError("order", order_id)
     return [service.to_read(e) for e in service.get_all(db, order_id=order_id, after=after,
                                                         limit=limit)]
@@ -42,14 +52,20 @@ def list_order_events(db: DbSession, order_id: str, after: int = Query(0, ge=0),
 
 @router.get("/events/stream", response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {}}}})
-async def stream_events(request: Request,
-                        customer: Annotated[str, Query(min_length=1, max_length=64)],
+async def stream_events(request: Request, principal: CurrentPrincipal,
+                        customer: Annotated[str | None, Query(
+                            min_length=1, max_length=64,
+                            description="the platform's choice of tenant; others always get "
+                                        "their own organisation's events")] = None,
                         after: int = Query(0, ge=0),
                         max_events: int | None = Query(None, ge=1, description="close after "
                                                        "this many (tests, batch readers)"),
                         last_event_id: Annotated[int | None, Header()] = None,
                         ) -> StreamingResponse:
     """Server-sent events of one tenant's orders, from ``after`` (or Last-Event-ID) on."""
+    tenant = scope.tenant_of(principal)
+    if tenant is not None:
+        customer = tenant
     factory = request.app.state.session_factory
     cursor = max(after, last_event_id or 0)
 

@@ -58,8 +58,8 @@ class WebhookIn(BaseModel):
 
     url: AnyHttpUrl
     secret: str = Field(min_length=16, max_length=256)
-    # The tenant whose events go there; the principal's org once accounts are wired.
-    customer: str = Field(min_length=1, max_length=64)
+    # The tenant whose events go there: the caller's organisation; only the platform names one.
+    customer: str | None = Field(None, min_length=1, max_length=64)
 
 
 class WebhookRead(BaseModel):

@@ -30,10 +30,11 @@ def get_all(session: Session, *, customer: str | None = None) -> Sequence[Webhoo
     return session.scalars(query).all()
 
 
-def create(session: Session, *, webhook_in: WebhookIn, actor: str = "system") -> Webhook:
-    """Register a receiver; it gets the customer's events recorded from now on."""
-    del actor  # recorded by the audit log once accounts land (trust-api)
-    hook = Webhook(id=f"WH-{uuid.uuid4().hex[:12]}", customer=webhook_in.customer,
+def create(session: Session, *, webhook_in: WebhookIn, customer: str,
+           actor: str = "system") -> Webhook:
+    """Register a receiver; it gets ``customer``'s (the tenant's) events recorded from now on."""
+    del actor  # the view records it in the audit trail
+    hook = Webhook(id=f"WH-{uuid.uuid4().hex[:12]}", customer=customer,
                    url=str(webhook_in.url), secret=webhook_in.secret, active=True)
     session.add(hook)
     session.flush()

@@ -97,6 +97,17 @@ EXPECTED: dict[str, Spec] = {
     "POST /scenario": w(),
     "GET /scenario": r(),
     "GET /dashboard/data": r(PARK, ANALYST),
+    # An order's history, the live stream and webhooks: the SME's own.
+    "GET /orders/{order_id}/events": r(SME),
+    "GET /events/stream": r(SME),
+    "POST /webhooks": w(SME),
+    "GET /webhooks": r(SME),
+    "DELETE /webhooks/{webhook_id}": w(SME),
+    "GET /webhooks/{webhook_id}/deliveries": r(SME),
+    # Ratings: both sides of a finished order; credit: the factory's own and its park's view.
+    "POST /orders/{order_id}/ratings": w(SME, FACTORY),
+    "GET /orders/{order_id}/ratings": r(SME, FACTORY),
+    "GET /factories/{factory_id}/credit": r(FACTORY, PARK),
 }
 # Routes outside the OpenAPI document, still under the policy.
 HIDDEN = {"GET /docs": Spec(public=True), "GET /": Spec(public=True),
@@ -167,18 +178,29 @@ def _build(client: TestClient, route: str) -> World:
                  "order_id": {"A": "OA", "B": "OB"}, "factory_id": {"A": "FA", "B": "FB"},
                  "resource_id": {"A": "FA-R1", "B": "FB-R1"},
                  "park_id": {"A": "PA", "B": "PB"}}
-    if "{quote_id}" in route or "booking" in route:
+    finished = "ratings" in route  # ratings open once the order is done
+    if "{quote_id}" in route or "booking" in route or finished or route == "GET /events/stream":
         for side in "AB":
             quotes = ok(client.post(f"/orders/O{side}/quotes", headers=admin,
                                     params={"time_limit_s": 1}))
             planned = [q for q in quotes if q["plan"]["status"] == "planned"]
             assert planned, quotes
             world.ids.setdefault("quote_id", {})[side] = planned[0]["id"]
-    if "booking" in route:
+    if "booking" in route or finished:
         for side in "AB":
             booked = ok(client.post(f"/quotes/{world.ids['quote_id'][side]}/accept",
                                     headers=admin))
             world.ids.setdefault("booking_id", {})[side] = booked[0]["id"]
+            world.ids.setdefault("rated_factory", {})[side] = booked[0]["factory"]
+            for lot in booked if finished else []:
+                ok(client.post(f"/bookings/{lot['id']}/progress", headers=admin,
+                               json={"done": lot["quantity"], "scrap": 0}))
+    if "webhook" in route:
+        for side in "AB":
+            hook = ok(client.post("/webhooks", headers=admin, json={
+                "url": "http://127.0.0.1:9/hook", "secret": "s" * 16,
+                "customer": f"sme-{side.lower()}"}))
+            world.ids.setdefault("webhook_id", {})[side] = hook["id"]
     return world
 
 
@@ -224,6 +246,11 @@ def _body(route: str, params: dict[str, str], side: str) -> dict[str, Any] | Non
         "POST /scenario": lambda: {"horizon_start": "2026-12-01T00:00:00Z"},
         "POST /bookings/{booking_id}/decline": lambda: {"reason": "machine down"},
         "POST /bookings/{booking_id}/progress": lambda: {"done": 1, "scrap": 0},
+        "POST /webhooks": lambda: {"url": "http://127.0.0.1:9/hook", "secret": "s" * 16,
+                                   "customer": "sme-a"},
+        "POST /orders/{order_id}/ratings": lambda: {
+            "side": "customer", "factory": params["rated_factory"], "quality": 5,
+            "on_time": 4, "communication": 5},
     }
     make = bodies.get(route)
     return make() if make else None
@@ -233,7 +260,9 @@ def _call(world: World, caller: Caller, route: str, side: str) -> int:
     method, template = route.split(" ", 1)
     params = _target(world, caller, route, side)
     path = template.format(**{k: v for k, v in params.items() if "{" + k + "}" in template})
-    query = {"time_limit_s": 1} if route == "POST /orders/{order_id}/quotes" else None
+    queries = {"POST /orders/{order_id}/quotes": {"time_limit_s": 1},
+               "GET /events/stream": {"max_events": 1}}  # the stream closes after one event
+    query = queries.get(route)
     resp = world.client.request(method, path, headers=caller.headers(),
                                 json=_body(route, params, side), params=query)
     return resp.status_code

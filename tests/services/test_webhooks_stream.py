@@ -22,7 +22,7 @@ from services.api.app import create_app
 from services.webhooks import signing
 from services.webhooks.delivery import RetryPolicy, deliver_due
 from tests.services import builders as b
-from tests.services.auth_helpers import as_platform
+from tests.services.auth_helpers import as_platform, bearer, grant
 from tests.services.conftest import NOW, make_settings, row_counts, seed_park
 
 SECRET = "s3cret-s3cret-s3cret"
@@ -181,7 +181,28 @@ def test_stream__a_tenants_events_as_server_sent_events(client):
     resumed = _read_stream(client, {"customer": "C1", "max_events": 1},
                            headers={"Last-Event-ID": messages[0]["id"]})
     assert [m["id"] for m in resumed] == [messages[1]["id"]]
-    assert client.get("/events/stream").status_code == 422  # a tenant is required
+    everything = _read_stream(client, {"max_events": 3})  # the platform: every tenant
+    assert {json.loads(m["data"])["order"] for m in everything} == {"O1", "O2"}
+
+
+def test_stream__an_sme_reads_only_its_own_organisations_events(client):
+    sme_a = bearer(grant(client.app, org_id="sme-a", kind="sme"))
+    sme_b = bearer(grant(client.app, org_id="sme-b", kind="sme"))
+    assert client.post("/factories", json=b.factory("F1", resources=[b.resource("R1")])
+                       ).status_code == 201
+    for oid, who in (("OA", sme_a), ("OB", sme_b)):
+        assert client.post("/orders", headers=who, json=b.order(oid)).status_code == 201
+        assert client.post(f"/orders/{oid}/quotes", headers=who,
+                           params={"time_limit_s": 0.5}).status_code == 201
+    # Naming another tenant changes nothing: the stream is the caller's organisation's.
+    mine = _read_stream(client, {"customer": "sme-b", "max_events": 1}, headers=sme_a)
+    assert [json.loads(m["data"])["order"] for m in mine] == ["OA"]
+    assert client.get("/orders/OB/events", headers=sme_a).status_code == 404
+    hook = client.post("/webhooks", headers=sme_a, json={
+        "url": "http://127.0.0.1:9/hook", "secret": "s" * 16, "customer": "sme-b"})
+    assert hook.status_code == 201 and hook.json()["customer"] == "sme-a"
+    assert client.get(f"/webhooks/{hook.json()['id']}/deliveries",
+                      headers=sme_b).status_code == 404
 
 
 def _wait_for(predicate: Any, timeout_s: float = 20.0) -> bool:
