@@ -96,6 +96,25 @@ def production_shape(db_url: str, prefix: str, group: str, port: int, *, api: in
                 proc.kill()
 
 
+def _platform_token(db_url: str) -> str:
+    """An API key of a platform admin organisation, made in the (migrated) scratch schema."""
+    from services.auth import service as auth_service
+    from services.auth.models import OrgCreate, OrgKind, Role
+    from services.core.db import make_engine, make_session_factory, session_scope
+
+    engine = make_engine(db_url)
+    try:
+        with session_scope(make_session_factory(engine)) as db:
+            if auth_service.get_org(db, org_id="load-platform") is None:
+                auth_service.create_org(db, org_in=OrgCreate(id="load-platform",
+                                                             kind=OrgKind("platform")))
+            _, token = auth_service.create_key(db, org_id="load-platform", role=Role("admin"),
+                                               now=datetime.now(UTC))
+    finally:
+        engine.dispose()
+    return str(token)
+
+
 def _wait_ready(port: int, timeout_s: float, *, need_workers: bool = True) -> None:
     deadline = time.monotonic() + timeout_s
     last = ""
@@ -202,7 +221,11 @@ def run(*, resources: int = 1000, users: int = 30, duration_s: int = 60,
     load_before = os.getloadavg()
     with scratch_schema(POSTGRES, prefix="load") as db_url, \
             production_shape(db_url, prefix, group, port) as pids:
-        r = httpx.post(f"http://127.0.0.1:{port}/scenario", json=doc, timeout=120)
+        token = _platform_token(db_url)
+        seed = json.loads(seed_file.read_text())
+        seed_file.write_text(json.dumps({**seed, "token": token}))
+        r = httpx.post(f"http://127.0.0.1:{port}/scenario", json=doc, timeout=120,
+                       headers={"Authorization": f"Bearer {token}"})
         r.raise_for_status()
         _wait_ready(port, 120)
         cpu0 = {role: sum(_cpu_s(p) for p in ps) for role, ps in pids.items()}

@@ -17,7 +17,7 @@ app = typer.Typer(
 )
 bench_app = typer.Typer(help="Benchmarks; each writes a section of BENCHMARKS.md.",
                         no_args_is_help=True)
-worker_app = typer.Typer(help="Background workers (ingest, match).", no_args_is_help=True)
+worker_app = typer.Typer(help="Background workers (ingest, match, webhooks).", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 app.add_typer(worker_app, name="worker")
 

@@ -106,6 +106,10 @@ class Factory:
     rating: float = 0.0
     certifications: tuple[str, ...] = ()
     resources: tuple[Resource, ...] = ()
+    # The platform's credit score in [0, 1] from the factory's own record, set by the
+    # platform's snapshot (services.ratings.credit), never by the factory's own document:
+    # not part of the scenario JSON. None: unknown, and the matcher then charges no risk.
+    credit: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +138,8 @@ class Order:
     # Extensions of the scenario's order (docs/formats.md#scenario): candidate filters.
     certifications: tuple[str, ...] = ()
     parks: tuple[str, ...] = ()
+    # Extension: factories whose known credit is below this are not candidates.
+    min_credit: float | None = None
 
     def step(self, step_id: str) -> Step:
         for s in self.steps:

@@ -144,7 +144,7 @@ class FactoryIn(Wire):
     certifications: list[Annotated[str, Field(min_length=1, max_length=64)]] = []
     resources: Annotated[list[ResourceIn], Field(max_length=10_000)] = []
     # Extension (issue 10): the factory organisation that manages it, named by the platform on
-    # import. Input only: never echoed, so DESIGN 4.1 documents round-trip unchanged.
+    # import. Input only: never echoed, so scenario documents round-trip unchanged.
     org: Annotated[Id | None, Field(exclude=True)] = None
 
     @field_validator("resources")
@@ -201,6 +201,8 @@ class OrderIn(Wire):
     steps: Annotated[list[StepIn], Field(min_length=1, max_length=50)]
     certifications: list[Annotated[str, Field(min_length=1, max_length=64)]] = []
     parks: list[Id] = []
+    # Extension: only factories with at least this platform credit score (0..1) may bid.
+    min_credit: Annotated[float, Field(ge=0, le=1)] | None = None
 
     @model_validator(mode="after")
     def _valid_routing(self) -> Self:
@@ -223,6 +225,7 @@ class OrderIn(Wire):
             max_factories=self.max_factories, min_lot=self.min_lot,
             steps=tuple(s.to_domain() for s in self.steps),
             certifications=tuple(self.certifications), parks=tuple(self.parks),
+            min_credit=self.min_credit,
         )
 
     @classmethod
@@ -231,7 +234,7 @@ class OrderIn(Wire):
                    due=o.due, value=o.value, pricing=o.pricing.value,
                    max_factories=o.max_factories, min_lot=o.min_lot,
                    steps=[StepIn.of(s) for s in o.steps], certifications=list(o.certifications),
-                   parks=list(o.parks))
+                   parks=list(o.parks), min_credit=o.min_credit)
 
 
 class TransportIn(Wire):
@@ -347,16 +350,16 @@ def dump_scenario(scenario: m.Scenario) -> dict[str, Any]:
     data = ScenarioIn.of(scenario).model_dump(mode="json")
     if not data["bookings"]:
         del data["bookings"]
-    if not data["objective"]["late_order_penalty"]:  # an extension of 4.1, left out while 0
+    if not data["objective"]["late_order_penalty"]:  # an extension, left out while 0
         del data["objective"]["late_order_penalty"]
     for order in data["orders"]:
         for key in _ORDER_EXTENSIONS:
-            if not order[key]:
+            if order[key] is None or order[key] == []:
                 del order[key]
     return data
 
 
-_ORDER_EXTENSIONS = ("certifications", "parks")
+_ORDER_EXTENSIONS = ("certifications", "parks", "min_credit")
 
 
 # ------------------------------------------------- plan (docs/formats.md#plan), output only

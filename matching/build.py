@@ -30,6 +30,7 @@ from matching.problem import (
     Weights,
     run_rate,
 )
+from matching.reliability import risk_adjusted
 from matching.solution import Solution
 from scheduling.calendar import bookings_min, free_intervals, to_minute, windows_min
 from scheduling.intervals import Interval, gaps
@@ -80,7 +81,7 @@ def price_terms(order: Order, resource: Resource, step: Step) -> tuple[PriceTerm
 def make_option(order: Order, step: Step, cand: Candidate) -> Option:
     num, den = run_rate(step.minutes_per_piece, cand.resource.speed)
     return Option(cand.resource.id, cand.factory.id, lot_setup_min(cand.resource, step),
-                  num, den, price_terms(order, cand.resource, step))
+                  num, den, risk_adjusted(price_terms(order, cand.resource, step), cand.factory))
 
 
 _Scored = tuple[Option, tuple[Interval, ...], list[int]]

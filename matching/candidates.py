@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 from domain.model import Factory, Order, PricingMode, Resource, Scenario, Step
 from domain.pricing import offered_modes
+from matching.reliability import meets_min_credit
 
 
 class Candidate(NamedTuple):
@@ -46,6 +47,8 @@ class CandidateIndex:
                 continue
             if parks and f.park not in parks:
                 continue
+            if not meets_min_credit(order, f):
+                continue
             offered = offered_modes(r, order)
             if not offered or (order.pricing is not PricingMode.CHEAPEST
                                and order.pricing not in offered):
@@ -72,6 +75,11 @@ class CandidateIndex:
             pool = [c for c in pool if c.factory.park in order.parks]
             if not pool:
                 return f"{head} in material {order.material} in parks {', '.join(order.parks)}"
+        if order.min_credit is not None:
+            pool = [c for c in pool if meets_min_credit(order, c.factory)]
+            if not pool:
+                return (f"{head} in material {order.material} from a factory of credit "
+                        f">= {order.min_credit}")
         if order.value <= 0 and any(c.resource.pricing.offered() for c in pool):
             return (f"{head} in material {order.material} offering pricing "
                     f"'{order.pricing.value}' (by_value offers need the order's value)")

@@ -27,6 +27,7 @@ from matching.factory_sets import factory_set_hints
 from matching.greedy import greedy
 from matching.plan import cost_breakdown, order_plan, resource_lookup
 from matching.problem import Problem, Weights
+from matching.reliability import risk_cny
 from matching.solution import Solution
 
 QuoteKind = Literal["cheapest", "fastest", "balanced"]
@@ -108,11 +109,16 @@ def alternatives(scenario: Scenario, order_id: str, budget: Budget, keep: int | 
     for sol in [*results.values(), *(h for h in (hint, cheap_hint) if h.lots)]:
         plan = order_plan(scenario, order, sol, lookup)
         pool.append((plan, cost_breakdown(scenario, plan)))
-    cheapest = min(pool, key=lambda pb: (pb[1]["total"], _minutes(scenario, pb[0])))
-    fastest = min(pool, key=lambda pb: (_minutes(scenario, pb[0]), pb[1]["total"]))
+    # Money comparisons count the reliability risk too (matching.reliability): between equal
+    # prices the punctual factory's plan wins; the quoted totals stay the real prices.
+    def risked(pb: tuple[OrderPlan, dict[str, float]]) -> float:
+        return pb[1]["total"] + risk_cny(scenario, pb[0])
+
+    cheapest = min(pool, key=lambda pb: (risked(pb), _minutes(scenario, pb[0])))
+    fastest = min(pool, key=lambda pb: (_minutes(scenario, pb[0]), risked(pb)))
     best_cny = max(0.01, cheapest[1]["total"])
     best_min = max(1, _minutes(scenario, fastest[0]))
-    balanced = min(pool, key=lambda pb: (pb[1]["total"] / best_cny
+    balanced = min(pool, key=lambda pb: (risked(pb) / best_cny
                                          + _minutes(scenario, pb[0]) / best_min))
     return [("cheapest", *cheapest), ("fastest", *fastest), ("balanced", *balanced)]
 

@@ -30,6 +30,7 @@ from services.catalog.views import router as catalog_router
 from services.core.db import engine_for, make_session_factory, migrate
 from services.core.query import StrictQuery
 from services.core.settings import Settings, get_settings
+from services.events.views import router as events_router
 from services.factories.views import router as factories_router
 from services.live.redis_store import make_live_store
 from services.live.store import LiveStateStore
@@ -37,8 +38,11 @@ from services.orders.views import router as orders_router
 from services.parks.views import router as parks_router
 from services.quotes.runner import QuoteFn, QuoteRunner
 from services.quotes.views import router as quotes_router
+from services.ratings.views import router as ratings_router
 from services.resources.views import router as resources_router
 from services.scenario.views import router as scenario_router
+from services.webhooks.views import router as webhooks_router
+from services.workers.housekeeping import Housekeeper
 from services.workers.match import BackgroundMatcher, MatchWorker, QuoteQueue, make_redis
 from services.workers.mqtt_runtime import MqttRuntime
 
@@ -73,7 +77,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
             prefix=settings.redis_key_prefix,
             claim_idle_ms=int(settings.match_claim_idle_s * 1000),
             max_attempts=settings.match_max_attempts)
-        matcher, runtime = None, None
+        matcher, runtime, housekeeper = None, None, None
         try:
             if settings.match_in_process:
                 matcher = BackgroundMatcher(MatchWorker(
@@ -83,9 +87,14 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
                 matcher.start()
             app.state.matcher = matcher
             runtime = await _start_mqtt(app, settings, demo)
+            if settings.housekeeping_in_process:
+                housekeeper = Housekeeper(app.state.session_factory, settings, app.state.clock)
+                housekeeper.start()
             app.state.mqtt_runtime = runtime
             yield
         finally:  # also when a start step fails: nothing keeps running behind a dead app
+            if housekeeper is not None:
+                housekeeper.stop()
             if runtime is not None:
                 await runtime.stop()
             if matcher is not None:
@@ -116,7 +125,8 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
     app.middleware("http")(metrics.observe)
     for router in (parks_router, factories_router, resources_router, orders_router,
                    quotes_router, bookings_router, scenario_router, catalog_router,
-                   dashboard.router, auth_router, audit_router):
+                   dashboard.router, auth_router, audit_router, events_router,
+                   webhooks_router, ratings_router):
         app.include_router(router)
     app.add_api_route("/metrics", metrics.render, methods=["GET"], include_in_schema=False)
     app.add_api_route("/healthz", health.healthz, methods=["GET"], tags=["ops"])

@@ -20,13 +20,14 @@ from sqlalchemy.orm import Session
 from domain import model as m
 from domain.schemas import format_utc, load_plan
 from scheduling.booking import Lot, book
-from services.bookings import ledger
+from services.bookings import history, ledger
 from services.bookings.models import Booking, BookingRead, BookingState, WorkOrderState
 from services.core.db import page
 from services.core.errors import ConflictError, InvalidError, NotFoundError
 from services.events import service as events
 from services.factories.models import Factory
 from services.orders.models import Order, OrderState
+from services.orders.transitions import transition
 from services.quotes.models import Quote, QuoteState
 from services.resources.models import Resource
 
@@ -101,10 +102,11 @@ def accept(session: Session, *, quote_id: str, now: datetime, ttl_s: int,
     for other in session.scalars(select(Quote).where(Quote.order_id == order.id,
                                                      Quote.id != quote.id)):
         other.status = QuoteState.SUPERSEDED.value
-    order.status = OrderState.BOOKED.value
-    session.flush()
+    transition(session, order=order, to=OrderState.ACCEPTED, actor=actor, at=now, details={
+        "quote": quote.id, "kind": quote.kind, "total_cost": quote.total_cost,
+        "completion": quote.plan.get("completion"), "bookings": [b.id for b in rows]})
     for row in rows:
-        events.record(session, order_id=order.id, kind="work_order_sent", actor=actor,
+        events.record(session, order_id=order.id, kind="work_order_sent", actor=actor, at=now,
                       details={"booking": row.id, "resource": row.resource_id,
                                "step": row.step_id, "quantity": row.quantity,
                                "start": format_utc(row.start), "end": format_utc(row.end)})
@@ -131,7 +133,8 @@ def _lock_resources(session: Session, ids: list[str]) -> dict[str, Resource]:
     return {r.id: r for r in rows}
 
 
-def cancel_order(session: Session, *, order_id: str) -> list[Booking]:
+def cancel_order(session: Session, *, order_id: str, actor: str = "system",
+                 now: datetime | None = None) -> list[Booking]:
     """Cancel an order: its unfinished bookings free their time, open quotes lapse.
 
     Lots already done stay done (the pieces exist); a finished order cannot be cancelled.
@@ -149,8 +152,8 @@ def cancel_order(session: Session, *, order_id: str) -> list[Booking]:
     for q in session.scalars(select(Quote).where(Quote.order_id == order_id,
                                                  Quote.status == QuoteState.OFFERED.value)):
         q.status = QuoteState.SUPERSEDED.value
-    order.status = OrderState.CANCELLED.value
-    session.flush()
+    transition(session, order=order, to=OrderState.CANCELLED, actor=actor, at=now,
+               details={"freed_bookings": [b.id for b in freed]})
     return freed
 
 
@@ -184,7 +187,7 @@ def add_existing(session: Session, *, booking: m.Booking, source: str) -> Bookin
 
 
 def record_progress(session: Session, *, booking_id: str, done: int, scrap: int,
-                    actor: str = "system") -> Booking:
+                    actor: str = "system", at: datetime | None = None) -> Booking:
     """Store cumulative progress; a booking whose pieces are all accounted for is done.
 
     Counts only grow: with several ingest workers an older report can commit after a newer
@@ -214,25 +217,30 @@ def record_progress(session: Session, *, booking_id: str, done: int, scrap: int,
     booking.status = (BookingState.DONE if finished else BookingState.RUNNING).value
     session.flush()
     if order is not None:
-        _emit_progress(session, booking, was=was, actor=actor)
-        advance_order(session, order)
+        _emit_progress(session, booking, was=was, actor=actor, at=at)
+        advance_order(session, order, actor=actor, at=at)
+    if finished and was != BookingState.DONE.value:  # a repeated report is no new fact
+        history.lot_finished(session, booking=booking, at=at)
     return booking
 
 
-def _emit_progress(session: Session, booking: Booking, *, was: str, actor: str) -> None:
+def _emit_progress(session: Session, booking: Booking, *, was: str, actor: str,
+                   at: datetime | None) -> None:
     assert booking.order_id is not None
     details: dict[str, object] = {"booking": booking.id, "step": booking.step_id,
                                   "done": booking.done, "scrap": booking.scrap,
                                   "quantity": booking.quantity}
     if was == BookingState.BOOKED.value:
         events.record(session, order_id=booking.order_id, kind="started", actor=actor,
-                      details=details)
+                      details=details, at=at)
     kind = "completed" if booking.status == BookingState.DONE.value else "progress"
-    events.record(session, order_id=booking.order_id, kind=kind, actor=actor, details=details)
+    events.record(session, order_id=booking.order_id, kind=kind, actor=actor, details=details,
+                  at=at)
 
 
-def advance_order(session: Session, order: Order) -> None:
-    """Order status from its bookings; the caller holds the order row lock."""
+def advance_order(session: Session, order: Order, *, actor: str = "system",
+                  at: datetime | None = None) -> None:
+    """Order status from its bookings, through the lifecycle; the caller holds the row lock."""
     if order.status in (OrderState.CANCELLED.value, OrderState.DONE.value):
         return
     rows = session.execute(select(Booking.status, Booking.step_id, Booking.done)
@@ -244,9 +252,10 @@ def advance_order(session: Session, order: Order) -> None:
     # Done means every step delivered the order's quantity of good pieces, not merely that
     # every lot stopped: a lot that ended short waits for its pieces to be remade.
     if statuses == {BookingState.DONE.value} and min(good.values()) >= order.quantity:
-        order.status = OrderState.DONE.value
+        history.advance(session, order=order, target=OrderState.DONE, actor=actor, at=at)
     elif statuses & {BookingState.RUNNING.value, BookingState.DONE.value}:
-        order.status = OrderState.IN_PROGRESS.value
+        history.advance(session, order=order, target=OrderState.IN_PRODUCTION, actor=actor,
+                        at=at)
     session.flush()
 
 

@@ -114,12 +114,13 @@ def report_progress(db: DbSession, request: Request, dispatcher: DispatcherDep,
 
 
 @router.post("/orders/{order_id}/cancel", response_model=list[BookingRead])
-def cancel_order(db: DbSession, principal: CurrentPrincipal,
+def cancel_order(db: DbSession, request: Request, principal: CurrentPrincipal,
                  order_id: str) -> list[BookingRead]:
     """Cancel the order; answers the bookings whose time was given back."""
     order = get_owned(db, principal, order_id)
     before = order.status
-    freed = service.read_all(db, service.cancel_order(db, order_id=order_id))
+    freed = service.read_all(db, service.cancel_order(
+        db, order_id=order_id, actor=principal.actor, now=request.app.state.clock()))
     audit.record_by(db, principal, action="order.cancelled", object_type="order",
                     object_id=order_id, owner_org=order.org_id, before={"status": before},
                     after={"status": order.status, "freed": [b.id for b in freed]})

@@ -71,6 +71,15 @@ class Settings(BaseSettings):
     # An offered quote may be accepted for this long; after that, ask for a new one.
     quote_ttl_s: int = Field(default=30 * 60, ge=1)
     dashboard_refresh_s: int = Field(default=5, ge=1)
+    # Housekeeping thread in the API: webhook deliveries and the quote-expiry sweep; set
+    # false where `sharefab worker webhooks` processes do it instead.
+    housekeeping_in_process: bool = True
+    housekeeping_poll_s: float = Field(default=1.0, gt=0)
+    # Webhook deliveries: attempts before a delivery is given up, first retry delay (doubling
+    # each time, at most an hour), seconds a receiver may take to answer.
+    webhook_max_attempts: int = Field(default=8, ge=1)
+    webhook_backoff_s: float = Field(default=2.0, gt=0)
+    webhook_timeout_s: float = Field(default=5.0, gt=0)
 
     # Faults fail fast (issue 12): every Redis call gives up after redis_timeout_s; a request
     # waits at most db_pool_timeout_s for a pooled connection, and PostgreSQL cancels a

@@ -71,7 +71,7 @@ def price_order(session_factory: sessionmaker[Session], *, order_id: str, time_l
         rows = quote_service.store(db, order_id=order_id, alternatives=alternatives,
                                    solver={"wall_s": round(wall_s, 3),
                                            "time_limit_s": time_limit_s},
-                                   now=clock())
+                                   now=clock(), actor=actor)
         if on_stored is not None:
             on_stored(db, rows)
         reads = [quote_service.to_read(q) for q in rows]

@@ -1,8 +1,10 @@
 """Orders (订单) and their routing steps; the wire form is the scenario's order
 (docs/formats.md#scenario, OrderIn).
 
-Status flow: new -> quoted -> booked -> in_progress -> done (or cancelled). ``quoted`` means at
-least one offer exists; accepting one books it.
+Status flow (``services.orders.lifecycle``): new -> quoted -> accepted -> in_production -> done,
+or cancelled, expired (its quotes lapsed unaccepted), failed (production cannot finish).
+``quoted`` means at least one offer exists; accepting one books it. The names before the
+lifecycle, ``booked`` and ``in_progress``, still read as ``accepted`` and ``in_production``.
 """
 
 from __future__ import annotations
@@ -20,10 +22,24 @@ from services.core.db import Base, UtcDateTime
 class OrderState(StrEnum):
     NEW = "new"
     QUOTED = "quoted"
-    BOOKED = "booked"
-    IN_PROGRESS = "in_progress"
+    ACCEPTED = "accepted"
+    IN_PRODUCTION = "in_production"
     DONE = "done"
     CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    FAILED = "failed"
+    # The names before the lifecycle, kept as aliases so code written against them still runs.
+    BOOKED = "accepted"
+    IN_PROGRESS = "in_production"
+
+    @classmethod
+    def _missing_(cls, value: object) -> OrderState | None:
+        """Old stored or client values (``booked``, ``in_progress``) read as their new state."""
+        return cls.__members__.get(str(value).upper()) if value in LEGACY_NAMES else None
+
+
+# Status values clients used before the lifecycle; filters still accept them.
+LEGACY_NAMES = {"booked": "accepted", "in_progress": "in_production"}
 
 
 def utcnow() -> datetime:
@@ -46,6 +62,7 @@ class Order(Base):
     min_lot: Mapped[int] = mapped_column(Integer, default=1)
     certifications: Mapped[list[str]] = mapped_column(JSON, default=list)
     parks: Mapped[list[str]] = mapped_column(JSON, default=list)
+    min_credit: Mapped[float | None] = mapped_column(Float, nullable=True)
     status: Mapped[str] = mapped_column(String(16), default=OrderState.NEW.value, index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     # The SME organisation that posted it (services.auth); None: entered by the platform.

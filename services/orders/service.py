@@ -13,10 +13,11 @@ from domain.schemas import OrderIn, StepIn, format_utc
 from services.core import db
 from services.core.db import page
 from services.core.errors import ConflictError, InvalidError, NotFoundError
+from services.orders import lifecycle
 from services.orders.models import Order, OrderRead, OrderState, OrderStep
 
 # An order in these states may still be replaced or re-quoted: nothing is booked yet.
-OPEN_STATES = (OrderState.NEW.value, OrderState.QUOTED.value)
+OPEN_STATES = tuple(s.value for s in lifecycle.OPEN_STATES)
 # An order in these states may be deleted: nothing of it holds capacity (a cancelled order's
 # bookings are cancelled and stay as records; its history stays in the audit trail).
 DELETABLE_STATES = (*OPEN_STATES, OrderState.CANCELLED.value)
@@ -106,6 +107,7 @@ def _apply(order: Order, o: OrderIn) -> None:
     order.min_lot = o.min_lot
     order.certifications = list(o.certifications)
     order.parks = list(o.parks)
+    order.min_credit = o.min_credit
     order.steps = [
         OrderStep(id=s.id, position=i, process=s.process, minutes_per_piece=s.minutes_per_piece,
                   setup_min=s.setup_min, after=list(s.after))
@@ -122,6 +124,7 @@ def to_wire(order: Order) -> OrderIn:
         steps=[StepIn(id=s.id, process=s.process, minutes_per_piece=s.minutes_per_piece,
                       setup_min=s.setup_min, after=list(s.after)) for s in order.steps],
         certifications=list(order.certifications), parks=list(order.parks),
+        min_credit=order.min_credit,
     )
 
 

@@ -18,6 +18,7 @@ from services.core.db import MAX_OFFSET, DbSession
 from services.core.errors import NotFoundError
 from services.orders import service
 from services.orders.models import Order, OrderRead, OrderState
+from services.quotes.expiry import expire_quotes
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 
@@ -31,10 +32,14 @@ def get_owned(db: DbSession, principal: CurrentPrincipal, order_id: str) -> Orde
 
 
 @router.get("", response_model=list[OrderRead])
-def list_orders(db: DbSession, principal: CurrentPrincipal, status: OrderState | None = None,
+def list_orders(db: DbSession, request: Request, principal: CurrentPrincipal,
+                status: OrderState | None = Query(None, description=(
+                    "also the names before the lifecycle: booked (= accepted), "
+                    "in_progress (= in_production)")),
                 customer: str | None = None,
                 limit: int = Query(1000, ge=1, le=10_000),
                 offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> list[OrderRead]:
+    _expire(db, request)
     rows = service.get_all(db, status=status.value if status else None, customer=customer,
                            limit=limit, offset=offset, visible=scope.orders(principal))
     return [service.to_read(o) for o in rows]
@@ -57,7 +62,9 @@ def create_order(db: DbSession, request: Request, principal: CurrentPrincipal,
 
 
 @router.get("/{order_id}", response_model=OrderRead)
-def get_order(db: DbSession, principal: CurrentPrincipal, order_id: str) -> OrderRead:
+def get_order(db: DbSession, request: Request, principal: CurrentPrincipal,
+              order_id: str) -> OrderRead:
+    _expire(db, request, order_id)
     return service.to_read(get_owned(db, principal, order_id))
 
 
@@ -68,3 +75,9 @@ def delete_order(db: DbSession, principal: CurrentPrincipal, order_id: str) -> N
     service.delete(db, order_id=order_id)
     audit.record_by(db, principal, action="order.deleted", object_type="order",
                     object_id=order_id, owner_org=owner, before=before)
+
+
+def _expire(db: DbSession, request: Request, order_id: str | None = None) -> None:
+    """Lazy expiry: lapsed offers read as expired even between two housekeeping sweeps."""
+    state = request.app.state
+    expire_quotes(db, now=state.clock(), ttl_s=state.settings.quote_ttl_s, order_id=order_id)

@@ -23,6 +23,7 @@ class QuoteState(StrEnum):
     OFFERED = "offered"
     ACCEPTED = "accepted"
     SUPERSEDED = "superseded"  # another quote of the same order was accepted
+    EXPIRED = "expired"  # not accepted within quote_ttl_s (services.quotes.expiry)
 
 
 class Quote(Base):

@@ -17,8 +17,11 @@ from domain import model as m
 from domain.schemas import dump_plan
 from matching.engine import Quote as MatchQuote
 from services.core.errors import ConflictError, NotFoundError
+from services.events import service as events
+from services.orders import lifecycle
 from services.orders.models import Order, OrderState
 from services.orders.service import OPEN_STATES
+from services.orders.transitions import transition
 from services.quotes.models import Quote, QuoteRead, QuoteState
 from services.scenario.market_view import market_for_order
 
@@ -45,7 +48,7 @@ def market_for(session: Session, *, order_id: str, unavailable: set[str],
 
 
 def store(session: Session, *, order_id: str, alternatives: Sequence[MatchQuote],
-          solver: dict[str, float], now: datetime) -> list[Quote]:
+          solver: dict[str, float], now: datetime, actor: str = "system") -> list[Quote]:
     """Save the planned alternatives as offered quotes; the order becomes ``quoted``.
 
     Unmatched alternatives are not stored (the pricing flow refuses an order with no plan).
@@ -66,8 +69,18 @@ def store(session: Session, *, order_id: str, alternatives: Sequence[MatchQuote]
                     cost_breakdown=breakdown, solver=solver, created_at=now)
         session.add(row)
         rows.append(row)
-    if order.status == OrderState.NEW.value and rows:
-        order.status = OrderState.QUOTED.value
+    feasible = [r for r in rows if r.plan_status == m.OrderStatus.PLANNED.value]
+    if feasible:
+        details: dict[str, object] = {"quotes": {r.kind: r.id for r in feasible},
+                                      "cheapest_cny": min(r.total_cost for r in feasible)}
+        current = OrderState(order.status)
+        if current == OrderState.QUOTED:  # asked again: new offers, same state
+            events.record(session, order_id=order_id, kind="quoted", actor=actor,
+                          details=details, at=now)
+        elif lifecycle.allowed(current, OrderState.QUOTED):
+            transition(session, order=order, to=OrderState.QUOTED, actor=actor,
+                       details=details, at=now)
+        # else: accepted meanwhile (a queued solve finishing late); the offers just lapse.
     session.flush()
     return rows
 

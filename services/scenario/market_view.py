@@ -19,6 +19,7 @@ from services.bookings.models import ACTIVE_STATES, Booking
 from services.factories.models import Factory
 from services.orders import service as order_service
 from services.orders.models import Order
+from services.ratings.credit import scores as credit_scores
 from services.resources.models import Resource, ResourceWindow
 from services.scenario.models import MarketFacts
 
@@ -71,10 +72,12 @@ def market_for_order(session: Session, *, order: Order, unavailable: set[str],
             pricing=m.Pricing(r.time_share_per_hour, r.per_piece, r.by_value_pct),
             windows=tuple(windows.get(r.id, ()))))
 
+    # The platform's credit of each factory, not its self-declared rating, prices reliability.
+    credit = credit_scores(session, list(resources))
     factories = tuple(
         m.Factory(id=f.id, name=f.name or f.id, park=f.park_id, lat=f.lat, lon=f.lon,
                   rating=f.rating, certifications=tuple(f.certifications),
-                  resources=tuple(resources[f.id]))
+                  resources=tuple(resources[f.id]), credit=credit.get(f.id))
         for f in session.execute(
             select(Factory.id, Factory.name, Factory.park_id, Factory.lat, Factory.lon,
                    Factory.rating, Factory.certifications)

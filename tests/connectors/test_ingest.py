@@ -159,6 +159,7 @@ def test_ingest__progress_seq_is_per_booking_not_per_topic():
     """Two lots on one machine: the older report of the other booking is not stale."""
     effects = NoEffects()
     ingest, _ = make(effects=effects)
+    ingest.directory.add_booking("B2", "R1")  # type: ignore[attr-defined]
     topic = "sharefab/v1/P1/F1/R1/progress"
     assert ingest.handle(topic, body(5, booking="B1", done=10, scrap=0)).status == "applied"
     assert ingest.handle(topic, body(4, booking="B2", done=3, scrap=0)).status == "applied"

@@ -14,6 +14,7 @@ from services.api.app import create_app
 from services.api.backpressure import TokenBuckets, tenant_key
 from services.live.memory import InMemoryLiveStore
 from tests.services import builders as b
+from tests.services.auth_helpers import as_platform, bearer, grant
 from tests.services.conftest import NOW, make_settings
 
 
@@ -21,6 +22,11 @@ def _client(tmp_path: Any, quote_fn: Any = None, **overrides: Any) -> TestClient
     settings = make_settings(f"sqlite:///{tmp_path / 'bp.db'}").model_copy(update=overrides)
     return TestClient(create_app(settings, live=InMemoryLiveStore(), clock=lambda: NOW,
                                  quote_fn=quote_fn))
+
+
+def _other_tenant(client: TestClient) -> dict[str, str]:
+    """Another organisation's key: another tenant for the limits."""
+    return bearer(grant(client.app, org_id="other-platform"))  # type: ignore[arg-type]
 
 
 def test_quotes_past_the_tenant_bound_get_429_with_retry_after(tmp_path):
@@ -32,6 +38,7 @@ def test_quotes_past_the_tenant_bound_get_429_with_retry_after(tmp_path):
 
     with _client(tmp_path, held, quote_tenant_max=2, quote_queue_max=4,
                  quote_concurrency=1) as client:
+        as_platform(client)
         client.post("/scenario", json=b.example())
         answers: list[Any] = []
         threads = [threading.Thread(target=lambda: answers.append(
@@ -60,13 +67,14 @@ def test_quotes_past_the_overall_bound_get_429(tmp_path):
         return matching_engine.quote(*args, **kwargs)
 
     with _client(tmp_path, held, quote_tenant_max=5, quote_queue_max=1) as client:
+        as_platform(client)
         client.post("/scenario", json=b.example())
         first = threading.Thread(target=lambda: client.post("/orders/O1/quotes",
                                                             params={"time_limit_s": 0.3}))
         first.start()
         time.sleep(0.5)
         refused = client.post("/orders/O1/quotes", params={"time_limit_s": 0.3},
-                              headers={"Authorization": "Bearer someone-else"})
+                              headers=_other_tenant(client))
         assert refused.status_code == 429
         assert "(limit 1)" in refused.json()["errors"][0]["message"]
         release.set()
@@ -77,6 +85,7 @@ def test_quotes_past_the_overall_bound_get_429(tmp_path):
 
 def test_queued_quotes_past_the_queue_bound_get_429(tmp_path):
     with _client(tmp_path, match_queue_max=2) as client:
+        as_platform(client)
         client.post("/scenario", json=b.example())
         for _ in range(2):
             assert client.post("/orders/O1/quotes", params={"wait": "false"}
@@ -88,11 +97,13 @@ def test_queued_quotes_past_the_queue_bound_get_429(tmp_path):
 
 def test_rate_limit_per_tenant_and_ops_routes_exempt(tmp_path):
     with _client(tmp_path, rate_limit_per_s=1.0, rate_limit_burst=3) as client:
+        as_platform(client)
+        other = _other_tenant(client)
         codes = [client.get("/orders").status_code for _ in range(5)]
         assert codes == [200, 200, 200, 429, 429]
         refused = client.get("/orders")
         assert int(refused.headers["retry-after"]) >= 1
-        assert client.get("/orders", headers={"Authorization": "Bearer k2"}).status_code == 200
+        assert client.get("/orders", headers=other).status_code == 200
         assert {client.get(p).status_code for p in ("/healthz", "/metrics")} == {200}
 
 

@@ -28,7 +28,8 @@ from tests.services.auth_helpers import as_platform
 NOW = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
 TABLES = ["quote_jobs", "bookings", "quotes", "order_steps", "orders", "windows", "resources",
           "factories", "parks", "market", "audit_events", "api_keys", "accounts",
-          "organisations"]
+          "organisations", "order_events", "webhooks", "webhook_deliveries", "lot_records",
+          "ratings"]
 
 
 @pytest.fixture(scope="session")
@@ -57,9 +58,10 @@ def live() -> InMemoryLiveStore:
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
+    fields: dict[str, Any] = {"housekeeping_in_process": False, **overrides}
     return Settings(database_url=database_url, environment="test", mqtt_enabled=False,
                     match_in_process=False,
-                    quote_default_time_limit_s=2.0, **overrides)
+                    quote_default_time_limit_s=2.0, **fields)
 
 
 # The park the builders' factories name by default: a factory must name a registered park.

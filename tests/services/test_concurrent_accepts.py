@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from services.core.db import scratch_schema
 from services.quotes.models import Quote
 from tests.services import builders as b
+from tests.services.auth_helpers import bearer, grant_url
 
 CAPACITY, ORDERS, QUOTES_PER_ORDER, PROCESSES = 3, 50, 2, 3
 
@@ -84,22 +85,29 @@ def _wait_up(base: str, proc: subprocess.Popen[bytes]) -> None:
     raise AssertionError(f"{base} not serving within 180 s (exit code {proc.poll()})")
 
 
+# The platform key of the servers under test (one database, so one key for all three).
+AUTH: dict[str, str] = {}
+
+
 def _seed(url: str, base: str) -> list[str]:
     """The market, and 100 offered quotes: O0's real quote copied onto every order."""
+    AUTH["token"] = grant_url(url)  # this database's servers
+    auth = bearer(AUTH["token"])
     day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     start = day.replace(year=day.year + 1)  # a day a year ahead: always in the future
     hours = [{"start": (start.replace(hour=8)).isoformat(),
               "end": (start.replace(hour=16)).isoformat()}]
     line = b.resource("R1", capacity=CAPACITY)
     line["windows"] = hours
-    assert httpx.post(base + "/factories", json=b.factory("F1", resources=[line])).status_code \
-        == 201
+    assert httpx.post(base + "/parks", json={"id": "P9"}, headers=auth).status_code == 201
+    assert httpx.post(base + "/factories", json=b.factory("F1", resources=[line]),
+                      headers=auth).status_code == 201
     for k in range(ORDERS):
         doc = b.order(f"O{k}", quantity=60, min_lot=60, due=start.replace(hour=23).isoformat(),
                       steps=[b.step("s1", minutes_per_piece=6.0)])
-        assert httpx.post(base + "/orders", json=doc).status_code == 201
+        assert httpx.post(base + "/orders", json=doc, headers=auth).status_code == 201
     quotes = httpx.post(base + "/orders/O0/quotes", params={"time_limit_s": 1.0},
-                        timeout=60).json()
+                        headers=auth, timeout=60).json()
     plan = next(q for q in quotes if q["kind"] == "cheapest")["plan"]
     assert plan["allocations"], plan
     engine = create_engine(url)
@@ -142,7 +150,8 @@ def test_accept__100_concurrent_across_three_processes_exactly_capacity_win(api_
 
     def accept(i: int) -> tuple[int, str]:
         base = bases[i % len(bases)]
-        answer = httpx.post(f"{base}/quotes/{quote_ids[i]}/accept", timeout=120)
+        answer = httpx.post(f"{base}/quotes/{quote_ids[i]}/accept", timeout=120,
+                            headers=bearer(AUTH["token"]))
         return answer.status_code, answer.text
 
     with ThreadPoolExecutor(max_workers=len(quote_ids)) as pool:

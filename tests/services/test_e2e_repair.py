@@ -41,6 +41,7 @@ from services.core.settings import Settings
 from services.live.redis_store import make_live_store
 from services.workers.ingest import DbDirectory, DbEffects, attach_dispatcher
 from tests.services import builders as b
+from tests.services.auth_helpers import as_platform
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.redis, pytest.mark.slow]
 
@@ -127,6 +128,7 @@ def platform(postgres_url: str, redis_url: str, mqtt_url: str) -> Iterator[dict[
         stop: list[Any] = []
         try:
             with TestClient(app) as client:
+                as_platform(client)
                 assert client.post("/parks", json={"id": park, "name": park,
                                                    "city": ""}).status_code == 201
                 for f in _market(park, clock.t0):
@@ -263,12 +265,12 @@ def _check_story(records: list[Any], m2_booking: str) -> None:
              getattr(r, "order_id", None) == "O1"]
     kinds = [k for k, _ in story]
     repaired = kinds.index("repaired")
-    assert kinds[:3] == ["work_order_sent"] * 3
+    assert kinds[:5] == ["quoted", "accepted"] + ["work_order_sent"] * 3
     assert "started" in kinds[:repaired]  # s1 ran before the breakdown
     details = story[repaired][1]
     assert details["planned"] is True
     assert "M2 down" in details["cause"]
     assert any(r["booking"] == m2_booking for r in details["released"])
     assert {x["resource"] for x in details["booked"]} >= {"M3"}
-    assert kinds[-1] == "completed"
+    assert kinds[-2:] == ["completed", "done"]  # the last lot, then the order
     assert kinds.count("completed") == 3

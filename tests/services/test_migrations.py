@@ -11,7 +11,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 
 import services.migrations
 import services.migrations.models
@@ -75,3 +75,26 @@ def test_migrations__concurrent_starts_upgrade_once(database_url):
                             .get_heads())
         for e in engines:
             e.dispose()
+
+
+def test_migration_0005__old_order_statuses_read_as_lifecycle_states(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    migrate(engine, "0001")
+    insert = text(
+        "INSERT INTO orders (id, position, customer, material, quantity, due, value, pricing, "
+        "max_factories, min_lot, certifications, parks, status, created_at) VALUES "
+        "(:id, 0, 'C1', 'al6061', 1, '2026-12-02 00:00:00', 0, 'cheapest', 1, 1, '[]', '[]', "
+        ":status, '2026-12-01 00:00:00')")
+    with engine.begin() as conn:
+        for oid, status in (("O1", "booked"), ("O2", "in_progress"), ("O3", "quoted")):
+            conn.execute(insert, {"id": oid, "status": status})
+    migrate(engine)
+    status = text("SELECT id, status FROM orders ORDER BY id")
+    with engine.connect() as conn:
+        assert conn.execute(status).all() == [
+            ("O1", "accepted"), ("O2", "in_production"), ("O3", "quoted")]
+    downgrade(engine, "0001")
+    with engine.connect() as conn:
+        assert conn.execute(status).all() == [
+            ("O1", "booked"), ("O2", "in_progress"), ("O3", "quoted")]
+    engine.dispose()

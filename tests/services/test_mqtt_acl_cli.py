@@ -17,13 +17,15 @@ from services.api.app import create_app
 from services.core.settings import get_settings
 from services.live.memory import InMemoryLiveStore
 from tests.services import builders as b
+from tests.services.auth_helpers import as_platform
 from tests.services.conftest import make_settings
 
 
 @pytest.fixture
 def registered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     url = f"sqlite:///{tmp_path / 'sharefab.db'}"
-    with TestClient(create_app(make_settings(url), live=InMemoryLiveStore())) as client:
+    with TestClient(create_app(make_settings(url), live=InMemoryLiveStore())) as plain:
+        client = as_platform(plain)
         for park in ("P1", "P2"):
             assert client.post("/parks", json={"id": park, "name": park}).status_code == 201
         for fid, park in (("F1", "P1"), ("F2", "P1"), ("G1", "P2")):

@@ -97,7 +97,7 @@ def test_accept__books_every_lot_and_supersedes_the_others(client):
     assert len(booked) == len(chosen["plan"]["allocations"])
     assert {(x["resource"], x["start"]) for x in booked} == \
         {(a["resource"], a["start"]) for a in chosen["plan"]["allocations"]}
-    assert client.get("/orders/O1").json()["status"] == "booked"
+    assert client.get("/orders/O1").json()["status"] == "accepted"
     assert [x["id"] for x in client.get("/bookings", params={"order": "O1"}).json()] == \
         sorted((x["id"] for x in booked), key=lambda i: next(
             (y["start"], y["id"]) for y in booked if y["id"] == i))
@@ -197,13 +197,13 @@ def test_record_progress__moves_booking_and_order_to_done(client):
     with session_scope(factory) as db:
         bookings.record_progress(db, booking_id=booked[0]["id"], done=20, scrap=1)
     assert client.get(f"/bookings/{booked[0]['id']}").json()["status"] == "running"
-    assert client.get("/orders/O0").json()["status"] == "in_progress"
+    assert client.get("/orders/O0").json()["status"] == "in_production"
     with session_scope(factory) as db:
         bookings.record_progress(db, booking_id=booked[0]["id"], done=58, scrap=2)
     body = client.get(f"/bookings/{booked[0]['id']}").json()
     assert (body["done"], body["scrap"], body["status"]) == (58, 2, "done")
     # Two pieces short: the order waits for them to be remade (services.flows.repair).
-    assert client.get("/orders/O0").json()["status"] == "in_progress"
+    assert client.get("/orders/O0").json()["status"] == "in_production"
 
 
 def test_record_progress__unknown_booking_and_negative_counts_raise(client):

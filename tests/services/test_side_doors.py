@@ -135,7 +135,7 @@ def test_gateway_calendar__stranding_a_booking_is_stored_and_the_order_repaired(
     [new] = _open(client, "O0")
     assert new["quantity"] == 60
     assert new["resource"] == "R2" or new["start"] >= b._t(14)
-    assert client.get("/orders/O0").json()["status"] == "booked"
+    assert client.get("/orders/O0").json()["status"] == "accepted"
 
 
 def test_resource_down__unstarted_lot_repaired_onto_another_resource(client, caplog):
@@ -184,12 +184,12 @@ def test_progress_rest__scrap_that_leaves_the_order_short_is_remade(client):
     [lot] = _accept_cheapest(client, "O0")
     running = client.post(f"/bookings/{lot['id']}/progress", json={"done": 20, "scrap": 0})
     assert running.json()["status"] == "running"
-    assert client.get("/orders/O0").json()["status"] == "in_progress"
+    assert client.get("/orders/O0").json()["status"] == "in_production"
     done = client.post(f"/bookings/{lot['id']}/progress", json={"done": 55, "scrap": 5})
     assert done.json()["status"] == "done"
     remade = [x for x in _open(client, "O0") if x["id"] != lot["id"]]
     assert [x["quantity"] for x in remade] == [5]
-    assert client.get("/orders/O0").json()["status"] == "in_progress"
+    assert client.get("/orders/O0").json()["status"] == "in_production"
     client.post(f"/bookings/{remade[0]['id']}/progress", json={"done": 5, "scrap": 0})
     assert client.get("/orders/O0").json()["status"] == "done"
 

@@ -1,0 +1,71 @@
+"""Registering webhooks and reading their deliveries."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.core.errors import NotFoundError
+from services.webhooks.models import (
+    DeliveryRead,
+    DeliveryState,
+    Webhook,
+    WebhookDelivery,
+    WebhookIn,
+    WebhookRead,
+)
+
+
+def get(session: Session, *, webhook_id: str) -> Webhook | None:
+    return session.get(Webhook, webhook_id)
+
+
+def get_all(session: Session, *, customer: str | None = None) -> Sequence[Webhook]:
+    query = select(Webhook).order_by(Webhook.created_at, Webhook.id)
+    if customer is not None:
+        query = query.where(Webhook.customer == customer)
+    return session.scalars(query).all()
+
+
+def create(session: Session, *, webhook_in: WebhookIn, actor: str = "system") -> Webhook:
+    """Register a receiver; it gets the customer's events recorded from now on."""
+    del actor  # recorded by the audit log once accounts land (trust-api)
+    hook = Webhook(id=f"WH-{uuid.uuid4().hex[:12]}", customer=webhook_in.customer,
+                   url=str(webhook_in.url), secret=webhook_in.secret, active=True)
+    session.add(hook)
+    session.flush()
+    return hook
+
+
+def delete(session: Session, *, webhook_id: str) -> None:
+    """Stop delivering: the hook is deactivated, pending deliveries fail, history stays."""
+    hook = session.get(Webhook, webhook_id)
+    if hook is None:
+        raise NotFoundError("webhook", webhook_id)
+    hook.active = False
+    for d in session.scalars(select(WebhookDelivery).where(
+            WebhookDelivery.webhook_id == webhook_id,
+            WebhookDelivery.status == DeliveryState.PENDING.value)):
+        d.status, d.last_error = DeliveryState.FAILED.value, "webhook deleted"
+    session.flush()
+
+
+def deliveries(session: Session, *, webhook_id: str,
+               limit: int = 1000) -> Sequence[WebhookDelivery]:
+    return session.scalars(select(WebhookDelivery)
+                           .where(WebhookDelivery.webhook_id == webhook_id)
+                           .order_by(WebhookDelivery.id).limit(limit)).all()
+
+
+def to_read(h: Webhook) -> WebhookRead:
+    return WebhookRead(id=h.id, customer=h.customer, url=h.url, active=h.active,
+                       created_at=h.created_at)
+
+
+def delivery_read(d: WebhookDelivery) -> DeliveryRead:
+    return DeliveryRead(id=d.id, webhook=d.webhook_id, event=d.event_id,
+                        status=DeliveryState(d.status), attempts=d.attempts,
+                        next_attempt_at=d.next_attempt_at, last_error=d.last_error)
