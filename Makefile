@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run prod test lint typecheck unit bench clean
+.PHONY: run prod test lint typecheck unit browser bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,15 @@ run: $(VENV)/.installed
 prod: $(VENV)/.installed
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/honcho -e deploy/prod.env -f Procfile start -c api=1,ingest=2,match=2
 
-## test: install with dev extras, then ruff, mypy and the whole pytest suite
-test: $(VENV)/.installed-dev lint typecheck unit
+## test: install with dev extras and the browser, then ruff, mypy and the whole pytest suite
+test: $(VENV)/.installed-dev browser lint typecheck unit
+
+## browser: Debian's chromium for the real-browser tests of tests/web (Playwright drives it;
+## `playwright install` is never run). Installing it needs root (or sudo).
+browser:
+	@command -v chromium >/dev/null || ( \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y -q chromium; \
+	  else sudo apt-get update && sudo apt-get install -y -q chromium; fi )
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
