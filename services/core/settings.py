@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     db_statement_timeout_ms: int = Field(default=10_000, ge=0)
     # Workers refresh a heartbeat key this often / 3; /readyz counts the live ones.
     worker_heartbeat_ttl_s: float = Field(default=15.0, gt=0)
+    # A stable id for an ingest worker (with its host name): its MQTT session then outlives a
+    # restart and gets back what it held unacknowledged. Empty: a new session per process.
+    worker_id: str = Field(default="", max_length=40)
     # A `sharefab worker` process serves its own /metrics on 127.0.0.1 at this port (0: off).
     worker_metrics_port: int = Field(default=0, ge=0, le=65535)
     # Matcher lease: a request pending this long without renewal is taken over; after

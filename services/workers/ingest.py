@@ -284,7 +284,7 @@ def run(settings: Any, *, processes_hint: str = "") -> None:
     # A stable worker id (the Procfile sets SHAREFAB_WORKER_ID) makes the broker session
     # persistent: messages held unacknowledged when the process dies are delivered again to
     # it when it restarts. Without one, a dead process's session would keep taking messages.
-    worker_id = os.environ.get("SHAREFAB_WORKER_ID", "")
+    worker_id = settings.worker_id
     name = f"ingest-{socket.gethostname()}-{worker_id or os.getpid()}"
     client = IngestClient(broker_address(settings), ingest,
                           group=settings.mqtt_share_group, client_id=name[:64],
