@@ -126,6 +126,8 @@ def _seed(url: str, base: str) -> list[str]:
                              lateness_min=0, plan=mine, cost_breakdown=template.cost_breakdown,
                              solver=template.solver, created_at=datetime.now(UTC)))
                 ids.append(f"Q-{k}-{j}")
+        # The orders were priced (their quotes stored above): the lifecycle says quoted.
+        db.execute(text("UPDATE orders SET status = 'quoted'"))
     engine.dispose()
     return ids
 
