@@ -11,17 +11,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests import serving
 from tests.conftest import IN_CI
 
 TUTORIAL = Path(__file__).resolve().parents[2] / "docs" / "tutorial.md"
@@ -38,12 +35,6 @@ def test_sh_blocks__only_sh_fences_are_taken():
     assert sh_blocks(text) == ["echo one\n", "echo two\n"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _need(tool: str) -> None:
     if shutil.which(tool) is None:
         if IN_CI:
@@ -54,36 +45,8 @@ def _need(tool: str) -> None:
 @pytest.fixture
 def demo_server(tmp_path: Path) -> Iterator[str]:
     """``sharefab serve --demo`` on a free port; yields its base URL, stops it afterwards."""
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHAREFAB_")}
-    env["SHAREFAB_DATA_DIR"] = str(tmp_path / "var")
-    log = (tmp_path / "serve.log").open("w", encoding="utf-8")
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from cli import main; main()", "serve", "--demo",
-         "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT,
-        cwd=tmp_path)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, (tmp_path / "serve.log").read_text(encoding="utf-8")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        else:
-            pytest.fail("the demo server did not answer /healthz within 120 s")
+    with serving.demo_server(tmp_path) as base:
         yield base
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 def _platform_token(path: Path) -> str:

@@ -9,17 +9,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
+from tests import serving
 from tests.conftest import IN_CI
 
 CHROMIUM = os.environ.get("SHAREFAB_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -32,12 +27,6 @@ def _missing(message: str) -> None:
     if IN_CI:
         pytest.fail(f"{message} (CI=true: a missing browser is a failure, not a skip)")
     pytest.skip(f"{message}; `make browser` installs it")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -76,34 +65,5 @@ def page(browser: object) -> Iterator[object]:
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``sharefab serve`` (embedded mode, SQLite in a temporary folder) on a free port."""
-    tmp = tmp_path_factory.mktemp("web-server")
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHAREFAB_")}
-    env["SHAREFAB_DATA_DIR"] = str(tmp / "var")
-    log_path = tmp / "serve.log"
-    log = log_path.open("w", encoding="utf-8")
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from cli import main; main()", "serve", "--demo",
-         "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, log_path.read_text(encoding="utf-8")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        else:
-            pytest.fail("the server did not answer /healthz within 120 s")
+    with serving.demo_server(tmp_path_factory.mktemp("web-server")) as base:
         yield base
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
