@@ -114,7 +114,9 @@ HEAVY = ["POST /scenario", "POST /factories", "POST /resources",
          "PATCH /resources/{resource_id}"]
 HEAVY_EXAMPLES = max(1, EXAMPLES // 4)
 # /readyz answers 503 by design here (no match worker runs beside this in-process app).
-PROBES = ["GET /readyz"]
+# /events/stream is server-sent events: it never ends unless asked to (max_events), so a
+# generated request would hold the run forever; test_webhooks_stream.py covers its contract.
+PROBES = ["GET /readyz", "GET /events/stream"]
 # Generous: the machine the suite runs on is shared; a slow answer is not a wrong one.
 REQUEST_TIMEOUT_S = 120
 
