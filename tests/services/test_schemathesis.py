@@ -39,7 +39,7 @@ pytestmark = pytest.mark.timeout(600)
 
 # Per operation and backend. Operations with few inputs yield fewer distinct cases;
 # test_zz_cases_counted asserts the total.
-EXAMPLES = int(os.environ.get("SHAREFAB_SCHEMATHESIS_EXAMPLES", "5"))
+EXAMPLES = int(os.environ.get("SHAREFAB_SCHEMATHESIS_EXAMPLES", "3"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]
 CASES: Counter[str] = Counter()
