@@ -48,7 +48,8 @@ async def create_quotes(request: Request, principal: CurrentPrincipal, order_id:
     return await anyio.to_thread.run_sync(functools.partial(
         pricing.price_order, state.session_factory, order_id=order_id, time_limit_s=limit,
         solve=runner, unavailable=state.live.unavailable, clock=state.clock,
-        actor=principal.actor, actor_org=principal.org_id), limiter=runner.limiter)
+        actor=principal.actor, actor_org=principal.org_id,
+        cache=getattr(state, "market_cache", None)), limiter=runner.limiter)
 
 
 def _check_owner(state: Any, principal: Principal, order_id: str) -> None:
