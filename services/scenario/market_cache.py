@@ -3,8 +3,8 @@
 A quote needs every resource of its order's processes with its calendar: at 100,000 resources
 that is some 40,000 resource rows and 250,000 windows, seconds of row decoding on each request
 (bench/quote.py), although the market changes far less often than it is quoted. So each API
-process keeps those rows, as domain objects, per process code, and reloads a process's entry
-when the market it was read from is no longer the market in the database:
+process keeps the whole market's rows, as domain objects, and reads them again when the market
+it was read from is no longer the market in the database:
 
 - this process's own writes: every session of the app's session factory that flushes or
   bulk-writes a market table (factories, resources, windows, parks, market) bumps ``version``
@@ -55,11 +55,12 @@ class FactoryFacts:
 
 
 @dataclass(frozen=True, slots=True)
-class ProcessEntry:
-    """The resources of one process code (factory id, resource position, resource), with the
-    versions they were read at."""
+class MarketCopy:
+    """Every factory's facts and every resource by process code (factory id, resource
+    position, resource), with the versions they were read at."""
 
-    resources: tuple[tuple[str, int, m.Resource], ...]
+    factories: dict[str, FactoryFacts]
+    by_process: dict[str, tuple[tuple[str, int, m.Resource], ...]]
     version: int
     fingerprint: Fingerprint
     loaded_at: float
@@ -73,51 +74,54 @@ def fingerprint(session: Session) -> Fingerprint:
     return int(factories), int(resources), int(newest_window)
 
 
-def _read_resources(session: Session, process: str) -> tuple[tuple[str, int, m.Resource], ...]:
-    """Every resource of ``process`` with its whole stored calendar (clipped per quote)."""
+def read_market(session: Session, processes: list[str] | None = None,
+                ) -> tuple[dict[str, FactoryFacts],
+                           dict[str, tuple[tuple[str, int, m.Resource], ...]]]:
+    """Factory facts and the resources (of ``processes``, or all) with their whole stored
+    calendars (clipped to the quote's horizon by the view)."""
+    by_process = (Resource.process.in_(processes) if processes is not None
+                  else Resource.id.is_not(None))
     windows: dict[str, list[m.Window]] = {}
     for rid, start, end in session.execute(
             select(ResourceWindow.resource_id, ResourceWindow.start, ResourceWindow.end)
-            .join(Resource).where(Resource.process == process)
+            .join(Resource).where(by_process)
             .order_by(ResourceWindow.resource_id, ResourceWindow.start)):
         windows.setdefault(rid, []).append(m.Window(start, end))
-    return tuple(
-        (r.factory_id, r.position, m.Resource(
-            id=r.id, process=r.process, capacity=r.capacity, materials=tuple(r.materials),
-            speed=r.speed, setup_min=r.setup_min,
-            pricing=m.Pricing(r.time_share_per_hour, r.per_piece, r.by_value_pct),
-            windows=tuple(windows.get(r.id, ()))))
-        for r in session.execute(
+    resources: dict[str, list[tuple[str, int, m.Resource]]] = {}
+    for r in session.execute(
             select(Resource.id, Resource.factory_id, Resource.position, Resource.process,
                    Resource.capacity, Resource.materials, Resource.speed, Resource.setup_min,
                    Resource.time_share_per_hour, Resource.per_piece, Resource.by_value_pct)
-            .where(Resource.process == process)
-            .order_by(Resource.factory_id, Resource.position)))
-
-
-def _read_factories(session: Session) -> dict[str, FactoryFacts]:
-    return {f.id: FactoryFacts(f.id, f.name or f.id, f.park_id, f.lat, f.lon, f.rating,
-                               tuple(f.certifications), f.position)
-            for f in session.execute(
-                select(Factory.id, Factory.name, Factory.park_id, Factory.lat, Factory.lon,
-                       Factory.rating, Factory.certifications, Factory.position))}
+            .where(by_process).order_by(Resource.factory_id, Resource.position)):
+        resources.setdefault(r.process, []).append((r.factory_id, r.position, m.Resource(
+            id=r.id, process=r.process, capacity=r.capacity, materials=tuple(r.materials),
+            speed=r.speed, setup_min=r.setup_min,
+            pricing=m.Pricing(r.time_share_per_hour, r.per_piece, r.by_value_pct),
+            windows=tuple(windows.pop(r.id, ())))))
+    factories = {f.id: FactoryFacts(f.id, f.name or f.id, f.park_id, f.lat, f.lon, f.rating,
+                                    tuple(f.certifications), f.position)
+                 for f in session.execute(
+                     select(Factory.id, Factory.name, Factory.park_id, Factory.lat,
+                            Factory.lon, Factory.rating, Factory.certifications,
+                            Factory.position))}
+    return factories, {p: tuple(rs) for p, rs in resources.items()}
 
 
 class MarketCache:
-    """Resources per process code and every factory's facts, as of ``version``.
+    """The whole market's factories and resources, as of ``version``.
 
-    Thread-safe: quotes run in worker threads. A reload happens outside the lock (two threads
-    may both read a stale entry; the later one wins), so a slow reload never blocks a quote of
-    other processes.
+    Read whole on a miss (every process code at once: one cold quote, not one per new
+    process), so memory grows with the market (some 100 MB at 100,000 resources). Thread-safe:
+    quotes run in worker threads; a reload happens outside the lock (two threads may both read
+    it; the later one wins).
     """
 
     def __init__(self, max_age_s: float) -> None:
         self.max_age_s = max_age_s
         self.version = 0
-        self.reloads = 0  # entries read from the database (for tests and the benchmark)
+        self.reloads = 0  # whole-market reads (for tests and the benchmark)
         self._lock = threading.Lock()
-        self._processes: dict[str, ProcessEntry] = {}
-        self._factories: tuple[int, Fingerprint, float, dict[str, FactoryFacts]] | None = None
+        self._copy: MarketCopy | None = None
 
     # -- invalidation ----------------------------------------------------------------------
     def watch(self, session_factory: sessionmaker[Session]) -> None:
@@ -132,43 +136,28 @@ class MarketCache:
             self.invalidate()
 
     def invalidate(self) -> None:
-        """Forget every entry (the next quote reads the market again)."""
+        """Forget the copy (the next quote reads the market again)."""
         with self._lock:
             self.version += 1
-            self._processes.clear()
-            self._factories = None
+            self._copy = None
 
     # -- reads -----------------------------------------------------------------------------
-    def _fresh(self, version: int, seen: Fingerprint, loaded_at: float, now: float,
-               current: Fingerprint) -> bool:
-        return (version == self.version and seen == current
-                and now - loaded_at < self.max_age_s)
-
-    def snapshot(self, session: Session, processes: list[str],
-                 ) -> tuple[dict[str, FactoryFacts], dict[str, ProcessEntry]]:
-        """Factory facts and the entries of ``processes``, reloading whatever is stale."""
+    def snapshot(self, session: Session) -> MarketCopy:
+        """The market copy, read again when stale."""
         current = fingerprint(session)
         now = time.monotonic()
         with self._lock:
-            version = self.version
-            factories = self._factories
-            entries = {p: self._processes.get(p) for p in processes}
-        if factories is None or not self._fresh(factories[0], factories[1], factories[2], now,
-                                                current):
-            factories = (version, current, now, _read_factories(session))
-            self.reloads += 1
-        out: dict[str, ProcessEntry] = {}
-        for p, entry in entries.items():
-            if entry is None or not self._fresh(entry.version, entry.fingerprint,
-                                                entry.loaded_at, now, current):
-                entry = ProcessEntry(_read_resources(session, p), version, current, now)
-                self.reloads += 1
-            out[p] = entry
+            version, copy = self.version, self._copy
+        if (copy is not None and copy.version == version and copy.fingerprint == current
+                and now - copy.loaded_at < self.max_age_s):
+            return copy
+        factories, by_process = read_market(session)
+        copy = MarketCopy(factories, by_process, version, current, now)
         with self._lock:
+            self.reloads += 1
             if version == self.version:  # nothing committed meanwhile: keep what was read
-                self._factories = factories
-                self._processes.update(out)
-        return factories[3], out
+                self._copy = copy
+        return copy
 
 
 def _flag_flushed_market_rows(session: Session, _context: Any) -> None:

@@ -25,7 +25,7 @@ from services.orders.models import Order
 from services.ratings.credit import scores as credit_scores
 from services.ratings.models import LotRecord, Rating
 from services.resources.models import Resource
-from services.scenario.market_cache import MarketCache
+from services.scenario.market_cache import MarketCache, read_market
 from services.scenario.models import MarketFacts
 
 
@@ -55,11 +55,15 @@ def market_for_order(session: Session, *, order: Order, unavailable: set[str],
     horizon = floor_minute(now)
     _, transport, objective = market_facts(session, now)
     processes = sorted({s.process for s in order.steps})
-    facts, entries = (cache or MarketCache(max_age_s=0)).snapshot(session, processes)
+    if cache is not None:
+        copy = cache.snapshot(session)
+        facts, by_process = copy.factories, copy.by_process
+    else:
+        facts, by_process = read_market(session, processes)
 
     placed: dict[str, list[tuple[int, m.Resource]]] = defaultdict(list)
-    for entry in entries.values():
-        for factory_id, position, r in entry.resources:
+    for process in processes:
+        for factory_id, position, r in by_process.get(process, ()):
             if r.id in unavailable:
                 continue
             placed[factory_id].append((position, _from(r, horizon)))
@@ -75,14 +79,14 @@ def market_for_order(session: Session, *, order: Order, unavailable: set[str],
                         key=lambda f: (f.position, f.id)))
 
     offered = {r.id for f in factories for r in f.resources}
-    by_process = Resource.process.in_(processes)
     bookings = tuple(
         m.Booking(id=b.id, resource=b.resource_id, start=max(b.start, horizon), end=b.end,
                   order=b.order_id, step=b.step_id, quantity=b.quantity)
         for b in session.execute(
             select(Booking.id, Booking.resource_id, Booking.start, Booking.end,
                    Booking.order_id, Booking.step_id, Booking.quantity)
-            .join(Resource).where(by_process, Booking.status.in_(ACTIVE_STATES),
+            .join(Resource).where(Resource.process.in_(processes),
+                                  Booking.status.in_(ACTIVE_STATES),
                                   Booking.end > horizon)
             .order_by(Booking.start))
         if b.resource_id in offered)
@@ -109,6 +113,7 @@ def _credit(session: Session, factory_ids: list[str]) -> dict[str, float]:
     recorded = set(session.scalars(select(LotRecord.factory_id).distinct()))
     recorded |= set(session.scalars(select(Rating.factory_id)
                                     .where(Rating.side == "customer").distinct()))
-    known = credit_scores(session, [f for f in factory_ids if f in recorded])
+    with_record = [f for f in factory_ids if f in recorded]
+    known = credit_scores(session, with_record) if with_record else {}
     blank = credit_of(Evidence()).score
     return {f: known.get(f, blank) for f in factory_ids}
