@@ -67,6 +67,13 @@ EXPECTED: dict[str, Spec] = {
     "GET /parks/{park_id}": r(PARK),
     "PATCH /parks/{park_id}": w(PARK),
     "DELETE /parks/{park_id}": w(PARK),
+    "GET /parks/{park_id}/utilization": r(PARK),
+    "GET /parks/{park_id}/heatmap": r(PARK),
+    "GET /parks/{park_id}/idle": r(PARK),
+    "GET /parks/{park_id}/down": r(PARK),
+    "GET /parks/{park_id}/orders": r(PARK),
+    "GET /parks/{park_id}/trends": r(PARK),
+    "GET /parks/{park_id}/live": r(PARK),
     "GET /factories": r(FACTORY, PARK),
     "POST /factories": w(FACTORY),
     "GET /factories/{factory_id}": r(FACTORY, PARK),
@@ -264,7 +271,8 @@ def _call(world: World, caller: Caller, route: str, side: str) -> int:
     params = _target(world, caller, route, side)
     path = template.format(**{k: v for k, v in params.items() if "{" + k + "}" in template})
     queries = {"POST /orders/{order_id}/quotes": {"time_limit_s": 1},
-               "GET /events/stream": {"max_events": 1}}  # the stream closes after one event
+               "GET /events/stream": {"max_events": 1},  # the stream closes after one event
+               "GET /parks/{park_id}/live": {"max_events": 1}}  # after its snapshot
     query = queries.get(route)
     resp = world.client.request(method, path, headers=caller.headers(),
                                 json=_body(route, params, side), params=query)
