@@ -26,6 +26,7 @@ DYNAMIC = {
     "common.role.": ("park", "sme", "factory", "analyst", "platform"),
     "common.user_role.": ("admin", "member", "viewer"),
     "common.status.": ("running", "idle", "down", "offline", "unknown"),
+    "park.order_status.": ("accepted", "in_production"),
 }
 
 
