@@ -142,6 +142,12 @@ POLICY: dict[str, Rule] = {
     # The whole market in and out: the platform alone.
     "POST /scenario": PLATFORM_ONLY,
     "GET /scenario": read(),
+    # Simulations launched from the web: analysts (their own runs) and the platform.
+    "POST /simulations": write(ANALYST),
+    "GET /simulations": read(ANALYST),
+    "GET /simulations/example": read(ANALYST),
+    "GET /simulations/{simulation_id}": read(ANALYST),
+    "GET /simulations/{simulation_id}/report": read(ANALYST),
     # Market aggregates: analysts everywhere, park operators for their parks.
     "GET /dashboard/data": read(PARK, ANALYST),
 }
