@@ -155,6 +155,7 @@
     var c = echarts.getInstanceByDom(node) || echarts.init(node);
     c.resize();
     c.setOption({
+      animation: false,  // screenshots and tests see the final chart
       tooltip: {trigger: "axis"},
       legend: {top: 0},
       grid: {left: 50, right: 60, top: 35, bottom: 30},

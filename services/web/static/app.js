@@ -136,6 +136,7 @@
     sharefab.lang = lang;
     window.localStorage.setItem(LANG_KEY, lang);
     fmtCache = {};
+    sharefab.notice("");  // a message shown in the old language goes
     return loadCatalogues(loadedNames).then(function () {
       sharefab.translate(document);
       var sw = document.getElementById("lang-switch");

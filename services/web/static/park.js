@@ -66,6 +66,7 @@
       start: s.fmt.datetime(u.start), end: s.fmt.datetime(u.end), days: WINDOW_DAYS});
     function pct(v) { return v === null ? "-" : Math.round(v * 1000) / 10; }
     chart("chart-util-hour").setOption({
+      animation: false,  // screenshots and tests see the final chart
       title: {text: s.t("park.utilization.by_hour"), textStyle: {fontSize: 13}},
       tooltip: {trigger: "axis", valueFormatter: function (v) { return v === "-" ? "–" : v + " %"; }},
       grid: {left: 45, right: 15, top: 35, bottom: 40},
@@ -77,6 +78,7 @@
                 itemStyle: {color: "#0b5cad"}}]
     }, true);
     chart("chart-util-day").setOption({
+      animation: false,  // screenshots and tests see the final chart
       title: {text: s.t("park.utilization.by_day"), textStyle: {fontSize: 13}},
       tooltip: {trigger: "axis", valueFormatter: function (v) { return v === "-" ? "–" : v + " %"; }},
       grid: {left: 45, right: 15, top: 35, bottom: 40},
@@ -105,6 +107,7 @@
     var c = chart("chart-heatmap");
     c.resize();
     c.setOption({
+      animation: false,  // screenshots and tests see the final chart
       tooltip: {position: "top", formatter: function (p) {
         var m = h.machines[p.value[1]];
         return m.id + " · " + s.processName(m.process) + "<br>" + dayHour(h.hours[p.value[0]]) +
@@ -184,6 +187,7 @@
     var t = page.trends;
     if (!t) { return; }
     chart("chart-trends").setOption({
+      animation: false,  // screenshots and tests see the final chart
       tooltip: {trigger: "axis"},
       legend: {data: [s.t("park.trends.utilization"), s.t("park.trends.lots_done")], top: 0},
       grid: {left: 45, right: 45, top: 35, bottom: 30},
