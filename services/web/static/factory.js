@@ -50,6 +50,18 @@
     return new Date(local).toISOString().replace(/\.\d{3}Z$/, "Z");
   }
 
+  // "12/02 08:00 – 11:30" when a lot ends the day it starts, both dates otherwise.
+  function facWhen(start, end) {
+    const a = new Date(start);
+    const b = new Date(end);
+    if (a.toDateString() !== b.toDateString()) {
+      return `${sf.fmt.datetime(start)} – ${sf.fmt.datetime(end)}`;
+    }
+    const time = new Intl.DateTimeFormat(sf.lang, { hour: "2-digit", minute: "2-digit",
+                                                    hour12: false }).format(b);
+    return `${sf.fmt.datetime(start)} – ${time}`;
+  }
+
   function facChart(id) {
     if (!state.charts[id]) state.charts[id] = echarts.init(document.getElementById(id));
     return state.charts[id];
@@ -112,7 +124,7 @@
     if (b.status === "booked" && !b.done && !b.scrap && !declined) {
       const reason = facEl("input", { class: "decline-reason", maxlength: "500",
                                       placeholder: sf.t("factory.work.decline_reason") });
-      cell.append(reason, facEl("button", {
+      cell.append(facEl("div", { class: "decline-form" }, reason, facEl("button", {
         type: "button", class: "secondary decline-work", text: sf.t("factory.work.decline"),
         onclick: () => {
           if (!reason.value.trim()) {
@@ -120,7 +132,7 @@
             return;
           }
           act(`${base}/decline`, { reason: reason.value.trim() });
-        } }));
+        } })));
     }
     if (open && !declined) {
       const done = facEl("input", { class: "progress-done", type: "number", min: "0",
@@ -128,7 +140,7 @@
                                     title: sf.t("factory.work.done") });
       const scrap = facEl("input", { class: "progress-scrap", type: "number", min: "0",
                                      value: String(b.scrap), title: sf.t("factory.work.scrap") });
-      cell.append(facEl("span", { class: "progress-form" },
+      cell.append(facEl("div", { class: "progress-form" },
         facEl("label", {}, sf.t("factory.work.done"), done),
         facEl("label", {}, sf.t("factory.work.scrap"), scrap),
         facEl("button", { type: "button", class: "report-progress", text: sf.t("factory.work.report"),
@@ -148,7 +160,7 @@
         facEl("td", { text: b.id }), facEl("td", { text: b.order || "-" }),
         facEl("td", { text: b.step || "-" }), facEl("td", { text: b.resource }),
         facEl("td", { class: "num", text: String(b.quantity) }),
-        facEl("td", { text: `${sf.fmt.datetime(b.start)} – ${sf.fmt.datetime(b.end)}` }),
+        facEl("td", { class: "when", text: facWhen(b.start, b.end) }),
         facEl("td", { class: "num price", text: b.cost === null ? "-" : sf.fmt.money(b.cost) }),
         facEl("td", { class: "work-order", "data-status": b.work_order_status },
               facEl("span", { class: `badge ${b.work_order_status}`,
@@ -156,7 +168,7 @@
         facEl("td", { class: "status", "data-status": b.status },
               facEl("span", { class: `badge ${b.status}`,
                               text: facLabel(`factory.booking.${b.status}`, b.status) })),
-        facEl("td", { class: "num progress", text: `${b.done} / ${b.quantity}` +
+        facEl("td", { class: "num lot-done", text: `${b.done} / ${b.quantity}` +
                       (b.scrap ? ` (${sf.t("factory.work.scrap")} ${b.scrap})` : "") }),
         workActions(b)));
     }
@@ -206,7 +218,8 @@
         type: "bar", name: sf.t("factory.utilization.total"),
         data: u.resources.map((r) => (r.utilization === null ? null
                                       : Math.round(r.utilization * 1000) / 10)),
-        label: { show: true, position: "right", formatter: "{c}%" },
+        label: { show: true, position: "right",
+                 formatter: (p) => (p.value === null ? "–" : `${p.value.toFixed(1)}%`) },
       }],
     }, true);
     const chartNode = document.getElementById("factory-utilization-chart");

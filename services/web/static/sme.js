@@ -425,7 +425,7 @@
         smeEl("td", { text: sf.fmt.datetime(b.start) }), smeEl("td", { text: sf.fmt.datetime(b.end) }),
         smeEl("td", { class: "work-order", "data-status": b.work_order_status,
                       text: smeLabel(`sme.work_order.${b.work_order_status}`, b.work_order_status) }),
-        smeEl("td", { class: "progress num", text: `${b.done} / ${b.quantity}` +
+        smeEl("td", { class: "lot-done num", text: `${b.done} / ${b.quantity}` +
                       (b.scrap ? ` (${sf.t("sme.lots.scrap")} ${b.scrap})` : "") }),
         smeEl("td", { class: "status", "data-status": b.status,
                       text: smeLabel(`sme.booking.${b.status}`, b.status) })));
@@ -455,6 +455,7 @@
         smeEl("span", { class: "hint", text: e.actor }), " ",
         smeEl("span", { class: "event-details", text: eventSummary(e) })));
     }
+    list.scrollTop = list.scrollHeight;  // the newest event in view
   }
 
   function renderRating(order) {
