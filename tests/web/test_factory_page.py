@@ -10,50 +10,15 @@ is refused with the 409 naming them, a new price is saved. Another role gets no 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.web.conftest import Demo, screenshot, switch_language
-from tests.web.test_sme_page import money
+from tests.web.party import book_an_order, money, org_of, sign_in
 
 pytestmark = pytest.mark.slow
-
-
-def _book_an_order(demo: Demo, order_id: str) -> list[dict[str, Any]]:
-    """As the demo SME, over the API: a two-step order, its quotes, the cheapest accepted."""
-    sme = demo.headers("sme")
-    due = (datetime.now(UTC) + timedelta(days=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    made = httpx.post(f"{demo.base}/orders", headers=sme, timeout=10, json={
-        "id": order_id, "customer": "web-test", "material": "al6061", "quantity": 200,
-        "due": due, "value": 16000.0, "pricing": "cheapest", "max_factories": 1, "min_lot": 50,
-        "steps": [{"id": "cut", "process": "cutting.saw", "minutes_per_piece": 0.5,
-                   "setup_min": 20},
-                  {"id": "mill", "process": "machining.cnc_milling", "minutes_per_piece": 4.0,
-                   "setup_min": 30, "after": ["cut"]}]})
-    assert made.status_code == 201, made.text
-    quotes = httpx.post(f"{demo.base}/orders/{order_id}/quotes", headers=sme,
-                        params={"time_limit_s": 2}, timeout=60).json()
-    cheapest = next(q for q in quotes if q["kind"] == "cheapest")
-    booked = httpx.post(f"{demo.base}/quotes/{cheapest['id']}/accept", headers=sme, timeout=30)
-    assert booked.status_code == 201, booked.text
-    return sorted(booked.json(), key=lambda b: b["start"])
-
-
-def _sign_in(page: Any, demo: Demo, org_id: str, target: str) -> dict[str, str]:
-    person = next(p for p in demo.persons if p.org_id == org_id)
-    page.goto(f"{demo.base}/app/login")
-    page.evaluate("localStorage.clear()")
-    page.fill("#username", person.email)
-    page.fill("#password", person.password)
-    page.click("#login-submit")
-    page.wait_for_url(re.compile(r"/app/(park|sme|factory|analyst)$"))
-    page.goto(f"{demo.base}{target}")
-    page.wait_for_function("() => document.body.classList.contains('ready')")
-    token = page.evaluate("localStorage.getItem('sharefab.token')")
-    return {"Authorization": f"Bearer {token}"}
 
 
 def _row(page: Any, booking_id: str) -> Any:
@@ -62,12 +27,12 @@ def _row(page: Any, booking_id: str) -> Any:
 
 def test_factory_page__work_orders_progress_earnings_and_resources(demo: Demo, page: Any,
                                                                    browser: Any) -> None:
-    lots = _book_an_order(demo, "WEB-FACTORY-1")
+    lots = book_an_order(demo, "WEB-FACTORY-1")
     factory = lots[0]["factory"]
     mine = [b for b in lots if b["factory"] == factory]
     assert len(mine) >= 2, lots  # max_factories=1: every lot on one factory
     first, other = mine[0], mine[-1]
-    headers = _sign_in(page, demo, f"org-{factory}", "/app/factory")
+    headers = sign_in(page, demo, f"org-{factory}", "/app/factory")
     page.wait_for_function("() => document.body.dataset.ready === '1'")
     row = _row(page, first["id"])
     row.wait_for()
@@ -125,8 +90,7 @@ def test_factory_page__work_orders_progress_earnings_and_resources(demo: Demo, p
     sme_context = browser.new_context(viewport={"width": 1280, "height": 900})
     try:
         sme_page = sme_context.new_page()
-        sme_org = next(p.org_id for p in demo.persons if p.kind == "sme")
-        _sign_in(sme_page, demo, sme_org, "/app/sme")
+        sign_in(sme_page, demo, org_of(demo, "sme"), "/app/sme")
         sme_page.wait_for_function("() => document.body.dataset.ready === '1'")
         sme_page.click("#sme-orders-table tr[data-order='WEB-FACTORY-1'] button")
         sme_page.locator("#sme-timeline li[data-type=work_order_accepted]").wait_for()
@@ -162,19 +126,18 @@ def test_factory_page__work_orders_progress_earnings_and_resources(demo: Demo, p
 
 
 def test_factory_page__another_role_sees_nothing_of_it(demo: Demo, page: Any) -> None:
-    sme_org = next(p.org_id for p in demo.persons if p.kind == "sme")
-    _sign_in(page, demo, sme_org, "/app/factory")
+    sign_in(page, demo, org_of(demo, "sme"), "/app/factory")
     page.locator("#denied").wait_for()
     assert page.locator("#factory-work-table").count() == 0
     assert page.locator("#factory-resource-list").count() == 0
 
 
 def test_factory_page__another_factory_sees_only_its_own(demo: Demo, page: Any) -> None:
-    lots = _book_an_order(demo, "WEB-FACTORY-2")
+    lots = book_an_order(demo, "WEB-FACTORY-2")
     owner = lots[0]["factory"]
     other = next(p.org_id for p in demo.persons
                  if p.kind == "factory" and p.org_id != f"org-{owner}")
-    _sign_in(page, demo, other, "/app/factory")
+    sign_in(page, demo, other, "/app/factory")
     page.wait_for_function("() => document.body.dataset.ready === '1'")
     options = page.locator("#factory-picker option").evaluate_all("xs => xs.map(x => x.value)")
     assert options == [other.removeprefix("org-")]

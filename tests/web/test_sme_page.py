@@ -7,44 +7,20 @@ changes the page; bad input shows the API's 422 and stores nothing; another role
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.web.conftest import Demo, screenshot, switch_language
+from tests.web.party import book_an_order, money, org_of, sign_in
 
 pytestmark = pytest.mark.slow
 
 
-def money(text: str) -> float:
-    """The number in a money cell such as "¥12,345.60" or "CN¥12,345.60"."""
-    return float(re.sub(r"[^0-9.\-]", "", text))
-
-
-def sign_in_with_password(page: Any, demo: Demo, kind: str, target: str) -> None:
-    person = demo.person(kind)
-    page.goto(f"{demo.base}/app/login")
-    page.evaluate("localStorage.clear()")
-    page.fill("#username", person.email)
-    page.fill("#password", person.password)
-    page.click("#login-submit")
-    page.wait_for_url(re.compile(r"/app/(park|sme|factory|analyst)$"))
-    page.goto(f"{demo.base}{target}")
-    page.wait_for_function("() => document.body.classList.contains('ready')")
-
-
-def token_of(page: Any) -> str:
-    token = page.evaluate("localStorage.getItem('sharefab.token')")
-    assert token
-    return str(token)
-
-
 def test_sme_page__post_quote_accept_and_follow_the_order(demo: Demo, page: Any) -> None:
-    sign_in_with_password(page, demo, "sme", "/app/sme")
+    headers = sign_in(page, demo, org_of(demo, "sme"), "/app/sme")
     page.wait_for_function("() => document.body.dataset.ready === '1'")
-    headers = {"Authorization": f"Bearer {token_of(page)}"}
     assert page.locator("#sme-order-form").is_visible()
     assert "我的订单" in page.locator("#sme-orders h2").text_content()
     # The routing builder: the two default steps, and a third one added after "mill".
@@ -119,9 +95,8 @@ def test_sme_page__post_quote_accept_and_follow_the_order(demo: Demo, page: Any)
 
 def test_sme_page__bad_input_shows_the_api_error_and_stores_nothing(demo: Demo,
                                                                     page: Any) -> None:
-    sign_in_with_password(page, demo, "sme", "/app/sme")
+    headers = sign_in(page, demo, org_of(demo, "sme"), "/app/sme")
     page.wait_for_function("() => document.body.dataset.ready === '1'")
-    headers = {"Authorization": f"Bearer {token_of(page)}"}
     before = httpx.get(f"{demo.base}/orders", headers=headers, timeout=10).json()
     page.fill("#sme-quantity", "0")
     page.click("#sme-submit")
@@ -134,7 +109,37 @@ def test_sme_page__bad_input_shows_the_api_error_and_stores_nothing(demo: Demo,
 
 
 def test_sme_page__another_role_sees_nothing_of_it(demo: Demo, page: Any) -> None:
-    sign_in_with_password(page, demo, "factory", "/app/sme")
+    sign_in(page, demo, org_of(demo, "factory"), "/app/sme")
     page.locator("#denied").wait_for()
     assert page.locator("#sme-orders-table").count() == 0
     assert page.locator("#sme-order-form").count() == 0
+
+
+def test_sme_page__rates_the_factories_once_the_order_is_done(demo: Demo, page: Any) -> None:
+    lots = book_an_order(demo, "WEB-RATE-1")
+    headers = sign_in(page, demo, org_of(demo, "sme"), "/app/sme")
+    page.wait_for_function("() => document.body.dataset.ready === '1'")
+    page.click("#sme-orders-table tr[data-order='WEB-RATE-1'] button")
+    page.locator("#sme-lots tbody tr").first.wait_for()
+    assert page.locator("#sme-rating").is_hidden()  # not before the order is done
+    for lot in lots:  # every lot finished by its factory, earliest first
+        key = demo.keys_by_org[f"org-{lot['factory']}"]
+        done = httpx.post(f"{demo.base}/bookings/{lot['id']}/progress", timeout=10,
+                          headers={"Authorization": f"Bearer {key}"},
+                          json={"done": lot["quantity"], "scrap": 0})
+        assert done.status_code == 200, done.text
+    # The stream brings the completion: the rating form appears without a reload.
+    form = page.locator(f"#sme-rating-forms form[data-factory='{lots[0]['factory']}']")
+    form.wait_for(timeout=15_000)
+    assert page.locator("#sme-detail-status").get_attribute("data-status") == "done"
+    form.locator("select[name=quality]").select_option("4")
+    form.locator("select[name=on_time]").select_option("5")
+    form.locator("input[name=comment]").fill("按时交货")
+    form.locator("button[type=submit]").click()
+    page.locator(f"#sme-ratings-given li[data-factory='{lots[0]['factory']}']").wait_for()
+    ratings = httpx.get(f"{demo.base}/orders/WEB-RATE-1/ratings", headers=headers,
+                        timeout=10).json()
+    mine = [r for r in ratings if r["side"] == "customer"]
+    assert [(r["factory"], r["scores"]["quality"], r["scores"]["on_time"], r["comment"])
+            for r in mine] == [(lots[0]["factory"], 4, 5, "按时交货")]
+    assert page.locator("#sme-timeline li[data-type=rated]").count() == 1
