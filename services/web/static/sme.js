@@ -354,6 +354,8 @@
   // colour is the step), thin grey bars for the trips between factories.
   function drawGantt(node, quote) {
     const allocations = quote.plan.allocations;
+    const order = currentOrder();
+    const due = order ? Date.parse(order.due) : null;
     const rows = [...new Set(allocations.map((a) => `${a.factory} / ${a.resource}`))];
     const steps = [...new Set(allocations.map((a) => a.step))];
     const lots = allocations.map((a) => ({
@@ -386,7 +388,7 @@
     };
     chart.setOption({
       animation: false,
-      grid: { left: 150, right: 16, top: 28, bottom: 36 },
+      grid: { left: 150, right: 40, top: 28, bottom: 36 },
       legend: { top: 0, data: steps },
       tooltip: {
         formatter: (p) => {
@@ -401,7 +403,7 @@
                  `${sf.fmt.datetime(a.end)}<br>${sf.fmt.money(a.cost)}`;
         },
       },
-      xAxis: { type: "time", axisLabel: { hideOverlap: true } },
+      xAxis: { type: "time", axisLabel: { hideOverlap: true, formatter: "{MM}-{dd} {HH}:{mm}" } },
       yAxis: { type: "category", data: rows, inverse: true },
       series: [
         ...steps.map((s) => ({
@@ -410,7 +412,11 @@
           data: lots.filter((l) => l.name === s),
         })),
         { type: "custom", name: sf.t("sme.gantt.trip"), renderItem, encode: { x: [1, 2], y: 0 },
-          data: trips },
+          data: trips,
+          // The order's due date, so a late alternative shows where it overruns.
+          markLine: due ? { symbol: "none", silent: true, lineStyle: { color: "#c92a2a" },
+                            label: { formatter: sf.t("sme.gantt.due"), position: "insideEndTop" },
+                            data: [{ xAxis: due }] } : undefined },
       ],
     });
   }
