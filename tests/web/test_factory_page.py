@@ -78,6 +78,11 @@ def test_factory_page__work_orders_progress_earnings_and_resources(demo: Demo, p
         " === v", arg=f"{earnings['earned_cny']:.2f}")
     assert money(page.text_content("#factory-booked")) == pytest.approx(earnings["booked_cny"],
                                                                         abs=0.01)
+    lot_earned = next(x for x in earnings["lots"] if x["booking"] == first["id"])
+    assert lot_earned["earned_cny"] == pytest.approx(first["cost"] * 10 / first["quantity"],
+                                                     abs=0.01)
+    assert money(_row(page, first["id"]).locator(".earned").text_content()) == pytest.approx(
+        lot_earned["earned_cny"], abs=0.01)
     assert earnings["earned_cny"] > 0
     use = httpx.get(f"{demo.base}/factories/{factory}/utilization", headers=headers,
                     timeout=10).json()

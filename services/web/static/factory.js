@@ -153,15 +153,20 @@
   function renderWork() {
     const body = $("#factory-work-table tbody");
     body.replaceChildren();
-    // Withdrawn lots are no longer the factory's work; everything else, soonest first.
-    const lots = state.bookings.filter((b) => b.status !== "cancelled");
+    // Withdrawn lots are no longer the factory's work; open lots first, soonest first (the
+    // API's order), then the finished ones.
+    const lots = [...state.bookings.filter((b) => b.status === "booked" || b.status === "running"),
+                  ...state.bookings.filter((b) => b.status === "done")];
+    const earned = new Map((state.earnings ? state.earnings.lots : []).map((x) => [x.booking, x]));
     for (const b of lots) {
       body.append(facEl("tr", { "data-booking": b.id, "data-order": b.order || "" },
         facEl("td", { text: b.id }), facEl("td", { text: b.order || "-" }),
         facEl("td", { text: b.step || "-" }), facEl("td", { text: b.resource }),
         facEl("td", { class: "num", text: String(b.quantity) }),
         facEl("td", { class: "when", text: facWhen(b.start, b.end) }),
-        facEl("td", { class: "num price", text: b.cost === null ? "-" : sf.fmt.money(b.cost) }),
+        facEl("td", { class: "num price", text: b.cost === null ? "–" : sf.fmt.money(b.cost) }),
+        facEl("td", { class: "num earned",
+                      text: earned.has(b.id) ? sf.fmt.money(earned.get(b.id).earned_cny) : "–" }),
         facEl("td", { class: "work-order", "data-status": b.work_order_status },
               facEl("span", { class: `badge ${b.work_order_status}`,
                               text: facLabel(`factory.work_order.${b.work_order_status}`, b.work_order_status) })),
