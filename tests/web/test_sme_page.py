@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from tests.web.conftest import Demo, screenshot, switch_language
+from tests.web.conftest import sign_in as put_token
 from tests.web.party import book_an_order, money, org_of, sign_in
 
 pytestmark = pytest.mark.slow
@@ -143,3 +144,25 @@ def test_sme_page__rates_the_factories_once_the_order_is_done(demo: Demo, page: 
     assert [(r["factory"], r["scores"]["quality"], r["scores"]["on_time"], r["comment"])
             for r in mine] == [(lots[0]["factory"], 4, 5, "按时交货")]
     assert page.locator("#sme-timeline li[data-type=rated]").count() == 1
+
+
+def test_sme_page__a_viewer_reads_but_gets_no_form_and_no_accept(demo: Demo, page: Any) -> None:
+    org = org_of(demo, "sme")
+    admin = {"Authorization": f"Bearer {demo.keys_by_org[org]}"}
+    key = httpx.post(f"{demo.base}/orgs/{org}/keys", headers=admin, json={"role": "viewer"},
+                     timeout=10)
+    assert key.status_code == 201, key.text
+    httpx.post(f"{demo.base}/orders", headers=admin, timeout=10, json={
+        "id": "WEB-VIEWER-2", "customer": "web-test", "material": "al6061", "quantity": 10,
+        "due": "2027-01-01T00:00:00Z", "steps": [{"id": "s1", "process": "cutting.saw",
+                                                  "minutes_per_piece": 1.0}]})
+    httpx.post(f"{demo.base}/orders/WEB-VIEWER-2/quotes", headers=admin,
+               params={"time_limit_s": 1}, timeout=60)
+    put_token(page, demo.base, key.json()["token"])
+    page.goto(f"{demo.base}/app/sme")
+    page.wait_for_function("() => document.body.dataset.ready === '1'")
+    assert page.locator("#sme-order-form").count() == 0
+    page.click("#sme-orders-table tr[data-order='WEB-VIEWER-2'] button")
+    page.locator("#sme-quotes .quote").first.wait_for()
+    assert page.locator("#sme-quotes button.accept").count() == 0
+    assert page.locator("#sme-get-quotes").is_hidden()

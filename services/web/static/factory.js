@@ -13,6 +13,7 @@
   const state = {
     factories: [], factory: null, resources: [], bookings: [], earnings: null,
     utilization: null, charts: {}, drafts: {},
+    canWrite: false,  // a viewer only reads: no answers, no reports, no edits
   };
 
   function facEl(tag, attrs, ...children) {
@@ -113,6 +114,7 @@
 
   function workActions(b) {
     const cell = facEl("td", { class: "work-actions" });
+    if (!state.canWrite) return cell;
     const open = b.status === "booked" || b.status === "running";
     const declined = b.work_order_status === "declined";
     const base = `/bookings/${encodeURIComponent(b.id)}`;
@@ -324,6 +326,10 @@
                           onclick: () => saveResource(r, card) }),
         facEl("span", { class: "resource-saved saved", text: sf.t("factory.resources.saved"), hidden: true })),
       facEl("p", { class: "resource-error notice notice-error", role: "alert", hidden: true }));
+    if (!state.canWrite) {
+      card.querySelectorAll("input").forEach((i) => { i.disabled = true; });
+      card.querySelectorAll("button").forEach((x) => x.remove());
+    }
     return card;
   }
 
@@ -356,6 +362,7 @@
       sf.deny();  // nothing of this page is fetched for another role
       return;
     }
+    state.canWrite = sf.me.role !== "viewer";
     state.factories = await sf.api("/factories");
     state.factory = state.factories[0] || null;
     renderPicker();

@@ -14,6 +14,7 @@
   const state = {
     processes: [], materials: [], orders: [], selected: null, quotes: [], bookings: [],
     events: [], ratings: [], charts: [], lastEventId: 0, stream: null,
+    canWrite: false,  // a viewer only reads: no form, no accept, no rating
   };
 
   // ---- small helpers (the page's own; prefixed so they never clash with the shell's) -----
@@ -258,7 +259,7 @@
     badge.textContent = smeStatus(order.status);
     badge.dataset.status = order.status;
     badge.className = `badge ${order.status}`;
-    $("#sme-get-quotes").hidden = !["new", "quoted", "expired"].includes(order.status);
+    $("#sme-get-quotes").hidden = !state.canWrite || !["new", "quoted", "expired"].includes(order.status);
     renderQuotes(order);
     renderLots();
     renderTimeline();
@@ -316,7 +317,7 @@
     // The offered ones while choosing; after an accept, the accepted one (what was bought).
     const accepted = state.quotes.filter((q) => q.status === "accepted");
     const shown = accepted.length ? accepted : state.quotes.filter((q) => q.status === "offered");
-    const canAccept = !accepted.length && ["quoted", "new"].includes(order.status);
+    const canAccept = state.canWrite && !accepted.length && ["quoted", "new"].includes(order.status);
     for (const q of shown) {
       const planned = q.plan.status === "planned";
       const gantt = smeEl("div", { class: "gantt", "data-quote": q.id });
@@ -473,7 +474,7 @@
     const rated = new Set(state.ratings.filter((r) => r.side === "customer").map((r) => r.factory));
     const factories = [...new Set(state.bookings.filter((b) => b.status === "done")
                                                 .map((b) => b.factory))];
-    for (const f of factories.filter((x) => !rated.has(x))) {
+    for (const f of factories.filter((x) => state.canWrite && !rated.has(x))) {
       const score = (name) => smeEl("label", {}, smeEl("span", { text: sf.t(`sme.rating.${name}`) }),
         smeEl("select", { name },
           ...[5, 4, 3, 2, 1].map((n) => smeEl("option", { value: String(n), text: "★".repeat(n) }))));
@@ -574,6 +575,7 @@
 
   function renderMaterials() {
     const select = $("#sme-material");
+    if (!select) return;
     const current = select.value || "al6061";
     select.replaceChildren(...state.materials.map((m) => smeEl("option", {
       value: m.code, selected: m.code === current,
@@ -582,7 +584,7 @@
 
   function rerender() {
     renderMaterials();
-    renderSteps(readSteps());
+    if (state.canWrite) renderSteps(readSteps());
     renderOrders();
     if (state.selected) renderDetail();
     setLive($("#sme-live").dataset.live === "1");  // its words are in the new language too
@@ -595,13 +597,17 @@
       sf.deny();  // nothing of this page is fetched for another role
       return;
     }
+    state.canWrite = sf.me.role !== "viewer";
+    if (!state.canWrite) $("#sme-new").remove();
     const [processes, materials] = await Promise.all([sf.api("/processes"), sf.api("/materials")]);
     state.processes = processes;
     state.materials = materials;
     renderMaterials();
-    resetForm();
-    $("#sme-add-step").addEventListener("click", addStep);
-    $("#sme-order-form").addEventListener("submit", submitOrder);
+    if (state.canWrite) {
+      resetForm();
+      $("#sme-add-step").addEventListener("click", addStep);
+      $("#sme-order-form").addEventListener("submit", submitOrder);
+    }
     $("#sme-get-quotes").addEventListener("click", requestQuotes);
     await loadOrders();
     // Start the stream after the newest event already seen, so only news triggers a reload.
