@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Query, Request, status
 
-from domain.schemas import FactoryIn
+from domain.schemas import FactoryIn, UtcDatetime
 from services.audit import service as audit
 from services.auth import scope
 from services.auth import service as auth_service
@@ -101,7 +101,10 @@ MAX_SPAN = timedelta(days=366)
 def _period(since: datetime | None, until: datetime | None, *, default_since: datetime,
             default_span: timedelta) -> tuple[datetime, datetime]:
     since = since or default_since
-    until = until or since + default_span
+    try:
+        until = until or since + default_span
+    except OverflowError:  # since in the year 9999
+        raise InvalidError("query.since", "too far in the future") from None
     if until <= since:
         raise InvalidError("query.until", "must be after since")
     if until - since > MAX_SPAN:
@@ -111,8 +114,8 @@ def _period(since: datetime | None, until: datetime | None, *, default_since: da
 
 @router.get("/{factory_id}/earnings", response_model=earnings.EarningsRead)
 def factory_earnings(db: DbSession, request: Request, principal: CurrentPrincipal,
-                     factory_id: str, since: datetime | None = None,
-                     until: datetime | None = None) -> earnings.EarningsRead:
+                     factory_id: str, since: UtcDatetime | None = None,
+                     until: UtcDatetime | None = None) -> earnings.EarningsRead:
     """The factory's own earnings per lot and per day (default: 30 days back and ahead)."""
     get_owned(db, principal, factory_id)
     now = request.app.state.clock()
@@ -123,8 +126,8 @@ def factory_earnings(db: DbSession, request: Request, principal: CurrentPrincipa
 
 @router.get("/{factory_id}/utilization", response_model=utilization.UtilizationRead)
 def factory_utilization(db: DbSession, request: Request, principal: CurrentPrincipal,
-                        factory_id: str, since: datetime | None = None,
-                        until: datetime | None = None) -> utilization.UtilizationRead:
+                        factory_id: str, since: UtcDatetime | None = None,
+                        until: UtcDatetime | None = None) -> utilization.UtilizationRead:
     """Booked over published hours of the factory's own resources (default: the next 7 days
     from today's UTC midnight)."""
     get_owned(db, principal, factory_id)

@@ -116,3 +116,12 @@ def test_earnings__a_period_that_ends_before_it_starts_is_a_422(client):
         "since": "2026-12-02T00:00:00Z", "until": "2026-12-01T00:00:00Z"})
     assert answer.status_code == 422
     assert "until" in answer.text
+
+
+def test_utilization__a_timestamp_without_a_timezone_is_a_422(client):
+    client.post("/factories", json=b.factory("FA"))
+    answer = client.get("/factories/FA/utilization", params={"since": "2026-12-01T00:00:00"})
+    assert answer.status_code == 422
+    assert "timezone" in answer.text
+    late = client.get("/factories/FA/utilization", params={"since": "9999-12-31T00:00:00Z"})
+    assert late.status_code == 422
