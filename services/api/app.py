@@ -41,6 +41,7 @@ from services.quotes.views import router as quotes_router
 from services.ratings.views import router as ratings_router
 from services.resources.views import router as resources_router
 from services.scenario.views import router as scenario_router
+from services.simulations.views import router as simulations_router
 from services.web import views as web
 from services.webhooks.views import router as webhooks_router
 from services.workers.housekeeping import Housekeeper
@@ -100,6 +101,8 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
                 await runtime.stop()
             if matcher is not None:
                 matcher.stop()
+            if (simulations := getattr(app.state, "simulations", None)) is not None:
+                simulations.stop()  # started by the first POST /simulations
             engine.dispose()
 
     app = FastAPI(
@@ -127,7 +130,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
     for router in (parks_router, factories_router, resources_router, orders_router,
                    quotes_router, bookings_router, scenario_router, catalog_router,
                    dashboard.router, auth_router, audit_router, events_router,
-                   webhooks_router, ratings_router):
+                   webhooks_router, ratings_router, simulations_router):
         app.include_router(router)
     app.add_api_route("/metrics", metrics.render, methods=["GET"], include_in_schema=False)
     app.add_api_route("/healthz", health.healthz, methods=["GET"], tags=["ops"])

@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     # An offered quote may be accepted for this long; after that, ask for a new one.
     quote_ttl_s: int = Field(default=30 * 60, ge=1)
     dashboard_refresh_s: int = Field(default=5, ge=1)
+    # Simulations launched from the web (POST /simulations): runs at once in one API process,
+    # and runs waiting before a new one is refused (429).
+    simulation_workers: int = Field(default=1, ge=1, le=8)
+    simulation_queue: int = Field(default=8, ge=1, le=100)
     # Housekeeping thread in the API: webhook deliveries and the quote-expiry sweep; set
     # false where `sharefab worker webhooks` processes do it instead.
     housekeeping_in_process: bool = True

@@ -116,7 +116,8 @@ HEAVY_EXAMPLES = max(1, EXAMPLES // 4)
 # /readyz answers 503 by design here (no match worker runs beside this in-process app).
 # /events/stream is server-sent events: it never ends unless asked to (max_events), so a
 # generated request would hold the run forever; test_webhooks_stream.py covers its contract.
-PROBES = ["GET /readyz", "GET /events/stream"]
+# /parks/{park_id}/live likewise (test_park_api.py covers it).
+PROBES = ["GET /readyz", "GET /events/stream", "GET /parks/{park_id}/live"]
 # Generous: the machine the suite runs on is shared; a slow answer is not a wrong one.
 REQUEST_TIMEOUT_S = 120
 
