@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 import pytest
 
 from services.factories.earnings import Lot, by_day
-from services.factories.utilization import hours_by_day
 from tests.services import builders as b
 from tests.services.auth_helpers import bearer, grant
 
@@ -42,16 +41,6 @@ def test_by_day__groups_by_the_utc_date_of_the_booked_end():
     days = by_day([_lot(), late])
     assert [(d.day.isoformat(), d.lots, d.earned_cny) for d in days] == [
         ("2026-12-01", 1, 100.0), ("2026-12-02", 1, 250.0)]
-
-
-def test_hours_by_day__splits_at_midnight_and_clips_to_the_period():
-    since = datetime(2026, 12, 1, 0, tzinfo=UTC)
-    until = datetime(2026, 12, 3, 0, tzinfo=UTC)
-    hours = hours_by_day([(datetime(2026, 11, 30, 22, tzinfo=UTC),
-                           datetime(2026, 12, 2, 3, tzinfo=UTC))], since=since, until=until,
-                         weight=2)
-    assert {d.isoformat(): h for d, h in hours.items()} == {"2026-12-01": 48.0,
-                                                              "2026-12-02": 6.0}
 
 
 def _booked_lot(client) -> tuple[dict, str]:
@@ -108,6 +97,8 @@ def test_utilization__booked_hours_over_published_hours(client):
     assert row["booked_h"] == pytest.approx(lot_h, abs=0.01)
     assert row["utilization"] == pytest.approx(lot_h / 12.0, abs=1e-3)
     assert body["definition"]
+    assert sum(d["booked_h"] for d in body["days"]) == pytest.approx(body["booked_h"], abs=0.02)
+    assert [d["day"] for d in body["days"]][:1] == ["2026-12-01"]  # from the clock's midnight
 
 
 def test_earnings__a_period_that_ends_before_it_starts_is_a_422(client):

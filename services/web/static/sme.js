@@ -13,7 +13,7 @@
 
   const state = {
     processes: [], materials: [], orders: [], selected: null, quotes: [], bookings: [],
-    events: [], ratings: [], charts: [], lastEventId: 0, stream: null,
+    events: [], ratings: [], charts: [], stream: null,
     canWrite: false,  // a viewer only reads: no form, no accept, no rating
   };
 
@@ -515,7 +515,7 @@
     await refreshOrder();
   }
 
-  // ---- live: /events/stream over fetch (EventSource cannot send the Bearer header) ---------
+  // ---- live: the tenant's /events/stream (sharefab.stream: fetch-based SSE with the token) --
 
   function setLive(on) {
     const label = $("#sme-live");
@@ -525,50 +525,15 @@
   }
 
   let refreshTimer = null;
-  function onStreamEvent(data) {
-    const e = JSON.parse(data);
-    // Any event may change a list row; the open order's details are read again in one go.
+  function onStreamEvent(kind, event) {
+    // Any event may change a row of the list; the open order's details are read again in one
+    // go (a burst of events, e.g. the replay after a reconnect, is one reload).
+    const orderId = event && typeof event === "object" ? event.order : null;
     clearTimeout(refreshTimer);
     refreshTimer = setTimeout(async () => {
       await loadOrders().catch(() => {});
-      if (e.order === state.selected) await refreshOrder().catch(() => {});
+      if (!orderId || orderId === state.selected) await refreshOrder().catch(() => {});
     }, 150);
-  }
-
-  async function smeFollow() {
-    for (;;) {
-      try {
-        const token = localStorage.getItem("sharefab.token");
-        const resp = await fetch(`/events/stream?after=${state.lastEventId}`, {
-          headers: { Authorization: `Bearer ${token}`, Accept: "text/event-stream" },
-        });
-        if (!resp.ok) throw new Error(String(resp.status));
-        setLive(true);
-        const reader = resp.body.pipeThrough(new TextDecoderStream()).getReader();
-        let buffer = "";
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          buffer += value;
-          let cut;
-          while ((cut = buffer.indexOf("\n\n")) >= 0) {
-            const message = buffer.slice(0, cut);
-            buffer = buffer.slice(cut + 2);
-            let id = null; let data = "";
-            for (const line of message.split("\n")) {
-              if (line.startsWith("id:")) id = Number(line.slice(3).trim());
-              else if (line.startsWith("data:")) data += line.slice(5).trim();
-            }
-            if (id !== null) state.lastEventId = Math.max(state.lastEventId, id);
-            if (data) onStreamEvent(data);
-          }
-        }
-      } catch (err) {
-        // fall through: reconnect after the server's advertised retry
-      }
-      setLive(false);
-      await new Promise((r) => setTimeout(r, 2000));
-    }
   }
 
   // ---- start -------------------------------------------------------------------------------
@@ -610,12 +575,11 @@
     }
     $("#sme-get-quotes").addEventListener("click", requestQuotes);
     await loadOrders();
-    // Start the stream after the newest event already seen, so only news triggers a reload.
-    state.lastEventId = 0;
     sf.onLang(rerender);
     window.addEventListener("resize", () => state.charts.forEach((c) => c.resize()));
     document.body.dataset.ready = "1";
-    smeFollow();
+    setLive(false);
+    state.stream = sf.stream("/events/stream", { onEvent: onStreamEvent, onState: setLive });
   }
 
   start().catch((err) => {
