@@ -115,6 +115,9 @@ EXPECTED: dict[str, Spec] = {
     "POST /orders/{order_id}/ratings": w(SME, FACTORY),
     "GET /orders/{order_id}/ratings": r(SME, FACTORY),
     "GET /factories/{factory_id}/credit": r(FACTORY, PARK),
+    # The factory page: a factory's own earnings and utilization.
+    "GET /factories/{factory_id}/earnings": r(FACTORY),
+    "GET /factories/{factory_id}/utilization": r(FACTORY),
     # Simulations launched from the web app: analysts' own runs, and the platform's.
     "POST /simulations": w(ANALYST),
     "GET /simulations": r(ANALYST),
