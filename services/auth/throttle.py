@@ -1,7 +1,7 @@
 """Failed logins are limited per account and per client address, so passwords cannot be guessed
 at the speed of the server.
 
-``POST /auth/login`` asks ``LoginThrottle.retry_after`` before it verifies anything: past
+``POST /auth/login`` asks ``LoginThrottle.attempt`` before it verifies anything: past
 ``login_failures_per_account`` failures for one e-mail, or ``login_failures_per_address`` from
 one client address, within ``login_failure_window_s``, it answers 429 with Retry-After (the
 seconds until the oldest of those failures leaves the window) and spends no argon2 time. A
@@ -67,6 +67,11 @@ class _Failures:
         if len(self._times) > MAX_KEYS:
             self._times.popitem(last=False)
 
+    def discard(self, key: str, at: float) -> None:
+        times = self._times.get(key)
+        if times is not None and at in times:
+            times.remove(at)
+
     def clear(self, key: str) -> None:
         self._times.pop(key, None)
 
@@ -85,24 +90,29 @@ class LoginThrottle:
     def _account(email: str) -> str:
         return email.strip().lower()
 
-    def retry_after(self, *, email: str, address: str) -> int | None:
-        """None when this login may be tried, else whole seconds to wait (counted refused)."""
+    def attempt(self, *, email: str, address: str) -> float:
+        """Before a password is checked: the attempt's ticket for ``succeeded``, or
+        TooManyLoginsError with the whole seconds to wait (counted refused).
+
+        The attempt counts as a failure from now on, so parallel guesses cannot slip past
+        the limit while their passwords are being checked; a success takes it back.
+        """
         now = self._clock()
         with self._lock:
             by_address = self._addresses.wait_s(address, now)
             by_account = self._accounts.wait_s(self._account(email), now)
-        if by_address <= 0 and by_account <= 0:
-            return None
+            if by_address <= 0 and by_account <= 0:
+                self._addresses.add(address, now)
+                self._accounts.add(self._account(email), now)
+                return now
         LOGIN_REFUSED.labels("address" if by_address >= by_account else "account").inc()
-        return max(1, math.ceil(max(by_address, by_account)))
+        raise TooManyLoginsError(max(1, math.ceil(max(by_address, by_account))))
 
-    def failed(self, *, email: str, address: str) -> None:
+    def failed(self) -> None:
         LOGIN_FAILURES.inc()
-        now = self._clock()
-        with self._lock:
-            self._addresses.add(address, now)
-            self._accounts.add(self._account(email), now)
 
-    def succeeded(self, *, email: str) -> None:
+    def succeeded(self, *, email: str, address: str, ticket: float) -> None:
+        """Clear the account's failures; take back only this attempt of the address's."""
         with self._lock:
             self._accounts.clear(self._account(email))
+            self._addresses.discard(address, ticket)

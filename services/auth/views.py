@@ -29,7 +29,7 @@ from services.auth.models import (
 )
 from services.auth.policy import UnauthenticatedError
 from services.auth.principal import Principal
-from services.auth.throttle import LoginThrottle, TooManyLoginsError
+from services.auth.throttle import LoginThrottle
 from services.core.db import DbSession
 from services.core.errors import NotFoundError
 
@@ -67,14 +67,12 @@ def login(db: DbSession, request: Request, login_in: LoginIn) -> TokenRead:
     ``services.auth.throttle``)."""
     throttle = login_throttle(request.app)
     address = request.client.host if request.client else "unknown"
-    wait_s = throttle.retry_after(email=login_in.email, address=address)
-    if wait_s is not None:
-        raise TooManyLoginsError(wait_s)
+    ticket = throttle.attempt(email=login_in.email, address=address)  # 429 past the limit
     account = service.login(db, email=login_in.email, password=login_in.password)
     if account is None:
-        throttle.failed(email=login_in.email, address=address)
+        throttle.failed()
         raise UnauthenticatedError("wrong e-mail or password")
-    throttle.succeeded(email=login_in.email)
+    throttle.succeeded(email=login_in.email, address=address, ticket=ticket)
     settings = request.app.state.settings
     token = tokens.issue_token(settings.secret_key, account_id=account.id,
                                now=datetime.now(UTC), ttl_s=settings.token_ttl_s)

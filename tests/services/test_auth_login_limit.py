@@ -9,7 +9,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from services.api.app import create_app
-from services.auth.throttle import LoginThrottle
+from services.auth.throttle import LoginThrottle, TooManyLoginsError
 from services.live.memory import InMemoryLiveStore
 from tests.services.auth_helpers import as_platform
 from tests.services.conftest import NOW, make_settings
@@ -65,20 +65,42 @@ def test_login__per_address_limit_across_accounts(tmp_path):
         assert codes == [401, 401, 401, 401, 429, 429]
 
 
+def _wait(throttle: LoginThrottle, email: str, address: str) -> int | None:
+    """Seconds to wait, or None: let in (and counted, as an attempt still being checked)."""
+    try:
+        throttle.attempt(email=email, address=address)
+    except TooManyLoginsError as exc:
+        return exc.retry_after_s
+    return None
+
+
+def _fail(throttle: LoginThrottle, email: str, address: str) -> None:
+    throttle.attempt(email=email, address=address)
+    throttle.failed()
+
+
 def test_throttle__window_slides_and_success_clears_only_the_account():
     now = [0.0]
     throttle = LoginThrottle(per_account=2, per_address=3, window_s=60, clock=lambda: now[0])
     for _ in range(2):
-        throttle.failed(email="a@x", address="1.1.1.1")
-    assert throttle.retry_after(email="a@x", address="2.2.2.2") == 60
+        _fail(throttle, "a@x", "1.1.1.1")
+    assert _wait(throttle, "a@x", "2.2.2.2") == 60
     now[0] = 30.0
-    assert throttle.retry_after(email="A@x ", address="2.2.2.2") == 30
-    now[0] = 60.0
-    assert throttle.retry_after(email="a@x", address="2.2.2.2") is None
-    throttle.failed(email="b@x", address="1.1.1.1")
-    throttle.succeeded(email="b@x")
-    throttle.failed(email="b@x", address="1.1.1.1")
-    assert throttle.retry_after(email="b@x", address="3.3.3.3") is None  # 1 since success
-    # The address keeps both of b's failures (the two at 0 s have left the window): 2 + 1.
-    throttle.failed(email="c@x", address="1.1.1.1")
-    assert throttle.retry_after(email="e@x", address="1.1.1.1") == 60
+    assert _wait(throttle, "A@x ", "2.2.2.2") == 30  # the same account, however spelled
+    now[0] = 60.0  # the two failures at 0 s have left the window
+    ticket = throttle.attempt(email="b@x", address="1.1.1.1")
+    throttle.failed()
+    ticket = throttle.attempt(email="b@x", address="1.1.1.1")
+    throttle.succeeded(email="b@x", address="1.1.1.1", ticket=ticket)
+    _fail(throttle, "b@x", "1.1.1.1")
+    # b's account: one failure since its success; the address: b's two failures.
+    assert _wait(throttle, "b@x", "3.3.3.3") is None
+    _fail(throttle, "c@x", "1.1.1.1")
+    assert _wait(throttle, "e@x", "1.1.1.1") == 60
+
+
+def test_throttle__parallel_attempts_count_before_their_passwords_are_checked():
+    throttle = LoginThrottle(per_account=2, per_address=100, window_s=60, clock=lambda: 0.0)
+    throttle.attempt(email="a@x", address="1.1.1.1")
+    throttle.attempt(email="a@x", address="1.1.1.2")  # both still being checked
+    assert _wait(throttle, "a@x", "1.1.1.3") == 60

@@ -37,9 +37,10 @@ def test_rate_limit__per_key_not_per_header(tmp_path):
         assert client.get("/orders", headers=key_2).status_code == 200
         # A forged token shaped like key 1 spends the address's budget, not key 1's: the
         # stranger is refused for its own address once that is spent, key 2 still works.
+        # Each forged token differs, as a guesser's do: still one address, one budget.
         prefix = key_1["Authorization"].split()[1][:12]
-        forged = {"Authorization": f"Bearer {prefix}_{'x' * 43}"}
-        assert [client.get("/orders", headers=forged).status_code for _ in range(3)] == [
+        forged = [{"Authorization": f"Bearer {prefix}_{'x' * 42}{i}"} for i in range(3)]
+        assert [client.get("/orders", headers=h).status_code for h in forged] == [
             401, 401, 429]
         assert client.get("/healthz", headers=key_1).status_code == 200  # exempt
 
