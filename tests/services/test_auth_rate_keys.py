@@ -5,6 +5,7 @@ that names nothing counts against its client address, never against the key it i
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -58,7 +59,9 @@ def test_caller_keys__rate_per_credential_quotes_per_organisation(tmp_path):
             headers = [(b"authorization", f"Bearer {token}".encode())] if token else []
             scope = {"type": "http", "headers": headers, "client": ("10.0.0.7", 5),
                      "app": client.app}
-            return asyncio.run(middleware._caller_keys(scope))
+            # A thread of its own: another test's browser may hold this thread's event loop.
+            with ThreadPoolExecutor(1) as pool:
+                return pool.submit(asyncio.run, middleware._caller_keys(scope)).result()
 
         seen = [caller(t) for t in keys]
         assert len({k.rate for k in seen}) == 3  # two keys and an account: three buckets
