@@ -85,8 +85,11 @@ class DbEffects:
             results = shopfloor.calendar_stranded(
                 session, resource_id=resource, booking_ids=stranded, now=self.clock(),
                 unavailable=self.unavailable(), actor=ACTOR) if stranded else []
-            _audit_gateway(session, resource, action="resource.windows_replaced",
-                           before=before)
+            # A gateway re-publishes its calendar: only a different one is a change.
+            after = resource_wire(row) if row is not None else None
+            if before is not None and after is not None and before.windows != after.windows:
+                _audit_gateway(session, resource, action="resource.windows_replaced",
+                               before=before, after=after)
             send = [b for r in results for b in shopfloor.work_orders_of(session, r)]
         self._send(send)
 
@@ -100,10 +103,15 @@ class DbEffects:
 
     def resource_down(self, resource: str) -> None:
         with _outage_is_unavailable(), session_scope(self.session_factory) as session:
-            _audit_gateway(session, resource, action="resource.down", before=None)
             results = shopfloor.resource_down(session, resource_id=resource, now=self.clock(),
                                               unavailable=self.unavailable() | {resource},
                                               actor=ACTOR)
+            # A machine reports "down" at every heartbeat while it is down; what changes stored
+            # state is the first report with open lots on it, which repairs their orders.
+            if results:
+                _audit_gateway(session, resource, action="resource.down", before=None,
+                               after={"status": "down",
+                                      "repaired_orders": [r.order_id for r in results]})
             send = [b for r in results for b in shopfloor.work_orders_of(session, r)]
         self._send(send)
 
@@ -136,8 +144,8 @@ class DbEffects:
                 log.exception("dispatching %d work orders failed", len(work_orders))
 
 
-def _audit_gateway(session: Session, resource_id: str, *, action: str,
-                   before: Any) -> None:
+def _audit_gateway(session: Session, resource_id: str, *, action: str, before: Any,
+                   after: Any) -> None:
     """Audit a change a factory's gateway made over MQTT, in the change's own transaction.
 
     The broker's ACL lets only ``gw/<park>/<factory>`` publish under that factory's topics, so
@@ -147,7 +155,6 @@ def _audit_gateway(session: Session, resource_id: str, *, action: str,
     if row is None:
         return
     factory = row.factory
-    after = resource_wire(row) if action != "resource.down" else {"status": "down"}
     audit.record(session, actor=f"gateway:gw/{factory.park_id}/{factory.id}",
                  actor_org=factory.org_id, owner_org=factory.org_id, action=action,
                  object_type="resource", object_id=resource_id, before=before, after=after)

@@ -40,20 +40,38 @@ def test_availability_over_mqtt__audited_with_the_gateway_as_actor(client):
     client.post("/factories", json={**b.factory("FA", park="P9"), "org": "fac-a"})
     before = client.get("/resources/FA-R1").json()["windows"]
     effects = DbEffects(client.app.state.session_factory, clock=lambda: T0)
-    effects.replace_windows("FA-R1", [Window(start=T0, end=T0.replace(hour=12))])
-    effects.resource_down("FA-R1")
+    calendar = [Window(start=T0, end=T0.replace(hour=12))]
+    effects.replace_windows("FA-R1", calendar)
+    effects.replace_windows("FA-R1", calendar)  # re-published unchanged: no change, no event
     events = _gateway_events(client, fac_a)  # the factory sees what its gateway did
-    assert [e["action"] for e in events] == ["resource.windows_replaced", "resource.down"]
-    calendar = events[0]
-    assert (calendar["actor"], calendar["actor_org"], calendar["owner_org"],
-            calendar["object_type"], calendar["object_id"]) == (
+    assert [e["action"] for e in events] == ["resource.windows_replaced"]
+    (event,) = events
+    assert (event["actor"], event["actor_org"], event["owner_org"],
+            event["object_type"], event["object_id"]) == (
         "gateway:gw/P9/FA", "fac-a", "fac-a", "resource", "FA-R1")
-    assert calendar["before"]["windows"] == before
-    assert calendar["after"]["windows"] == [{"start": "2026-12-02T08:00:00Z",
-                                             "end": "2026-12-02T12:00:00Z"}]
-    assert events[1]["after"] == {"status": "down"}
+    assert event["before"]["windows"] == before
+    assert event["after"]["windows"] == [{"start": "2026-12-02T08:00:00Z",
+                                          "end": "2026-12-02T12:00:00Z"}]
     assert _gateway_events(client, sme) == []  # nobody else's business
-    assert len(_gateway_events(client, client.headers)) == 2  # the platform sees all
+    assert len(_gateway_events(client, client.headers)) == 1  # the platform sees all
+
+
+def test_down_over_mqtt__audited_when_it_repairs_booked_orders(client):
+    fac_a = bearer(grant(client.app, org_id="fac-a", kind="factory"))
+    client.post("/factories", json={**b.factory("FA", park="P9"), "org": "fac-a"})
+    effects = DbEffects(client.app.state.session_factory, clock=lambda: T0)
+    effects.resource_down("FA-R1")  # nothing booked on it: the live state is all it changes
+    assert _gateway_events(client, fac_a) == []
+    client.post("/orders", json=b.order("O1"))
+    quotes = client.post("/orders/O1/quotes", params={"time_limit_s": 1}).json()
+    quote = next(q for q in quotes if q["plan"]["status"] == "planned")
+    assert client.post(f"/quotes/{quote['id']}/accept").status_code == 201
+    effects.resource_down("FA-R1")
+    effects.resource_down("FA-R1")  # the next heartbeat, still down: its lots already moved
+    (event,) = _gateway_events(client, fac_a)
+    assert (event["action"], event["actor"], event["actor_org"]) == (
+        "resource.down", "gateway:gw/P9/FA", "fac-a")
+    assert event["after"] == {"status": "down", "repaired_orders": ["O1"]}
 
 
 def test_unknown_resource__nothing_audited(client):
