@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     secret_key: str = _DEFAULT_SECRET
     # A login token is valid this long; API keys last until revoked.
     token_ttl_s: int = Field(default=8 * 3600, ge=60, le=30 * 24 * 3600)
+    # Failed POST /auth/login attempts allowed per account (e-mail) and per client address
+    # within login_failure_window_s; past either, 429 with Retry-After.
+    login_failures_per_account: int = Field(default=10, ge=1)
+    login_failures_per_address: int = Field(default=100, ge=1)
+    login_failure_window_s: float = Field(default=900.0, gt=0)
 
     # Upgrade the schema to the newest Alembic revision when the app starts.
     migrate_on_start: bool = True

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request, status
 
 from domain.schemas import FactoryIn, UtcDatetime
 from services.audit import service as audit
-from services.auth import scope
+from services.auth import namespace, scope
 from services.auth import service as auth_service
 from services.auth.deps import CurrentPrincipal
 from services.auth.models import OrgKind
@@ -46,6 +46,11 @@ def create_factory(db: DbSession, principal: CurrentPrincipal, factory_in: Facto
         raise InvalidError("body.org", "a factory organisation registers only its own factories")
     else:
         org = principal.org_id
+    factory_in = factory_in.model_copy(update={
+        "id": namespace.qualify(principal, factory_in.id),
+        "resources": [r.model_copy(update={"id": namespace.qualify(
+            principal, r.id, field=f"body.resources.{i}.id")})
+            for i, r in enumerate(factory_in.resources)]})
     factory = service.to_wire(service.create(db, factory_in=factory_in, org_id=org))
     audit.record_by(db, principal, action="factory.created", object_type="factory",
                     object_id=factory.id, owner_org=org, after=factory)
