@@ -44,7 +44,8 @@ class Housekeeper:
         """One pass of every chore; answers the webhook deliveries attempted."""
         with session_scope(self.session_factory) as session:
             expire_quotes(session, now=self.clock(), ttl_s=self.settings.quote_ttl_s)
-        return deliver_due(self.session_factory, policy=self.policy)
+        return deliver_due(self.session_factory, policy=self.policy,
+                           allow_private=self.settings.webhook_allow_private)
 
     def start(self) -> None:
         self._thread.start()
