@@ -121,3 +121,39 @@ def repair(lots: Sequence[PlannedLot], *, steps: Mapping[str, Sequence[str]], qu
     return RepairDecision(keep=keep, release=release, remake=remake,
                           ready_at=max(ends) if ends else None,
                           why={k: why[k] for k in release})
+
+
+@dataclass(frozen=True, slots=True)
+class RemakeLayer:
+    """Remade work planned as one sub-order: ``quantity`` pieces through each of ``steps``.
+
+    ``fed_by`` are the kept lots of the steps outside the layer that its steps come after:
+    the layer's pieces start from their output, so its lots start once that has arrived.
+    """
+
+    steps: tuple[str, ...]
+    quantity: int
+    fed_by: tuple[str, ...]
+
+
+def remake_layers(decision: RepairDecision, *, steps: Mapping[str, Sequence[str]],
+                  lots: Sequence[PlannedLot]) -> list[RemakeLayer]:
+    """Split ``decision.remake`` into layers so each step makes exactly what it is short of.
+
+    Steps can be short by different amounts (scrap of 5 at the first step releases the whole
+    next step: remake 5 then 60). Sorting the distinct amounts q1 < q2 < ... gives one layer
+    per amount: the steps short of at least q_k make q_k - q_(k-1) more pieces. A step short
+    of more than a step before it takes the difference from the earlier step's kept output,
+    which is exactly that much larger, so no step makes more good pieces than reach it and
+    every step ends with the order's quantity.
+    """
+    kept = set(decision.keep)
+    layers: list[RemakeLayer] = []
+    below = 0
+    for amount in sorted(set(decision.remake.values())):
+        members = tuple(s for s in steps if decision.remake.get(s, 0) >= amount)
+        inputs = {a for s in members for a in steps[s]} - set(members)
+        fed = tuple(lot.id for lot in lots if lot.step in inputs and lot.id in kept)
+        layers.append(RemakeLayer(steps=members, quantity=amount - below, fed_by=fed))
+        below = amount
+    return layers
