@@ -95,6 +95,8 @@ class BookingRead(BaseModel):
     # Extension, in work orders only: good input pieces delivered to this lot so far (None:
     # its input is on hand). Set by services.flows.shopfloor.with_inputs.
     input_ready: int | None = None
+    # Extension, in work orders only: when those pieces are at the lot's factory.
+    input_at: UtcDatetime | None = None
 
     @property
     def cancelled(self) -> bool:

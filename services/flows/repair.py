@@ -42,6 +42,7 @@ from services.bookings import ledger
 from services.bookings.models import Booking, BookingRead, BookingState
 from services.bookings.service import read_all
 from services.events import service as events
+from services.events.models import OrderEvent
 from services.factories.models import Factory as FactoryRow
 from services.orders import service as order_service
 from services.orders.models import Order, OrderState
@@ -58,6 +59,8 @@ class RepairResult:
     order_id: str
     cause: str
     released: list[str] = field(default_factory=list)
+    # Kept lots cut to fewer pieces (overrunning): their work orders go out again.
+    cut: list[str] = field(default_factory=list)
     booked: list[BookingRead] = field(default_factory=list)
     planned: bool = True
     reason: str | None = None
@@ -89,8 +92,14 @@ def orders_on(session: Session, *, resource_ids: Iterable[str] = (),
 
 def repair_order(session: Session, *, order_id: str, cause: str, now: datetime,
                  broken: Breakage, unavailable: set[str] | frozenset[str] = frozenset(),
-                 actor: str = "system", quote_fn: QuoteFn = default_quote) -> RepairResult:
-    """Repair ``order_id`` after ``broken``; a no-op result when nothing of it is affected."""
+                 actor: str = "system", quote_fn: QuoteFn = default_quote,
+                 fallback_finish: datetime | None = None) -> RepairResult:
+    """Repair ``order_id`` after ``broken``; a no-op result when nothing of it is affected.
+
+    ``fallback_finish``: the plan as it stands still works, only late (an overrunning lot
+    that keeps going). Then a re-plan that finds no room is undone rather than leaving pieces
+    unmade, and the customer is told the order finishes no earlier than this.
+    """
     result = RepairResult(order_id=order_id, cause=cause)
     order = session.get(Order, order_id, with_for_update=True)
     if order is None or order.status not in REPAIRABLE:
@@ -104,17 +113,71 @@ def repair_order(session: Session, *, order_id: str, cause: str, now: datetime,
     if not decision.needed:
         return result
     by_id = {b.id: b for b in rows}
+    was = {b.id: (b.status, b.quantity) for b in rows}
     for bid in decision.release:
         by_id[bid].status = BookingState.CANCELLED.value
+    for bid, quantity in decision.cut.items():
+        by_id[bid].quantity = quantity
     session.flush()
     result.released = list(decision.release)
+    result.cut = list(decision.cut)
     kept = [by_id[k] for k in decision.keep]
     blocked = set(unavailable) | set(broken.resources)
     if decision.remake:
         _replan(session, result, order=order, decision=decision, lots=planned, kept=kept,
                 now=now, blocked=blocked, quote_fn=quote_fn)
+    if not result.planned and fallback_finish is not None:
+        _undo(session, result, by_id=by_id, was=was)
+        _emit_kept_late(session, result, order=order, finish=fallback_finish, actor=actor)
+        return result
     _emit(session, result, order=order, decision=decision, kept=kept, actor=actor)
     return result
+
+
+def _undo(session: Session, result: RepairResult, *, by_id: dict[str, Booking],
+          was: dict[str, tuple[str, int]]) -> None:
+    """Put the order's lots back as they were; drop lots booked by earlier layers."""
+    for bid in [*result.released, *result.cut]:
+        by_id[bid].status, by_id[bid].quantity = was[bid]
+    for row in result.booked:
+        booking = session.get(Booking, row.id)
+        if booking is not None:
+            session.delete(booking)
+    session.flush()
+    result.released, result.cut, result.booked = [], [], []
+
+
+def _emit_kept_late(session: Session, result: RepairResult, *, order: Order,
+                    finish: datetime, actor: str) -> None:
+    """Nothing faster was found: the plan stays, and the customer learns how late it runs."""
+    result.finish = max(finish, max((b.end for b in _open_lots(session, order.id)),
+                                    default=finish))
+    result.late_by_min = max(0, math.ceil((result.finish - order.due) / timedelta(minutes=1)))
+    if _already_told(session, order.id, result):
+        return
+    events.record(session, order_id=order.id, kind="delayed", actor=actor, details={
+        "cause": result.cause, "planned": False,
+        "reason": f"{result.reason or 'no room elsewhere'}: the plan stays as it is and "
+                  "finishes late",
+        "finish": format_utc(result.finish), "due": format_utc(order.due),
+        "late_by_min": result.late_by_min})
+
+
+def _open_lots(session: Session, order_id: str) -> list[Booking]:
+    return list(session.scalars(select(Booking).where(
+        Booking.order_id == order_id, Booking.status.in_(ledger.OPEN_STATES))))
+
+
+def _already_told(session: Session, order_id: str, result: RepairResult) -> bool:
+    """The last ``delayed`` event of the order said the same cause about as late (within a
+    quarter of an hour): a slow lot reporting progress every minute is one message, not 60."""
+    last = session.scalars(select(OrderEvent).where(
+        OrderEvent.order_id == order_id, OrderEvent.kind == "delayed")
+        .order_by(OrderEvent.id.desc()).limit(1)).first()
+    if last is None or str(last.details.get("cause", "")).split(":")[0] != \
+            result.cause.split(":")[0]:
+        return False
+    return abs(int(last.details.get("late_by_min", 0)) - result.late_by_min) < 15
 
 
 def _planned(b: Booking) -> PlannedLot:
@@ -261,6 +324,7 @@ def _emit(session: Session, result: RepairResult, *, order: Order, decision: Rep
     details: dict[str, object] = {
         "cause": result.cause,
         "released": [{"booking": b, "why": decision.why[b]} for b in decision.release],
+        "cut": [{"booking": b, "quantity": q} for b, q in decision.cut.items()],
         "remade": dict(decision.remake),
         "booked": [{"booking": b.id, "resource": b.resource, "step": b.step,
                     "quantity": b.quantity, "start": format_utc(b.start),
@@ -281,4 +345,6 @@ def _emit(session: Session, result: RepairResult, *, order: Order, decision: Rep
     if not result.planned or result.late_by_min > 0:
         events.record(session, order_id=order.id, kind="delayed", actor=actor,
                       details={"late_by_min": result.late_by_min, "planned": result.planned,
-                               "reason": result.reason or "repaired plan finishes late"})
+                               "reason": result.reason or "repaired plan finishes late",
+                               "cause": result.cause,
+                               "finish": details["finish"], "due": details["due"]})

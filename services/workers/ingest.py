@@ -119,6 +119,14 @@ class DbEffects:
             send = [b for r in results for b in shopfloor.work_orders_of(session, r)]
         self._send(send)
 
+    def sweep_overrun(self) -> None:
+        """Repair orders whose lots overrun their bookings (called every few seconds)."""
+        with _outage_is_unavailable(), session_scope(self.session_factory) as session:
+            results = shopfloor.overrun_sweep(session, now=self.clock(),
+                                              unavailable=self.unavailable(), actor=ACTOR)
+            send = [b for r in results for b in shopfloor.work_orders_of(session, r)]
+        self._send(send)
+
     def _send(self, work_orders: list[BookingRead]) -> None:
         """Dispatch after the commit: only work orders of stored bookings go out."""
         if work_orders and self.dispatch is not None:
@@ -305,8 +313,9 @@ def run(settings: Any, *, processes_hint: str = "") -> None:
         if isinstance(ingest.effects, DbEffects):
             try:
                 ingest.effects.sweep_offline(live, OFFLINE_GRACE)
+                ingest.effects.sweep_overrun()
             except Exception:  # the sweep retries in 10 s; the ingest goes on
-                log.exception("offline sweep failed")
+                log.exception("offline or overrun sweep failed")
         log.info("ingest: %d messages, %d applied, %d acked, rejected %s, %d batch failures, "
                  "%d deferred, %d shed", ingest.messages, ingest.applied, client.acked,
                  dict(ingest.rejected), client.batch_failures, client.deferred, client.shed)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scheduling.repair import Breakage, LotState, PlannedLot, remake_layers, repair
+from scheduling.repair import Breakage, Cut, LotState, PlannedLot, remake_layers, repair
 
 # s1 -> s2 -> s3, 100 pieces
 STEPS = {"s1": (), "s2": ("s1",), "s3": ("s2",)}
@@ -85,3 +85,14 @@ def test_remake_layers__one_shortfall_is_one_layer() -> None:
                       broken=Breakage(resources=frozenset({"B"})))
     [layer] = remake_layers(decision, steps=STEPS, lots=_plan())
     assert (layer.steps, layer.quantity, layer.fed_by) == (("s2", "s3"), 100, ("L1",))
+
+
+def test_repair__a_cut_lot_is_kept_smaller_and_the_difference_remade() -> None:
+    lots = [_lot("L1", "s1", "A", 0, 10, state=LotState.RUNNING, done=30),
+            _lot("L2", "s2", "B", 12, 20)]
+    decision = repair(lots, steps={"s1": (), "s2": ("s1",)}, quantity=100,
+                      broken=Breakage(cuts=(Cut("L1", 70),)))
+    assert decision.keep == ("L1",)
+    assert dict(decision.cut) == {"L1": 70}
+    assert dict(decision.remake) == {"s1": 30, "s2": 100}
+    assert decision.release == ("L2",)  # its input now arrives in two parts, later

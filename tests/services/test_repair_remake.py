@@ -77,10 +77,15 @@ def test_repair__a_lot_fed_by_a_kept_lot_starts_after_the_haul(client):
     booked = _accept(client, "O1")
     s1 = next(x for x in booked if x["step"] == "s1")
     assert next(x for x in booked if x["step"] == "s2")["resource"] == "R2"
-    client.post(f"/bookings/{s1['id']}/progress", json={"done": 60, "scrap": 0})
-    DbEffects(client.app.state.session_factory, clock=lambda: NOW).resource_down("R2")
+    client.post(f"/bookings/{s1['id']}/progress", json={"done": 60, "scrap": 0})  # at NOW
+    sent: list[Any] = []
+    DbEffects(client.app.state.session_factory, clock=lambda: NOW,
+              dispatch=sent.extend).resource_down("R2")
     [new] = [r for r in _open(client, "O1") if r["step"] == "s2"]
     assert new["resource"] == "R3"
     haul = Transport().duration_min(road_km(31.3, 120.6, 30.6, 120.0))
     assert haul > 60
     assert _when(new["start"]) >= _when(s1["end"]) + timedelta(minutes=haul)
+    # Its work order tells the gateway when the pieces are at F2: s1's finish plus the haul.
+    [order] = [w for w in sent if w.id == new["id"]]
+    assert (order.input_ready, order.input_at) == (60, NOW + timedelta(minutes=haul))
