@@ -2,7 +2,8 @@
 
 A lot overruns when it is still not finished ``grace`` past its booked end, or when the pace
 it has kept so far (pieces through per second since its booked start, or the booked pace if
-it has not begun) finishes it more than ``grace`` after its booked end. The first is judged
+it has not begun) finishes it more than ``grace`` after its booked end; the pace is judged
+once a tenth of the booked time has passed. The first is judged
 at any time; the second only while its input is on hand (a lot waiting for pieces from the
 step before it runs at that step's pace, and that step is judged itself).
 
@@ -57,7 +58,9 @@ def judge(lot: LotProgress, *, now: int, grace: int, input_on_hand: bool) -> Ove
     if now > lot.end + grace:
         return Overrun(past_end=True, projected_end=None, through_by_end=lot.through,
                        good_by_end=lot.done)
-    if not input_on_hand or now <= lot.start:
+    # Too early to tell a pace from noise (a late first report, a slow start): judge once a
+    # tenth of the booked time has passed.
+    if not input_on_hand or now - lot.start < (lot.end - lot.start) / 10:
         return None
     # Not begun: it can at best run at the booked pace from now on.
     per_s = (lot.through / (now - lot.start) if lot.through

@@ -107,12 +107,16 @@ def repair_order(session: Session, *, order_id: str, cause: str, now: datetime,
     rows = list(session.scalars(select(Booking).where(
         Booking.order_id == order_id, Booking.status != BookingState.CANCELLED.value)
         .order_by(Booking.start, Booking.id)))
+    # Lots released earlier keep the pieces they made: those count, as finished lots.
+    stopped = list(session.scalars(select(Booking).where(
+        Booking.order_id == order_id, Booking.status == BookingState.CANCELLED.value,
+        Booking.done > 0).order_by(Booking.start, Booking.id)))
     steps = {s.id: tuple(s.after) for s in order.steps}
-    planned = [_planned(b) for b in rows]
+    planned = [_planned(b) for b in rows] + [_made(b) for b in stopped]
     decision = repair(planned, steps=steps, quantity=order.quantity, broken=broken)
     if not decision.needed:
         return result
-    by_id = {b.id: b for b in rows}
+    by_id = {b.id: b for b in [*rows, *stopped]}
     was = {b.id: (b.status, b.quantity) for b in rows}
     for bid in decision.release:
         by_id[bid].status = BookingState.CANCELLED.value
@@ -178,6 +182,13 @@ def _already_told(session: Session, order_id: str, result: RepairResult) -> bool
             result.cause.split(":")[0]:
         return False
     return abs(int(last.details.get("late_by_min", 0)) - result.late_by_min) < 15
+
+
+def _made(b: Booking) -> PlannedLot:
+    """A released lot's finished pieces, as a done lot of that many."""
+    s, e = ledger.lot_interval(b.start, b.end)
+    return PlannedLot(id=b.id, step=b.step_id or "", resource=b.resource_id, start=s, end=e,
+                      quantity=b.done, state=LotState.DONE, done=b.done, scrap=0)
 
 
 def _planned(b: Booking) -> PlannedLot:
@@ -316,7 +327,8 @@ def _sub_order(order: Order, layer: RemakeLayer, kept_factories: set[str],
 
 def _emit(session: Session, result: RepairResult, *, order: Order, decision: RepairDecision,
           kept: Sequence[Booking], actor: str) -> None:
-    ends = [b.end for b in kept] + [b.end for b in result.booked]
+    ends = [b.end for b in kept if b.status != BookingState.CANCELLED.value] + [
+        b.end for b in result.booked]
     result.finish = max(ends) if ends else None
     if result.finish is not None and result.planned:
         late = (result.finish - order.due) / timedelta(minutes=1)

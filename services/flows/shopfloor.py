@@ -172,8 +172,7 @@ def check_overrun(session: Session, *, booking: Booking, now: datetime,
         return None
     made = f"made {booking.done} good and {booking.scrap} scrap of {booking.quantity}"
     subject = f"overrun of lot {booking.id} on {booking.resource_id}"
-    if verdict.past_end or verdict.through_by_end <= lot.through:
-        broken = Breakage(lots=frozenset({booking.id}))
+    if verdict.past_end:
         late = math.ceil((now - booking.end) / timedelta(minutes=1))
         cause = (f"{subject}: still not finished {late} min after its booked end "
                  f"{format_utc(booking.end)} ({made}); the rest is made elsewhere")
@@ -181,13 +180,15 @@ def check_overrun(session: Session, *, booking: Booking, now: datetime,
             1 - lot.through / max(1, booking.quantity))
     else:
         assert verdict.projected_end is not None
-        projected = datetime.fromtimestamp(verdict.projected_end, tz=now.tzinfo)
-        broken = Breakage(cuts=(Cut(booking.id, verdict.through_by_end),))
+        fallback = datetime.fromtimestamp(verdict.projected_end, tz=now.tzinfo)
         cause = (f"{subject}: at its pace so far ({made}) it finishes at "
-                 f"{format_utc(projected)}, {verdict.late_by(end) // 60} min after its booked "
+                 f"{format_utc(fallback)}, {verdict.late_by(end) // 60} min after its booked "
                  f"end; it makes {verdict.through_by_end} by then and the rest is made "
                  "elsewhere")
-        fallback = projected
+    if verdict.past_end or verdict.through_by_end <= lot.through:
+        broken = Breakage(lots=frozenset({booking.id}))  # nothing more from it in its time
+    else:
+        broken = Breakage(cuts=(Cut(booking.id, verdict.through_by_end),))
     return repair_order(session, order_id=booking.order_id, cause=cause, now=now,
                         broken=broken, unavailable=unavailable, actor=actor,
                         quote_fn=quote_fn, fallback_finish=fallback)

@@ -66,11 +66,13 @@ class DbEffects:
     def __init__(self, session_factory: sessionmaker[Session], *,
                  unavailable: Callable[[], set[str]] = set,
                  dispatch: Callable[[list[BookingRead]], object] | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 overrun_grace: timedelta = shopfloor.OVERRUN_GRACE) -> None:
         self.session_factory = session_factory
         self.unavailable = unavailable
         self.dispatch = dispatch
         self.clock = clock
+        self.overrun_grace = overrun_grace
 
     def replace_windows(self, resource: str, windows: list[Window]) -> None:
         with _outage_is_unavailable(), session_scope(self.session_factory) as session:
@@ -87,7 +89,8 @@ class DbEffects:
         with _outage_is_unavailable(), session_scope(self.session_factory) as session:
             result = shopfloor.report_progress(session, booking_id=booking, done=done,
                                                scrap=scrap, now=self.clock(),
-                                               unavailable=self.unavailable(), actor=ACTOR)
+                                               unavailable=self.unavailable(), actor=ACTOR,
+                                               grace=self.overrun_grace)
             send = result.send
         self._send(send)
 
@@ -123,6 +126,7 @@ class DbEffects:
         """Repair orders whose lots overrun their bookings (called every few seconds)."""
         with _outage_is_unavailable(), session_scope(self.session_factory) as session:
             results = shopfloor.overrun_sweep(session, now=self.clock(),
+                                              grace=self.overrun_grace,
                                               unavailable=self.unavailable(), actor=ACTOR)
             send = [b for r in results for b in shopfloor.work_orders_of(session, r)]
         self._send(send)

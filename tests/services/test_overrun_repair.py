@@ -109,3 +109,21 @@ def test_overrun__housekeeping_releases_a_lot_still_running_past_its_end(client)
     [repaired] = _events(client, "repaired")
     assert "still not finished 15 min after its booked end" in repaired["cause"]
     assert {r.id for r in sent} == {lot["id"], new["id"]}  # withdrawn, and the new one
+
+
+def test_overrun__pieces_of_a_released_lot_still_count_in_a_later_repair(client):
+    """30 made before the lot was released; its replacement is cut later: the remake is what
+    is missing of 60, not of 60 minus the replacement alone (that made 90)."""
+    lot = _market(client)
+    effects = DbEffects(client.app.state.session_factory, clock=lambda: _at(8.5))
+    effects.record_progress(lot["id"], 30, 0)
+    settings = Settings(database_url="sqlite://", environment="test")
+    Housekeeper(client.app.state.session_factory, settings, lambda: _at(9.25)).repair_overruns()
+    [new] = _open(client)
+    start = datetime.fromisoformat(new["start"].replace("Z", "+00:00"))
+    effects.clock = lambda: start + timedelta(minutes=10)
+    effects.record_progress(new["id"], 2, 0)  # a fifth of its booked pace
+    rows = _open(client)
+    assert len(rows) == 2
+    assert {r["id"]: r["quantity"] for r in rows}[new["id"]] < 30  # cut
+    assert 30 + sum(r["quantity"] for r in rows) == 60
