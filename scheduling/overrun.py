@@ -1,7 +1,8 @@
 """Is a lot overrunning its booking? A pure judgement from its booked time and its progress.
 
 A lot overruns when it is still not finished ``grace`` past its booked end, or when the pace
-it has kept so far (pieces through per second since its booked start, or the booked pace if
+it has kept so far (pieces through per second since its booked start or the arrival of its
+input, whichever is later, or the booked pace if
 it has not begun) finishes it more than ``grace`` after its booked end; the pace is judged
 once a tenth of the booked time has passed. The first is judged
 at any time; the second only while its input is on hand (a lot waiting for pieces from the
@@ -29,10 +30,17 @@ class LotProgress:
     quantity: int
     done: int = 0
     scrap: int = 0
+    # When its input was at the factory, if after its booked start: the pace is measured
+    # from then (time spent waiting for a truck is not the machine's slowness).
+    ready: int | None = None
 
     @property
     def through(self) -> int:
         return self.done + self.scrap
+
+    @property
+    def began(self) -> int:
+        return max(self.start, self.ready) if self.ready is not None else self.start
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +68,10 @@ def judge(lot: LotProgress, *, now: int, grace: int, input_on_hand: bool) -> Ove
                        good_by_end=lot.done)
     # Too early to tell a pace from noise (a late first report, a slow start): judge once a
     # tenth of the booked time has passed.
-    if not input_on_hand or now - lot.start < (lot.end - lot.start) / 10:
+    if not input_on_hand or now - lot.began < (lot.end - lot.start) / 10:
         return None
     # Not begun: it can at best run at the booked pace from now on.
-    per_s = (lot.through / (now - lot.start) if lot.through
+    per_s = (lot.through / (now - lot.began) if lot.through
              else lot.quantity / (lot.end - lot.start))
     projected = now + math.ceil((lot.quantity - lot.through) / per_s)
     if projected <= lot.end + grace:

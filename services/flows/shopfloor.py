@@ -162,10 +162,11 @@ def check_overrun(session: Session, *, booking: Booking, now: datetime,
     if booking.order_id is None or booking.status not in (BookingState.BOOKED.value,
                                                           BookingState.RUNNING.value):
         return None
-    share = _input_shares(session, booking.order_id).get(booking.id, (None, None))[0]
+    share, arrived = _input_shares(session, booking.order_id).get(booking.id, (None, None))
     start, end = ledger.lot_interval(booking.start, booking.end)
     lot = LotProgress(start=start, end=end, quantity=booking.quantity, done=booking.done,
-                      scrap=booking.scrap)
+                      scrap=booking.scrap,
+                      ready=int(arrived.timestamp()) if arrived is not None else None)
     verdict = judge(lot, now=int(now.timestamp()), grace=int(grace.total_seconds()),
                     input_on_hand=share is None or share >= booking.quantity)
     if verdict is None:

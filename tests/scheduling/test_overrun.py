@@ -51,3 +51,11 @@ def test_judge__still_running_past_the_end_and_grace_overruns_whatever_the_input
 
 def test_judge__a_finished_lot_never_overruns() -> None:
     assert judge(_at(95, 5), now=5000, grace=60, input_on_hand=True) is None
+
+
+def test_judge__time_waiting_for_the_truck_is_not_slowness() -> None:
+    # Input at the door at 400 s; 60 pieces by 700 s is 0.2 piece/s: done at 900 s. Timed
+    # from the booked start it would look like 1167 s, past the grace.
+    lot = LotProgress(start=0, end=1000, quantity=100, done=60, ready=400)
+    assert judge(lot, now=700, grace=100, input_on_hand=True) is None
+    assert judge(LotProgress(0, 1000, 100, 60), now=700, grace=100, input_on_hand=True)
