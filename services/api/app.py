@@ -90,7 +90,10 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
             app.state.matcher = matcher
             runtime = await _start_mqtt(app, settings, demo)
             if settings.housekeeping_in_process:
-                housekeeper = Housekeeper(app.state.session_factory, settings, app.state.clock)
+                housekeeper = Housekeeper(
+                    app.state.session_factory, settings, app.state.clock,
+                    dispatch=lambda rows: app.state.dispatcher.dispatch(rows),
+                    unavailable=app.state.live.unavailable)
                 housekeeper.start()
             app.state.mqtt_runtime = runtime
             yield
@@ -146,7 +149,8 @@ async def _start_mqtt(app: FastAPI, settings: Settings, demo: bool) -> MqttRunti
     """Start the MQTT runtime in-process when enabled; it holds the work-order dispatcher."""
     if not settings.mqtt_enabled:
         return None
-    runtime = MqttRuntime(settings, app.state.live, app.state.session_factory, demo=demo)
+    runtime = MqttRuntime(settings, app.state.live, app.state.session_factory, demo=demo,
+                          clock=app.state.clock)
     await runtime.start()
     app.state.dispatcher = runtime.dispatcher
     return runtime

@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(default=8, ge=1)
     webhook_backoff_s: float = Field(default=2.0, gt=0)
     webhook_timeout_s: float = Field(default=5.0, gt=0)
+    # Webhook URLs must resolve to public addresses only (no loopback, link-local, private,
+    # multicast or unspecified target: server-side request forgery); true lets them reach
+    # this machine and its network (tests, demos with a local receiver).
+    webhook_allow_private: bool = False
 
     # Faults fail fast (issue 12): every Redis call gives up after redis_timeout_s; a request
     # waits at most db_pool_timeout_s for a pooled connection, and PostgreSQL cancels a
