@@ -11,6 +11,7 @@ import os
 import platform
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +19,14 @@ from rich.console import Console
 
 from bench.checked import CheckedSolve
 from simulations import spread
-from simulations.config import load_config, parse_config, read_raw, with_params
-from simulations.generator import generate
+from simulations.config import SimConfig, load_config, parse_config, read_raw, with_params
+from simulations.generator import Market, generate
 from simulations.kpis import Kpis
 from simulations.runner import PolicyRun, run_policies
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "simulations" / "examples" / "market.yaml"
 RESULTS = Path(__file__).resolve().parent / "results" / "sim.md"
+REPORT = Path(__file__).resolve().parent / "results" / "sim.html"
 
 # The solver budget of the benchmark (per engine call): CP-SAT, 1 worker, deterministic time
 # limit; orders are planned in batches every BATCH_MIN simulated minutes. 2 candidates per
@@ -67,52 +69,114 @@ def bench_config(factories: int, orders: int, days: float, extra: dict[str, Any]
     return with_params(raw, params)
 
 
+def _measure(cfg: SimConfig, market: Market, name: str, checker: CheckedSolve
+             ) -> tuple[PolicyRun, dict[str, Any]]:
+    """One policy on one market: its run and the wall time, CPU time and engine time it took."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    (run_,) = run_policies(cfg, [name], market=market, solver=checker)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return run_, {"wall_s": wall, "cpu_s": cpu, "solver_s": run_.result.solver_wall_s,
+                  "engine_s": run_.result.engine_wall_s, "calls": run_.result.engine_calls,
+                  "kpis": run_.kpis, "events": len(run_.result.log),
+                  "load": os.getloadavg()[0]}
+
+
+def _row(label: str, r: dict[str, Any]) -> str:
+    k = r["kpis"]
+    return (f"| {label} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | {r['engine_s']:.1f} | "
+            f"{r['solver_s']:.1f} | {r['calls']} | {k.orders} | {k.filled} | "
+            f"{k.on_time_rate:.1%} | {k.mean_lead_time_h:.1f} | {k.cost_per_order:,.2f} | "
+            f"{k.factories_per_order:.2f} | {k.idle_capacity_used:.1%} | {r['load']:.1f} |")
+
+
 def run(*, factories: int = 200, orders: int = 5000, days: float = 30.0,
         policies: list[str] | None = None, out: Path = RESULTS,
-        extra: dict[str, Any] | None = None, console: Console | None = None) -> dict[str, Any]:
-    """Run the benchmark, write the markdown section, return the measured numbers."""
+        extra: dict[str, Any] | None = None, console: Console | None = None,
+        seeds: Sequence[int] | None = None, report: Path | None = None,
+        longer: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run the benchmark on the markets of ``seeds`` (default: the config's own seed), write
+    the markdown section (and with ``report`` the HTML report), return the measured numbers.
+
+    ``longer``: solver parameters of the policy's own longer budget, run for cpsat on the first
+    seed's market, so the section states what the standard budget gives up.
+    """
     console = console or Console()
     names = policies or ["cpsat", "greedy"]
     cfg = parse_config(bench_config(factories, orders, days, extra), "bench config")
-    t0 = time.perf_counter()
-    market = generate(cfg)
-    gen_s = time.perf_counter() - t0
-    results: dict[str, Any] = {"generate_s": gen_s, "policies": {}}
+    seeds = list(seeds) if seeds else [cfg.seed]
     # Every plan of every policy through the independent checker; broken ones are counted.
     checker = CheckedSolve(strict=False)
     load_before = os.getloadavg()[0]
-    for name in names:
-        t0, c0 = time.perf_counter(), time.process_time()
-        (run_,) = run_policies(cfg, [name], market=market, solver=checker)
-        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-        k = run_.kpis
-        results["policies"][name] = {"wall_s": wall, "cpu_s": cpu,
-                                     "solver_s": run_.result.solver_wall_s,
-                                     "engine_s": run_.result.engine_wall_s,
-                                     "calls": run_.result.engine_calls,
-                                     "kpis": k, "events": len(run_.result.log)}
-        console.print(f"{name}: {wall:.1f} s wall, {cpu:.1f} s CPU, {k.orders} orders, "
-                      f"{k.filled} filled, on time {k.on_time_rate:.1%}, "
-                      f"cost/order {k.cost_per_order:,.2f}")
+    results: dict[str, Any] = {"generate_s": {}, "by_seed": {}, "longer": None}
+    by_seed: dict[int, list[Kpis]] = {}
+    first: list[PolicyRun] = []
+    markets: dict[int, Market] = {}
+    for seed in seeds:
+        t0 = time.perf_counter()
+        market = markets[seed] = generate(cfg, seed)
+        results["generate_s"][seed] = time.perf_counter() - t0
+        measured: dict[str, Any] = {}
+        runs = []
+        for name in names:
+            run_, measured[name] = _measure(cfg, market, name, checker)
+            runs.append(run_)
+            k = run_.kpis
+            console.print(f"seed {seed} {name}: {measured[name]['wall_s']:.1f} s wall, "
+                          f"{measured[name]['cpu_s']:.1f} s CPU, {k.orders} orders, "
+                          f"{k.filled} filled, on time {k.on_time_rate:.1%}, "
+                          f"cost/order {k.cost_per_order:,.2f}, idle used "
+                          f"{k.idle_capacity_used:.1%}")
+        results["by_seed"][seed] = measured
+        by_seed[seed] = [r.kpis for r in runs]
+        first = first or runs
+    if longer and "cpsat" in names:
+        long_cfg = parse_config(bench_config(factories, orders, days, {**(extra or {}),
+                                                                       **longer}),
+                                "bench config (longer budget)")
+        _, results["longer"] = _measure(long_cfg, markets[seeds[0]], "cpsat", checker)
+        console.print(f"seed {seeds[0]} cpsat, longer budget {longer}: "
+                      f"{results['longer']['cpu_s']:.1f} s CPU")
     load_after = os.getloadavg()[0]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    lines = _section(cfg, markets[seeds[0]], results, by_seed, checker, longer,
+                     (factories, orders, days), (load_before, load_after))
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if report is not None and first:
+        from simulations.report import render_report
+
+        report.write_text(render_report(first, title="ShareFab market simulation: the "
+                                        "benchmark market", by_seed=by_seed), encoding="utf-8")
+    console.print(f"wrote {out}")
+    return results
+
+
+def _section(cfg: SimConfig, market: Market, results: dict[str, Any],
+             by_seed: dict[int, list[Kpis]], checker: CheckedSolve,
+             longer: dict[str, Any] | None, size: tuple[int, int, float],
+             load: tuple[float, float]) -> list[str]:
+    """The BENCHMARKS.md section of ``run``."""
+    seeds = sorted(by_seed)
     resources = sum(len(f.resources) for f in market.factories)
     s = cfg.solver
+    gen = ", ".join(f"{v:.1f}" for v in results["generate_s"].values())
     lines = [
         "## Market simulation (`sharefab bench sim`)",
         "",
-        f"{days:g} simulated days of arrivals (+{cfg.drain_days:g} days to drain), "
-        f"{len(market.factories)} factories, {resources} machines and service lines, "
-        f"{len(market.arrivals)} orders (Poisson, {cfg.orders.per_day:.1f}/day), "
-        f"{len(market.outages)} breakdowns; the shipped example market scaled up. "
-        f"Market generation: {gen_s:.1f} s.",
+        f"Measured {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} by `bench/sim.py` "
+        f"(`run`, seeds {', '.join(map(str, seeds))}). {cfg.days:g} simulated days of "
+        f"arrivals (+{cfg.drain_days:g} days to drain), {len(market.factories)} factories, "
+        f"{resources} machines and service lines, {len(market.arrivals)} orders on seed "
+        f"{seeds[0]} (Poisson, {cfg.orders.per_day:.1f}/day), {len(market.outages)} "
+        f"breakdowns; the shipped example market scaled up. Market generation: {gen} s.",
         "",
         f"Solver budget per engine call: CP-SAT with 1 worker, max_deterministic_time "
         f"{s.deterministic_time_s} s (wall-clock cap {s.time_limit_s} s), "
         f"{s.candidates_per_step} candidate resources per step, up to {s.max_lots_per_step} "
         f"lots per step; orders are planned in batches every {s.batch_min} simulated minutes "
         f"(0 = each on arrival). Python {platform.python_version()}, {os.cpu_count()} CPUs, "
-        f"1-minute load average {load_before:.1f} before and {load_after:.1f} after the run "
-        "(other work on the machine slows every number here). Objective: tardiness "
+        f"1-minute load average {load[0]:.1f} before and {load[1]:.1f} after the run; the "
+        "machine is shared with other engineers' work, which slows every wall-clock number "
+        "here (compare CPU s). Objective: tardiness "
         f"{cfg.objective.tardiness_per_hour:g} CNY/h, late order "
         f"{cfg.objective.late_order_penalty:g} CNY. {checker.plans:,} plans "
         f"({checker.orders:,} order plans) checked by `tests/matching/plan_checker.py`: "
@@ -123,39 +187,48 @@ def run(*, factories: int = 200, orders: int = 5000, days: float = 30.0,
         "`CP-SAT s`: what the engine reports as its solver's wall time (model build and "
         "search); the rest of `wall s` is the simulation itself (snapshots, SimPy, KPIs). "
         "`CPU s`: the process's CPU time for the same span (what the run costs without the "
-        "other work on the machine; wall s / CPU s shows how much that work slowed it).",
+        "other work on the machine; wall s / CPU s shows how much that work slowed it). "
+        "`load`: the 1-minute load average when the run ended.",
         "",
-        "| policy | wall s | CPU s | engine s | CP-SAT s | engine calls | orders | filled | "
-        "on time | mean lead h | cost/order CNY | factories/order | idle capacity used | "
-        "log events |",
+        "| seed / policy | wall s | CPU s | engine s | CP-SAT s | engine calls | orders | "
+        "filled | on time | mean lead h | cost/order CNY | factories/order | "
+        "idle capacity used | load |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for name, r in results["policies"].items():
-        k = r["kpis"]
-        lines.append(f"| {name} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | {r['engine_s']:.1f} | "
-                     f"{r['solver_s']:.1f} | {r['calls']} | {k.orders} | "
-                     f"{k.filled} | {k.on_time_rate:.1%} | {k.mean_lead_time_h:.1f} | "
-                     f"{k.cost_per_order:,.2f} | {k.factories_per_order:.2f} | "
-                     f"{k.idle_capacity_used:.1%} | {r['events']} |")
-    pol = results["policies"]
-    if "cpsat" in pol and "greedy" in pol:
-        c, g = pol["cpsat"], pol["greedy"]
-        lines += ["", f"Against the greedy baseline of the same run: wall time x"
-                  f"{c['wall_s'] / g['wall_s']:.1f}, cost per order x"
-                  f"{c['kpis'].cost_per_order / max(g['kpis'].cost_per_order, 1e-9):.3f}, "
-                  f"on-time rate {c['kpis'].on_time_rate:.1%} vs {g['kpis'].on_time_rate:.1%}."]
+    for seed in seeds:
+        for name, r in results["by_seed"][seed].items():
+            lines.append(_row(f"{seed} {name}", r))
+    if results["longer"] is not None:
+        lines.append(_row(f"{seeds[0]} cpsat, longer budget", results["longer"]))
+    lines += ["", *spread.markdown(by_seed)]
+    std = results["by_seed"][seeds[0]].get("cpsat")
+    if results["longer"] is not None and std is not None:
+        lg, a, b = results["longer"], std["kpis"], results["longer"]["kpis"]
+        gives_up = (b.filled > a.filled or b.on_time > a.on_time
+                    or b.cost_per_order < a.cost_per_order * 0.99)
+        lines += ["", f"The policy's own longer budget on seed {seeds[0]} ("
+                  + ", ".join(f"`{k}={v}`" for k, v in (longer or {}).items())
+                  + f"; {lg['cpu_s']:.1f} s CPU against {std['cpu_s']:.1f} s): filled "
+                  f"{b.filled} vs {a.filled}, on time {b.on_time_rate:.1%} vs "
+                  f"{a.on_time_rate:.1%}, cost per filled order {b.cost_per_order:,.2f} vs "
+                  f"{a.cost_per_order:,.2f} CNY: the standard budget "
+                  + ("**gives up quality**." if gives_up else
+                     "gives up nothing (no more filled, no more on time, cost within 1 %).")]
     lines += ["", PROFILE]
-    if "cpsat" in pol and (factories, orders, days) == (200, 5000, 30.0):
-        verdict = "meets" if pol["cpsat"]["wall_s"] <= 120 else "misses"
-        lines += ["", f"Target: <= 120 s for cpsat on this machine: {verdict} "
-                  f"({pol['cpsat']['wall_s']:.1f} s)."]
-    elif "cpsat" in pol:
+    cps = [results["by_seed"][sd]["cpsat"] for sd in seeds if "cpsat" in results["by_seed"][sd]]
+    if cps and size == (200, 5000, 30.0):
+        worst = max(cps, key=lambda r: r["wall_s"])
+        worst_cpu = max(r["cpu_s"] for r in cps)
+        verdict = "meets" if worst["wall_s"] <= 120 else "misses"
+        lines += ["", f"Target: <= 120 s for cpsat on 2 cores: {verdict} on wall time "
+                  f"(slowest seed {worst['wall_s']:.1f} s wall at a load of "
+                  f"{worst['load']:.1f}); CPU time, what it costs on a quiet machine: "
+                  f"slowest seed {worst_cpu:.1f} s "
+                  f"({'within' if worst_cpu <= 120 else 'over'} 120 s)."]
+    elif cps:
         lines += ["", "Not the standard size (200 factories, 5,000 orders over 30 days): the "
                   "<= 120 s target is not judged by this run."]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    console.print(f"wrote {out}")
-    return results
+    return lines
 
 
 # Why cpsat was less punctual than greedy, and what fixed it. Measured by hand on the shipped
@@ -242,10 +315,16 @@ def run_seeds(*, seeds: Sequence[int] = (1, 2, 3, 4, 5),
     return by_seed
 
 
+# The policy's own longer budget, against which the standard one must give up nothing.
+LONGER = {"solver.candidates_per_step": 3, "solver.deterministic_time_s": 0.005}
+STANDARD_SEEDS = (1, 2, 3, 4, 5)
+
+
 def main() -> None:
     """The standard configuration (called by bench/run_all.py)."""
     run_seeds()
-    run()
+    run(seeds=STANDARD_SEEDS, policies=["cpsat", "greedy", "single"], report=REPORT,
+        longer=LONGER)
 
 
 __all__ = ["bench_config", "load_config", "main", "run", "run_seeds"]
