@@ -41,6 +41,7 @@ from services.quotes.views import router as quotes_router
 from services.ratings.views import router as ratings_router
 from services.resources.views import router as resources_router
 from services.scenario.views import router as scenario_router
+from services.web import views as web
 from services.webhooks.views import router as webhooks_router
 from services.workers.housekeeping import Housekeeper
 from services.workers.match import BackgroundMatcher, MatchWorker, QuoteQueue, make_redis
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
     app.add_api_route("/readyz", health.readyz, methods=["GET"], tags=["ops"],
                       responses={503: {"description": "a dependency is down (see checks)"}})
     docs.install(app)
+    web.install(app)  # /app pages, /static assets and the / redirect
     openapi_errors.install(app)  # last: it post-processes the document of every route
     return app
 

@@ -59,7 +59,14 @@ POLICY: dict[str, Rule] = {
     "GET /healthz": PUBLIC,
     "GET /readyz": PUBLIC,  # the load balancer's probe: dependency up/down, no data
     "GET /docs": PUBLIC,
-    "GET /": PUBLIC,
+    "GET /": PUBLIC,  # redirects to /app
+    # The web app's pages: static HTML without data (their API calls carry the token).
+    "GET /app": PUBLIC,
+    "GET /app/login": PUBLIC,
+    "GET /app/park": PUBLIC,
+    "GET /app/sme": PUBLIC,
+    "GET /app/factory": PUBLIC,
+    "GET /app/analyst": PUBLIC,
     "POST /auth/login": PUBLIC,
     # Counters and histograms without tenant data; scrape it from the park network only.
     "GET /metrics": PUBLIC,
