@@ -226,13 +226,15 @@ def _jsonable(r: dict[str, Any]) -> dict[str, Any]:
 
 
 def _merged(paths: Sequence[Path]) -> dict[str, Any]:
-    """Stored runs of other seeds of the same configuration as one (seeds run side by side)."""
+    """Stored runs of the same configuration as one: other seeds, or other policies of a seed
+    (run side by side in separate processes)."""
     parts = [json.loads(p.read_text(encoding="utf-8")) for p in paths]
     d = dict(parts[0])
     for other in parts[1:]:
         if other["size"] != d["size"] or other["extra"] != d["extra"]:
             raise ValueError("stored runs of different configurations")
-        d["by_seed"] = {**d["by_seed"], **other["by_seed"]}
+        d["by_seed"] = {sd: {**d["by_seed"].get(sd, {}), **other["by_seed"].get(sd, {})}
+                        for sd in {**d["by_seed"], **other["by_seed"]}}
         d["generate_s"] = {**d["generate_s"], **other["generate_s"]}
         d["longer"] = d["longer"] or other["longer"]
         d["longer_params"] = d["longer_params"] or other["longer_params"]

@@ -33,3 +33,12 @@ def test_render_stored__merges_seeds_run_apart(tmp_path: Path) -> None:
     assert "| 3 greedy |" in text
     assert "| 4 greedy |" in text
     assert "KPIs over seeds 3, 4" in text
+
+
+def test_render_stored__merges_policies_of_one_seed_run_apart(tmp_path: Path) -> None:
+    for policy in ("greedy", "single"):
+        sim.run(**TINY, seeds=(5,), policies=[policy], out=tmp_path / f"{policy}.md")
+    text = sim.render_stored([tmp_path / "greedy.json", tmp_path / "single.json"],
+                             tmp_path / "m.md")
+    assert "| 5 greedy |" in text
+    assert "| 5 single |" in text
