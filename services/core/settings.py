@@ -69,8 +69,16 @@ class Settings(BaseSettings):
     # sets false and runs `sharefab worker match` processes on the Redis stream instead.
     match_in_process: bool = True
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # A quote's solver time (shared by its three alternatives) and the resources per step its
+    # CP-SAT models keep (greedy and the factory-layout search look at 4x as many): chosen
+    # from the measured curve of `sharefab bench quote` (BENCHMARKS.md, bench/quote.py).
     quote_default_time_limit_s: float = Field(default=5.0, gt=0)
+    quote_candidates_per_step: int = Field(default=8, ge=1, le=200)
     quote_max_time_limit_s: float = Field(default=60.0, gt=0)
+    # The API keeps the market's resources and calendars in memory between quotes
+    # (services.scenario.market_cache); its own writes drop them at once, another process's
+    # added or removed rows at the next quote, anything else after this long. 0: no copy.
+    quote_market_cache_s: float = Field(default=600.0, ge=0)
     # Solves running at once in the API (each uses its own CP-SAT workers).
     quote_concurrency: int = Field(default=2, ge=1)
     # An offered quote may be accepted for this long; after that, ask for a new one.
