@@ -102,6 +102,8 @@ class BookingRead(BaseModel):
     process: str | None = None
     minutes_per_piece: float | None = None
     setup_min: int | None = None
+    # Extension, in work orders only: when those pieces are at the lot's factory.
+    input_at: UtcDatetime | None = None
 
     @property
     def cancelled(self) -> bool:

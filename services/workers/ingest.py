@@ -68,11 +68,13 @@ class DbEffects:
     def __init__(self, session_factory: sessionmaker[Session], *,
                  unavailable: Callable[[], set[str]] = set,
                  dispatch: Callable[[list[BookingRead]], object] | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 overrun_grace: timedelta = shopfloor.OVERRUN_GRACE) -> None:
         self.session_factory = session_factory
         self.unavailable = unavailable
         self.dispatch = dispatch
         self.clock = clock
+        self.overrun_grace = overrun_grace
 
     def replace_windows(self, resource: str, windows: list[Window]) -> None:
         with _outage_is_unavailable(), session_scope(self.session_factory) as session:
@@ -97,7 +99,8 @@ class DbEffects:
         with _outage_is_unavailable(), session_scope(self.session_factory) as session:
             result = shopfloor.report_progress(session, booking_id=booking, done=done,
                                                scrap=scrap, now=self.clock(),
-                                               unavailable=self.unavailable(), actor=ACTOR)
+                                               unavailable=self.unavailable(), actor=ACTOR,
+                                               grace=self.overrun_grace)
             send = result.send
         self._send(send)
 
@@ -132,6 +135,15 @@ class DbEffects:
         with _outage_is_unavailable(), session_scope(self.session_factory) as session:
             results = shopfloor.offline_sweep(session, live=live, now=self.clock(),
                                               grace=grace, actor=ACTOR)
+            send = [b for r in results for b in shopfloor.work_orders_of(session, r)]
+        self._send(send)
+
+    def sweep_overrun(self) -> None:
+        """Repair orders whose lots overrun their bookings (called every few seconds)."""
+        with _outage_is_unavailable(), session_scope(self.session_factory) as session:
+            results = shopfloor.overrun_sweep(session, now=self.clock(),
+                                              grace=self.overrun_grace,
+                                              unavailable=self.unavailable(), actor=ACTOR)
             send = [b for r in results for b in shopfloor.work_orders_of(session, r)]
         self._send(send)
 
@@ -337,8 +349,9 @@ def run(settings: Any, *, processes_hint: str = "") -> None:
         if isinstance(ingest.effects, DbEffects):
             try:
                 ingest.effects.sweep_offline(live, OFFLINE_GRACE)
+                ingest.effects.sweep_overrun()
             except Exception:  # the sweep retries in 10 s; the ingest goes on
-                log.exception("offline sweep failed")
+                log.exception("offline or overrun sweep failed")
         log.info("ingest: %d messages, %d applied, %d acked, rejected %s, %d batch failures, "
                  "%d deferred, %d shed", ingest.messages, ingest.applied, client.acked,
                  dict(ingest.rejected), client.batch_failures, client.deferred, client.shed)
