@@ -134,6 +134,9 @@ POLICY: dict[str, Rule] = {
     "POST /orders/{order_id}/ratings": write(SME, FACTORY),
     "GET /orders/{order_id}/ratings": read(SME, FACTORY),
     "GET /factories/{factory_id}/credit": read(FACTORY, PARK),
+    # A factory's own earnings and utilization (the factory page): never another's.
+    "GET /factories/{factory_id}/earnings": read(FACTORY),
+    "GET /factories/{factory_id}/utilization": read(FACTORY),
     # Reference data (process codes, materials): public, it belongs to no tenant and clients
     # build their forms from it before they have a key.
     "GET /processes": PUBLIC,

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import StreamingResponse
 
 from services.audit import service as audit
-from services.auth import scope
+from services.auth import namespace, scope
 from services.auth import service as auth_service
 from services.auth.deps import CurrentPrincipal
 from services.auth.models import OrgKind
@@ -50,7 +50,8 @@ def create_park(db: DbSession, principal: CurrentPrincipal, park_in: ParkCreate)
     elif park_in.operator not in (None, principal.org_id):
         raise InvalidError("body.operator", "a park organisation registers parks it operates")
     else:
-        park_in = park_in.model_copy(update={"operator": principal.org_id})
+        park_in = park_in.model_copy(update={"operator": principal.org_id,
+                                             "id": namespace.qualify(principal, park_in.id)})
     park = service.to_read(db, service.create(db, park_in=park_in))
     audit.record_by(db, principal, action="park.created", object_type="park",
                     object_id=park.id, owner_org=park.operator, after=park)

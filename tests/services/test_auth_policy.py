@@ -115,6 +115,9 @@ EXPECTED: dict[str, Spec] = {
     "POST /orders/{order_id}/ratings": w(SME, FACTORY),
     "GET /orders/{order_id}/ratings": r(SME, FACTORY),
     "GET /factories/{factory_id}/credit": r(FACTORY, PARK),
+    # The factory page: a factory's own earnings and utilization.
+    "GET /factories/{factory_id}/earnings": r(FACTORY),
+    "GET /factories/{factory_id}/utilization": r(FACTORY),
     # Simulations launched from the web app: analysts' own runs, and the platform's.
     "POST /simulations": w(ANALYST),
     "GET /simulations": r(ANALYST),
@@ -173,6 +176,7 @@ def _build(client: TestClient, route: str) -> World:
         assert resp.status_code < 300, resp.text
         return resp.json() if resp.content else None
 
+    orders: dict[str, str] = {}
     for side in "AB":
         s = side.lower()
         ok(client.post("/parks", headers=admin, json={"id": f"P{side}", "operator": f"park-{s}"}))
@@ -185,19 +189,20 @@ def _build(client: TestClient, route: str) -> World:
             **b.factory(f"F{side}-X", park=f"P{side}",
                         resources=[b.resource(f"F{side}-X-R1")]),
             "org": f"fac-{s}"}))
-        ok(client.post("/orders", headers=callers[f"sme-{s}"].headers(),
-                       json=b.order(f"O{side}", parks=[f"P{side}"])))
+        order = ok(client.post("/orders", headers=callers[f"sme-{s}"].headers(),
+                               json=b.order(f"O{side}", parks=[f"P{side}"])))
+        orders[side] = order["id"]  # in the SME's namespace: sme-a.OA
         key = ok(client.post(f"/orgs/{'plat' if side == 'A' else 'sme-b'}/keys", headers=admin,
                              json={"label": "spare"}))
         world.spare_keys[side] = key["id"]
     world.ids = {"code": {"A": "machining.cnc_milling", "B": "machining.cnc_milling"},
-                 "order_id": {"A": "OA", "B": "OB"}, "factory_id": {"A": "FA", "B": "FB"},
+                 "order_id": orders, "factory_id": {"A": "FA", "B": "FB"},
                  "resource_id": {"A": "FA-R1", "B": "FB-R1"},
                  "park_id": {"A": "PA", "B": "PB"}}
     finished = "ratings" in route  # ratings open once the order is done
     if "{quote_id}" in route or "booking" in route or finished or route == "GET /events/stream":
         for side in "AB":
-            quotes = ok(client.post(f"/orders/O{side}/quotes", headers=admin,
+            quotes = ok(client.post(f"/orders/{orders[side]}/quotes", headers=admin,
                                     params={"time_limit_s": 1}))
             planned = [q for q in quotes if q["plan"]["status"] == "planned"]
             assert planned, quotes
