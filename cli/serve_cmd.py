@@ -140,7 +140,8 @@ def worker_match(
                        max_attempts=settings.match_max_attempts)
     name = consumer or f"{socket.gethostname()}-{os.getpid()}"
     worker = MatchWorker(queue, make_session_factory(engine), make_live_store(settings), quote,
-                         lambda: datetime.now(UTC), consumer=name)
+                         lambda: datetime.now(UTC), consumer=name,
+                         candidates_per_step=settings.quote_candidates_per_step)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

@@ -68,7 +68,6 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
         app.state.market_cache = None
         if settings.quote_market_cache_s > 0:
             app.state.market_cache = MarketCache(settings.quote_market_cache_s)
-            app.state.market_cache.watch(app.state.session_factory)
         app.state.live = live if live is not None else make_live_store(settings)
         app.state.metrics_registry = metrics.registry_for(app.state.live,
                                                           app.state.session_factory)
@@ -90,7 +89,8 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
                 matcher = BackgroundMatcher(MatchWorker(
                     app.state.quote_queue, app.state.session_factory, app.state.live,
                     app.state.quote_runner.quote_fn, app.state.clock,
-                    consumer=f"api-{os.getpid()}"))
+                    consumer=f"api-{os.getpid()}",
+                    candidates_per_step=settings.quote_candidates_per_step))
                 matcher.start()
             app.state.matcher = matcher
             runtime = await _start_mqtt(app, settings, demo)

@@ -188,6 +188,11 @@ def next_position(session: Session, column: Any) -> int:
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    # Every factory's sessions bump the market version with each market write (API, CLI,
+    # workers, benchmarks alike); imported here because that module needs Base from this one.
+    from services.core import market_version
+
+    market_version.install()
     # expire_on_commit=False: rows stay readable after commit (responses, dispatcher hook).
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
 

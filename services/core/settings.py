@@ -76,8 +76,8 @@ class Settings(BaseSettings):
     quote_candidates_per_step: int = Field(default=4, ge=1, le=200)
     quote_max_time_limit_s: float = Field(default=60.0, gt=0)
     # The API keeps the market's resources and calendars in memory between quotes
-    # (services.scenario.market_cache); its own writes drop them at once, another process's
-    # added or removed rows at the next quote, anything else after this long. 0: no copy.
+    # (services.scenario.market_cache), read again after any process's market write (the
+    # market_version row); SQL bypassing the application is seen after this long. 0: no copy.
     quote_market_cache_s: float = Field(default=600.0, ge=0)
     # Solves running at once in the API (each uses its own CP-SAT workers).
     quote_concurrency: int = Field(default=2, ge=1)

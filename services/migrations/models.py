@@ -6,6 +6,7 @@ from services.audit.models import AuditEvent
 from services.auth.models import Account, ApiKey, Organisation
 from services.bookings.models import Booking
 from services.core.db import Base
+from services.core.market_version import MarketVersion
 from services.events.models import OrderEvent
 from services.factories.models import Factory
 from services.jobs.models import QuoteJob
@@ -19,6 +20,6 @@ from services.simulations.models import SimulationRun
 from services.webhooks.models import Webhook, WebhookDelivery
 
 __all__ = ["Account", "ApiKey", "AuditEvent", "Base", "Booking", "Factory", "LotRecord",
-           "MarketFacts", "Order", "OrderEvent", "OrderStep", "Organisation", "Park", "Quote",
-           "QuoteJob", "Rating", "Resource", "ResourceWindow", "SimulationRun", "Webhook",
-           "WebhookDelivery"]
+           "MarketFacts", "MarketVersion", "Order", "OrderEvent", "OrderStep", "Organisation",
+           "Park", "Quote", "QuoteJob", "Rating", "Resource", "ResourceWindow", "SimulationRun",
+           "Webhook", "WebhookDelivery"]

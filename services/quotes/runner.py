@@ -20,8 +20,8 @@ from services.core.metrics import QUOTE_SECONDS
 from services.core.settings import Settings
 
 QuoteFn = Callable[..., list[Quote]]
-# The API's default candidates per step (Settings.quote_candidates_per_step), also for the
-# matcher workers, which build their runner without settings.
+# The default candidates per step (Settings.quote_candidates_per_step); the API and the
+# matcher workers pass their settings' value.
 DEFAULT_CANDIDATES = Settings.model_fields["quote_candidates_per_step"].default
 
 

@@ -4,16 +4,16 @@ A quote needs every resource of its order's processes with its calendar: at 100,
 that is some 40,000 resource rows and 250,000 windows, seconds of row decoding on each request
 (bench/quote.py), although the market changes far less often than it is quoted. So each API
 process keeps the whole market's rows, as domain objects, and reads them again when the market
-it was read from is no longer the market in the database:
+it was read from is no longer the market in the database.
 
-- this process's own writes: every session of the app's session factory that flushes or
-  bulk-writes a market table (factories, resources, windows, parks, market) bumps ``version``
-  when it commits;
-- another process's writes (a second API replica, a CLI import): a fingerprint read on every
-  quote (row counts of factories and resources, the newest window id: two index lookups and
-  two counts) notices added or removed rows and any replaced calendar;
-- an edit in place by another process (a resource's price changed by a second replica) changes
-  no fingerprint: ``max_age_s`` bounds how long an entry is trusted at all.
+"No longer the market in the database" is one number: ``market_version``
+(``services.core.market_version``), a one-row table every market write bumps in its own
+transaction, whichever process makes it (a second API replica, a ``sharefab`` CLI import, a
+worker, the benchmark's bulk load: the bump listens on every ``Session``). Each quote reads it
+(one primary-key lookup) and prices from the copy only when the copy was read at that version.
+What the bump cannot see is SQL that bypasses the ORM ``Session`` (a hand-typed ``UPDATE`` in
+psql): ``max_age_s`` (``quote_market_cache_s``) remains the safety net that bounds how long a
+copy is trusted at all.
 
 Bookings, live availability and credit are not cached: they change with every accepted quote
 and every heartbeat, and the view reads them fresh.
@@ -24,20 +24,17 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import event, func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from domain import model as m
+from services.core import market_version
+from services.core.market_version import MARKET_TABLES
 from services.factories.models import Factory
 from services.resources.models import Resource, ResourceWindow
 
-# Tables whose rows end up in a cached entry (directly or through a factory's facts).
-MARKET_TABLES = frozenset({"factories", "resources", "windows", "parks", "market"})
-_CHANGED = "sharefab.market_changed"  # Session.info flag between flush and commit
-
-Fingerprint = tuple[int, int, int]
+__all__ = ["MARKET_TABLES", "FactoryFacts", "MarketCache", "MarketCopy", "read_market"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,21 +54,12 @@ class FactoryFacts:
 @dataclass(frozen=True, slots=True)
 class MarketCopy:
     """Every factory's facts and every resource by process code (factory id, resource
-    position, resource), with the versions they were read at."""
+    position, resource), with the market version they were read at."""
 
     factories: dict[str, FactoryFacts]
     by_process: dict[str, tuple[tuple[str, int, m.Resource], ...]]
     version: int
-    fingerprint: Fingerprint
     loaded_at: float
-
-
-def fingerprint(session: Session) -> Fingerprint:
-    """Cheap evidence that rows were added or removed, or a calendar replaced, elsewhere."""
-    factories = session.scalar(select(func.count()).select_from(Factory)) or 0
-    resources = session.scalar(select(func.count()).select_from(Resource)) or 0
-    newest_window = session.scalar(select(func.max(ResourceWindow.id))) or 0
-    return int(factories), int(resources), int(newest_window)
 
 
 def read_market(session: Session, processes: list[str] | None = None,
@@ -108,74 +96,40 @@ def read_market(session: Session, processes: list[str] | None = None,
 
 
 class MarketCache:
-    """The whole market's factories and resources, as of ``version``.
+    """The whole market's factories and resources, as of the market version it was read at.
 
     Read whole on a miss (every process code at once: one cold quote, not one per new
     process), so memory grows with the market (some 100 MB at 100,000 resources). Thread-safe:
     quotes run in worker threads; a reload happens outside the lock (two threads may both read
-    it; the later one wins).
+    it; the newer version wins).
     """
 
     def __init__(self, max_age_s: float) -> None:
         self.max_age_s = max_age_s
-        self.version = 0
         self.reloads = 0  # whole-market reads (for tests and the benchmark)
         self._lock = threading.Lock()
         self._copy: MarketCopy | None = None
 
-    # -- invalidation ----------------------------------------------------------------------
-    def watch(self, session_factory: sessionmaker[Session]) -> None:
-        """Bump ``version`` whenever a session of ``session_factory`` commits a market write."""
-        event.listen(session_factory, "after_flush", _flag_flushed_market_rows)
-        event.listen(session_factory, "do_orm_execute", _flag_bulk_market_write)
-        event.listen(session_factory, "after_commit", self._after_commit)
-        event.listen(session_factory, "after_rollback", _clear_flag)
-
-    def _after_commit(self, session: Session) -> None:
-        if session.info.pop(_CHANGED, False):
-            self.invalidate()
-
     def invalidate(self) -> None:
         """Forget the copy (the next quote reads the market again)."""
         with self._lock:
-            self.version += 1
             self._copy = None
 
-    # -- reads -----------------------------------------------------------------------------
     def snapshot(self, session: Session) -> MarketCopy:
-        """The market copy, read again when stale."""
-        current = fingerprint(session)
+        """The market copy, read again when the database's market version moved on."""
+        # The version is read before the rows: a write committed in between makes the copy
+        # newer than its label (read again next time), never older.
+        version = market_version.current(session)
         now = time.monotonic()
         with self._lock:
-            version, copy = self.version, self._copy
-        if (copy is not None and copy.version == version and copy.fingerprint == current
-                and now - copy.loaded_at < self.max_age_s):
+            copy = self._copy
+        if copy is not None and copy.version == version and now - copy.loaded_at < self.max_age_s:
             return copy
         factories, by_process = read_market(session)
-        copy = MarketCopy(factories, by_process, version, current, now)
+        copy = MarketCopy(factories, by_process, version, now)
         with self._lock:
             self.reloads += 1
-            if version == self.version:  # nothing committed meanwhile: keep what was read
+            if self._copy is None or self._copy.version <= version:
                 self._copy = copy
         return copy
 
-
-def _flag_flushed_market_rows(session: Session, _context: Any) -> None:
-    for obj in (*session.new, *session.dirty, *session.deleted):
-        table = getattr(obj, "__tablename__", None)
-        if table in MARKET_TABLES:
-            session.info[_CHANGED] = True
-            return
-
-
-def _flag_bulk_market_write(state: Any) -> None:
-    """``session.execute(insert / update / delete(...))`` on a market table."""
-    if not (state.is_insert or state.is_update or state.is_delete):
-        return
-    table = getattr(state.statement, "table", None)
-    if getattr(table, "name", None) in MARKET_TABLES:
-        state.session.info[_CHANGED] = True
-
-
-def _clear_flag(session: Session) -> None:
-    session.info.pop(_CHANGED, None)

@@ -45,7 +45,7 @@ from services.flows import pricing
 from services.jobs import service as job_service
 from services.jobs.models import JobState
 from services.live.store import LiveStateStore
-from services.quotes.runner import QuoteFn, QuoteRunner
+from services.quotes.runner import DEFAULT_CANDIDATES, QuoteFn, QuoteRunner
 
 log = logging.getLogger(__name__)
 Entry = tuple[str, dict[str, str]]
@@ -206,11 +206,14 @@ class MatchWorker:
 
     def __init__(self, queue: QuoteQueue, session_factory: sessionmaker[Session],
                  live: LiveStateStore, quote_fn: QuoteFn, clock: Callable[[], datetime],
-                 consumer: str) -> None:
+                 consumer: str, *, candidates_per_step: int = DEFAULT_CANDIDATES) -> None:
         self.queue, self.session_factory, self.live = queue, session_factory, live
         self.clock, self.consumer = clock, consumer
-        # One solve at a time (this thread): a worker is scaled by running more of them.
-        self.solve = QuoteRunner(quote_fn, concurrency=1)
+        # One solve at a time (this thread): a worker is scaled by running more of them. The
+        # candidates per step are the API's (Settings.quote_candidates_per_step), so a
+        # wait=false quote is searched as widely as a waited one.
+        self.solve = QuoteRunner(quote_fn, concurrency=1,
+                                 candidates_per_step=candidates_per_step)
         self.solved = 0  # requests this worker stored quotes for
         self.duplicates = 0  # requests found already answered: nothing stored
         self._reaped_at = 0.0

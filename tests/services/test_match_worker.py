@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from matching import engine as matching_engine
 from services.api.app import create_app
+from services.quotes.runner import DEFAULT_CANDIDATES
 from services.workers.match import MatchWorker, QuoteQueue, make_redis
 from tests.services import builders as b
 from tests.services.auth_helpers import as_platform
@@ -86,3 +87,37 @@ def test_real_redis__entries_of_a_dead_worker_are_taken_over(client, redis_url):
         assert len(client.get("/orders/O1/quotes").json()) == 3
     finally:
         queue.client.delete(queue.stream, queue.dead)
+
+
+def test_embedded_matcher__solves_with_the_settings_candidates_per_step(database_url, live):
+    """SHAREFAB_QUOTE_CANDIDATES_PER_STEP reaches a wait=false quote's engine, not the default."""
+    seen: list[int] = []
+
+    def spy(scenario, order_id, *, options):
+        seen.append(options.candidates_per_step)
+        return matching_engine.quote(scenario, order_id, options=options)
+
+    settings = make_settings(database_url).model_copy(
+        update={"match_in_process": True, "quote_candidates_per_step": 7})
+    assert settings.quote_candidates_per_step != DEFAULT_CANDIDATES
+    with TestClient(create_app(settings, live=live, quote_fn=spy, clock=lambda: NOW)) as client:
+        as_platform(client)
+        client.post("/scenario", json=b.example())
+        assert client.post("/orders/O1/quotes", params={"wait": "false", "time_limit_s": 0.3}
+                           ).status_code == 202
+        deadline, quotes = time.monotonic() + 30, list[object]()
+        while time.monotonic() < deadline and not quotes:
+            time.sleep(0.2)
+            quotes = client.get("/orders/O1/quotes").json()
+        assert len(quotes) == 3
+    assert seen == [7]
+
+
+def test_match_worker__runner_takes_the_candidates_given(client):
+    """The separate worker (``sharefab worker match``) passes its settings' value the same way."""
+    worker = MatchWorker(client.app.state.quote_queue, client.app.state.session_factory,
+                         client.app.state.live, matching_engine.quote, client.app.state.clock,
+                         consumer="w1", candidates_per_step=11)
+    assert worker.solve.options(0.5).candidates_per_step == 11
+    assert _worker(client, client.app.state.quote_queue).solve.candidates_per_step == \
+        DEFAULT_CANDIDATES
