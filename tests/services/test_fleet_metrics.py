@@ -132,3 +132,29 @@ def test_bound_groups__factories_past_the_bound_fold_into_other() -> None:
     assert sorted(set(groups.values())) == [("P", "F00", "proc"), ("P", "F01", "proc"),
                                             ("P", "F02", "proc"), ("P", OTHER, "proc")]
     assert groups["R4"] == ("P", OTHER, "proc")
+
+
+def test_dashboard__every_query_names_a_metric_we_export(
+        client: TestClient, live: InMemoryLiveStore) -> None:
+    """The provisioned Grafana dashboard's queries, against a real scrape of the API plus the
+    default registry a worker process serves (its ingest and MQTT counters)."""
+    import fakeredis
+    from prometheus_client import REGISTRY, generate_latest
+
+    import services.workers.ingest
+    import services.workers.match  # noqa: F401  (what a worker process registers)
+    from connectors.metrics import register_mqtt_metrics
+    from connectors.state import RedisState
+    from tests.docs.test_deploy import dashboard_metric_names
+
+    # An ingest worker registers its Redis totals (sharefab_mqtt_*) like this at start.
+    register_mqtt_metrics(RedisState(fakeredis.FakeRedis(), prefix="dash:"))
+    _world(client)
+    live.put(LiveState("FA1-R1", "down", None, NOW))
+    client.post("/orders/O1/quotes", params={"time_limit_s": 0.5})  # a solve: its histogram
+    exported = set(scrape(client))
+    for family in text_string_to_metric_families(generate_latest(REGISTRY).decode()):
+        exported |= {s.name for s in family.samples}
+    used = dashboard_metric_names()
+    assert len(used) >= 10
+    assert used - exported == set(), "dashboard queries name metrics nobody exports"
