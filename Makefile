@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run prod test lint typecheck unit browser bench clean
+.PHONY: run prod test lint typecheck unit browser vendor screenshots bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	touch $(VENV)/.installed $@
 
 ## run: install into .venv and start the embedded platform with the demo park
-run: $(VENV)/.installed
+run: $(VENV)/.installed vendor
 	$(BIN)/sharefab serve --demo --host $(HOST) --port $(PORT)
 
 ## prod: the production shape on this machine (2 API, 2 ingest, 2 matcher processes) against
@@ -30,14 +30,31 @@ prod: $(VENV)/.installed
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/honcho -e deploy/prod.env -f Procfile start -c api=1,ingest=2,match=2
 
 ## test: install with dev extras and the browser, then ruff, mypy and the whole pytest suite
-test: $(VENV)/.installed-dev browser lint typecheck unit
+test: $(VENV)/.installed-dev browser vendor lint typecheck unit
 
 ## browser: Debian's chromium for the real-browser tests of tests/web (Playwright drives it;
 ## `playwright install` is never run). Installing it needs root (or sudo).
+## The fonts: zh-CN pages need a CJK font, or chromium draws boxes (fonts-noto-cjk).
 browser:
-	@command -v chromium >/dev/null || ( \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y -q chromium; \
-	  else sudo apt-get update && sudo apt-get install -y -q chromium; fi )
+	@(command -v chromium >/dev/null && [ -d /usr/share/fonts/opentype/noto ]) || ( \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y -q chromium fonts-noto-cjk; \
+	  else sudo apt-get update && sudo apt-get install -y -q chromium fonts-noto-cjk; fi )
+
+## vendor: ECharts 6 for the web app's charts, from the npm registry at install time (the
+## pages never load a CDN); services/web/static/vendor/ is git-ignored
+VENDOR := services/web/static/vendor
+vendor: $(VENDOR)/echarts.min.js
+
+$(VENDOR)/echarts.min.js:
+	@mkdir -p $(VENDOR)
+	@tmp=$$(mktemp -d) && (cd $$tmp && npm pack --silent echarts@6 >/dev/null && \
+	  tar -xzf echarts-*.tgz package/dist/echarts.min.js package/LICENSE) && \
+	  cp $$tmp/package/LICENSE $(VENDOR)/echarts.LICENSE && \
+	  cp $$tmp/package/dist/echarts.min.js $@; status=$$?; rm -rf $$tmp; exit $$status
+
+## screenshots: regenerate docs/screenshots/<page>-<lang>.png by running the browser tests
+screenshots: $(VENV)/.installed-dev browser vendor
+	SHAREFAB_SCREENSHOTS=1 $(BIN)/pytest -q tests/web
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -1,18 +1,18 @@
-"""The park operator's live dashboard: one static page polling ``/dashboard/data``.
+"""Market aggregates as JSON (``/dashboard/data``), for scripts and the load benchmark.
 
-Idle capacity is the hours of published windows in the next 24 h, minus the hours booked in
-them; utilization is the mean the gateways report for resources with a live state.
+The page that used to poll it is gone: the web app (services/web, ``/app``) replaced it, and
+``/`` now redirects there. Idle capacity is the hours of published windows in the next 24 h,
+minus the hours booked in them; utilization is the mean the gateways report for resources with
+a live state (the park page's defined utilization is services/parks/utilization.py).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -26,15 +26,6 @@ from services.parks.models import Park
 from services.resources.models import Resource, ResourceWindow
 
 router = APIRouter(tags=["dashboard"])
-_PAGE = Path(__file__).with_name("dashboard.html")
-
-
-@router.get("/", response_class=HTMLResponse, include_in_schema=False)
-def dashboard_page(request: Request) -> HTMLResponse:
-    html = _PAGE.read_text(encoding="utf-8")
-    refresh_ms = str(request.app.state.settings.dashboard_refresh_s * 1000)
-    return HTMLResponse(html.replace("__REFRESH_MS__", refresh_ms))
-
 
 @router.get("/dashboard/data")
 def data(db: DbSession, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:

@@ -5,10 +5,16 @@ Two SMEs own the demo orders, each demo factory belongs to a factory organisatio
 one park operator runs both demo parks, an analyst reads aggregates, and the platform admin does
 everything. Idempotent: organisations and owners are set once; every start issues new keys and
 revokes the previous start's demo keys, so only the tokens in the file work.
+
+Each demo organisation also gets one person (an admin account) for the web app's login page:
+user name ``<org>@demo.sharefab.example`` (without the ``demo-`` prefix), and a new random
+password at every start, written to the same file as ``#person`` comment lines (so scripts
+reading the ``org kind role token`` lines are unaffected).
 """
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +24,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.audit import service as audit
 from services.auth import service as auth_service
-from services.auth.models import ApiKey, OrgCreate, OrgKind, Role
+from services.auth import tokens as auth_tokens
+from services.auth.models import Account, ApiKey, OrgCreate, OrgKind, Role
 from services.core.db import session_scope
 from services.factories.models import Factory
 from services.flows.demo import PARKS
@@ -29,6 +36,7 @@ PLATFORM, PARK_OPERATOR, ANALYST = "platform", "demo-park-operator", "demo-analy
 # SME organisation -> the demo orders it posted.
 SMES = {"demo-sme-valves": ("DEMO-O1", "DEMO-O2"), "demo-sme-electronics": ("DEMO-O3", "DEMO-O4")}
 _LABEL = "demo"
+PERSON_DOMAIN = "demo.sharefab.example"  # .example: reserved, never a real mailbox (RFC 2606)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +45,20 @@ class DemoToken:
     kind: str
     role: str
     token: str
+
+
+@dataclass(frozen=True, slots=True)
+class DemoPerson:
+    """A demo organisation's person for the login page (the password is new every start)."""
+
+    org_id: str
+    kind: str
+    email: str
+    password: str
+
+
+def person_email(org_id: str) -> str:
+    return f"{org_id.removeprefix('demo-')}@{PERSON_DOMAIN}".lower()  # stored lowercased
 
 
 def factory_org(factory_id: str) -> str:
@@ -90,22 +112,55 @@ def _reissue_keys(db: Session, now: datetime) -> list[DemoToken]:
     return out
 
 
+def _reset_persons(db: Session, tokens: list[DemoToken]) -> list[DemoPerson]:
+    """One admin account per demo organisation, each with a fresh random password."""
+    out = []
+    for t in tokens:
+        email, password = person_email(t.org_id), secrets.token_urlsafe(12)
+        account = db.scalar(select(Account).where(Account.email == email))
+        if account is None:
+            auth_service.create_user(db, org_id=t.org_id, email=email, password=password,
+                                     role=Role.ADMIN)
+        else:
+            account.password_hash = auth_tokens.hash_password(password)
+            account.active = True
+        out.append(DemoPerson(org_id=t.org_id, kind=t.kind, email=email, password=password))
+    db.flush()
+    return out
+
+
 def seed_orgs(session_factory: sessionmaker[Session], *, data_dir: Path) -> list[DemoToken]:
-    """Owners and fresh demo keys; the tokens also go to ``data_dir/demo-tokens.txt``."""
+    """Owners, fresh demo keys and passwords; both go to ``data_dir/demo-tokens.txt``."""
     with session_scope(session_factory) as db:
         _assign_owners(db)
         tokens = _reissue_keys(db, datetime.now(UTC))
-    write_tokens(data_dir / "demo-tokens.txt", tokens)
+        persons = _reset_persons(db, tokens)
+    write_tokens(data_dir / "demo-tokens.txt", tokens, persons)
     return tokens
 
 
-def write_tokens(path: Path, tokens: list[DemoToken]) -> None:
+def read_persons(path: Path) -> list[DemoPerson]:
+    """The ``#person`` lines of a demo token file (for tests and scripts)."""
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#person "):
+            _tag, org_id, kind, email, password = line.split()
+            out.append(DemoPerson(org_id=org_id, kind=kind, email=email, password=password))
+    return out
+
+
+def write_tokens(path: Path, tokens: list[DemoToken],
+                 persons: list[DemoPerson] | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = ["# ShareFab demo API keys (new ones every start). Use one as",
              "#   curl -H 'Authorization: Bearer <token>' http://127.0.0.1:8000/me",
-             "# or open the dashboard as http://127.0.0.1:8000/#token=<token>",
+             "# or paste it on the web app's login page, http://127.0.0.1:8000/app/login",
              "# org kind role token"]
     lines += [f"{t.org_id} {t.kind} {t.role} {t.token}" for t in tokens]
+    if persons:
+        lines += ["# web app persons: sign in at /app/login with the e-mail and password",
+                  "#person org kind e-mail password"]
+        lines += [f"#person {p.org_id} {p.kind} {p.email} {p.password}" for p in persons]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     path.chmod(0o600)  # bearer secrets: readable by the one who started the demo only
 

@@ -34,10 +34,8 @@ def test_dashboard__page_and_data(client, live):
     client.post("/scenario", json=b.example())
     live.put(LiveState("F1-CNC1", "running", 0.5, NOW))
     live.put(LiveState("F2-CNC1", "running", 0.3, NOW))
-    page = client.get("/")
-    assert page.status_code == 200
-    assert "/dashboard/data" in page.text
-    assert "http" not in page.text.split("<script>")[1]  # no CDN: the page is self-contained
+    # The old page is gone: / sends the browser to the web app (services/web).
+    assert client.get("/", follow_redirects=False).headers["location"] == "/app"
     data = client.get("/dashboard/data").json()
     milling = next(p for p in data["by_process"] if p["process"] == "machining.cnc_milling")
     assert milling["utilization"] == 0.4

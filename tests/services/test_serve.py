@@ -47,7 +47,7 @@ def test_serve__demo_serves_dashboard_and_api_within_60_s(tmp_path):
         deadline, page = time.monotonic() + 60, None
         while time.monotonic() < deadline and proc.poll() is None:
             try:
-                page = httpx.get(base + "/", timeout=2)
+                page = httpx.get(base + "/", timeout=2, follow_redirects=True)  # / -> /app
                 break
             except httpx.TransportError:
                 time.sleep(0.3)
