@@ -75,16 +75,19 @@ def production_shape(db_url: str, prefix: str, group: str, port: int, *, api: in
     commands += [("match", [exe, "worker", "match"], {"SHAREFAB_MIGRATE_ON_START": "false"})
                  for _ in range(match)]
     procs: list[tuple[str, subprocess.Popen[bytes]]] = []
+    logs = Path(tempfile.mkdtemp(prefix="sharefab-load-logs-"))
     try:
-        for role, argv, extra in commands:
-            procs.append((role, subprocess.Popen(argv, env={**env, **extra}, cwd=ROOT,
-                                                 stdout=subprocess.DEVNULL,
-                                                 stderr=subprocess.DEVNULL)))
+        for n, (role, argv, extra) in enumerate(commands):
+            # stderr kept (a crashed process says why), in a file: a pipe nobody reads fills
+            with (logs / f"{role}-{n}.log").open("wb") as err:
+                procs.append((role, subprocess.Popen(argv, env={**env, **extra}, cwd=ROOT,
+                                                     stdout=subprocess.DEVNULL, stderr=err)))
             if role == "api":  # it migrates the schema; the workers start after
                 _wait_ready(port, 240, need_workers=False)
         pids: dict[str, list[int]] = {}
         for role, proc in procs:
             pids.setdefault(role, []).append(proc.pid)
+        print(f"process logs: {logs}", file=sys.stderr)
         yield pids
     finally:
         for _, proc in procs:
