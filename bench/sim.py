@@ -2,15 +2,22 @@
 
 Measures the wall time of the whole simulation per policy on the shipped example market scaled
 up, with the per-order solver budget stated in the output, and the KPIs of each policy so the
-speed is read next to what it buys. The baseline is greedy, measured in the same run.
+speed is read next to what it buys. The baselines are greedy and the single-factory status
+quo, measured in the same run on the same market; seeds 1-5 give the spread, and cpsat's own
+longer budget on the first seed shows what the standard budget gives up. The numbers are kept
+beside the section (``results/sim.json``) so the text can be re-rendered without a re-run
+(``render_stored``; seeds run in separate processes merge there too).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import platform
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +25,14 @@ from rich.console import Console
 
 from bench.checked import CheckedSolve
 from simulations import spread
-from simulations.config import load_config, parse_config, read_raw, with_params
-from simulations.generator import generate
+from simulations.config import SimConfig, load_config, parse_config, read_raw, with_params
+from simulations.generator import Market, generate
 from simulations.kpis import Kpis
 from simulations.runner import PolicyRun, run_policies
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "simulations" / "examples" / "market.yaml"
 RESULTS = Path(__file__).resolve().parent / "results" / "sim.md"
+REPORT = Path(__file__).resolve().parent / "results" / "sim.html"
 
 # The solver budget of the benchmark (per engine call): CP-SAT, 1 worker, deterministic time
 # limit; orders are planned in batches every BATCH_MIN simulated minutes. 2 candidates per
@@ -33,28 +41,69 @@ RESULTS = Path(__file__).resolve().parent / "results" / "sim.md"
 # run (200 factories, 2026-11-23, CPU seconds of the cpsat policy): 4 / 0.005 s: 30.4 s,
 # 859 filled, 1,141 CNY/order; 3 / 0.002 s: 24.4 s, 851, 1,142; 2 / 0.002 s: 15.4 s, 825,
 # 1,193 (greedy with the same 2: 816 filled, 1,252 CNY/order).
-BENCH_SOLVER = {"solver.deterministic_time_s": 0.002, "solver.candidates_per_step": 2,
-                "solver.max_lots_per_step": 2, "solver.batch_min": 60,
+# 2026-12-02: 4 candidates and each order planned on arrival (batch_min 0, as the shipped
+# example and the platform do), was 2 candidates and hourly batches: see DIAGNOSIS_MARKET.
+BENCH_SOLVER = {"solver.deterministic_time_s": 0.002, "solver.candidates_per_step": 4,
+                "solver.max_lots_per_step": 2, "solver.batch_min": 0,
                 "solver.lookahead_after_due_days": 2}
 
 
-# Where the time goes (pyinstrument, cpsat, 200 factories, 2,000 orders over 12 days plus 10 to
-# drain, the budget above, 2026-11-23; 58.7 s in all). Measured once by hand, not by run().
+# Where the time goes (pyinstrument, cpsat, the benchmark market cut to 2 days of arrivals
+# (376 orders, seed 1) plus 10 to drain, the budget above, 2026-12-02, 1-minute load 10-14).
+# Measured once by hand, not by run().
 PROFILE = (
-    "Profile of the cpsat run (pyinstrument; 200 factories, 2,000 orders over 12 days, this "
-    "budget; 2026-11-23, 58.7 s; shares of the whole run): 84% inside `matching.engine.solve`: "
-    "the engine's greedy starting plans (two per call) 44% (`_room_for` 18%, `_largest_part` 12%, "
-    "`earliest_fit` 6%), `build_problem` 22% (free intervals of every capable resource 7%), "
-    "CP-SAT model build and search 15%; the simulation's snapshots 9%; SimPy, replans' "
-    "bookkeeping and KPIs the rest. With 3 candidates per step the same run took 98.2 s "
-    "(83.6 s CPU), greedy starting plans 49% of it. The greedy start costs grow with "
-    "the square of the candidates per step and of the orders in one call, which is why fewer "
-    "candidates paid off and splitting or shrinking batches did not (more calls, each paying "
-    "CP-SAT's fixed cost)."
-    "\n\nWhat the budget gives up (full runs of this benchmark, same day): with 3 candidates "
-    "per step and 0.002 s cpsat took 150.9 s wall (1-minute load about 4) and filled 4,226 "
-    "orders (45.8% on time, 1,217.04 CNY/order; greedy 4,165, 56.7%, 1,298.07); the earlier "
-    "budget of 4 candidates and 0.005 s took 218.2 s and filled 4,460 (on an older engine)."
+    "Profile of the cpsat run at this budget (pyinstrument; 200 factories, seed 1, 2 days of "
+    "arrivals, 376 orders, 389 engine calls; 2026-12-02, 1-minute load 10-14, so 188.9 s "
+    "wall for 28.6 s CPU; shares of the whole run): 85 % inside `matching.engine.solve`: "
+    "CP-SAT 41 % (`CpSolver.solve` 28 %, model build 13 %, of which precedence and "
+    "transport 4 %), `build_problem` 26 % (free intervals and load of every capable resource "
+    "10 %, options 4 %), the two greedy plans 12 % (`_room_for` 3 %), choosing between them "
+    "(`_better`, which turns each into a plan) 3 %; the simulation's snapshots 11 %; SimPy, "
+    "breakdowns' replans and KPIs the rest. The CP-SAT search at 0.002 s deterministic time "
+    "seldom leaves its hint (0.02 s gave the same KPIs, below), so most of its 28 % is the "
+    "fixed cost of loading and presolving a model per order: the first place to cut CPU."
+)
+
+# Why cpsat missed its targets on the benchmark market, measured by hand on the benchmark
+# market cut to 2 days of arrivals (200 factories, seed 1, 376 orders; 2026-12-02, 1-minute
+# load 4-14 on 2 cores, CPU seconds), one change at a time against the old bench budget
+# (2 candidates per step, 0.002 s, hourly batches).
+DIAGNOSIS_MARKET = (
+    "Why cpsat missed its targets on this market, and what changed the budget (the market cut "
+    "to 2 days of arrivals, seed 1, 376 orders, one change at a time; measured by hand "
+    "2026-12-02 at a 1-minute load of 4-14; filled / on time / cost per filled order / idle "
+    "capacity used / CPU s). Old bench budget (2 candidates per step, 0.002 s, orders batched "
+    "every 60 minutes): cpsat 349 / 78.5 % / 1,176.6 / 4.3 % / 11.0 s, greedy 350 / 78.2 % "
+    "/ 1,240.6 / 4.3 % / 2.7 s: cost -5.2 %, target missed. Not the causes: a 10 times "
+    "longer search (0.02 s: 350 / 78.2 % / 1,173.3), a heavier makespan weight (10 CNY/h: "
+    "351 / 79.3 % / 1,162.8; 30 CNY/h: 349 / 75.5 % / 1,155.1), 3 lots per step (351 / "
+    "76.9 % / 1,193.6). (1) The candidates: with 2 per step both policies lose orders and "
+    "punctuality (4: cpsat 355 / 83.8 % / 1,178.6, greedy 357 / 85.1 % / 1,257.5; 6: cpsat "
+    "361 / 87.5 % / 1,192.5 / 13.3 s, greedy 362 / 88.8 % / 1,259.2), but at any number cpsat "
+    "stayed behind greedy on fills and on time and only 5-6 % cheaper. (2) The batch: in an "
+    "hourly batch the engine picks one of its two greedy plans (earliest finish, or cheapest "
+    "first with tardiness priced) for the whole batch by the batch's objective, and a search "
+    "this short does not leave that hint; one order fewer or one late order in the cheaper "
+    "plan throws away the savings of all the others. Planned on arrival (batch_min 0, as the "
+    "shipped example and the platform's quotes do) the choice is made per order: 2 "
+    "candidates: cpsat 350 / 80.3 % / 1,101.2 / 4.4 % / 12.7 s, greedy 347 / 79.8 % / "
+    "1,276.0 / 4.3 % / 4.2 s (cost -13.7 %, every target met); 4 candidates: cpsat 355 / "
+    "87.5 % / 1,063.0 / 4.5 % / 17.5 s, greedy 353 / 85.1 % / 1,237.7 / 4.4 % / 4.3 s (cost "
+    "-14.1 %, every target met). The bench now plans each order on arrival with 4 candidates "
+    "per step. Not measured separately: which quote the customer takes (the simulated "
+    "platform books the engine's best plan by price plus tardiness and late-order penalty) "
+    "and capacity taken now that later orders need."
+    "\n\nThe 13 plans the checker rejected on service lines (capacity > 1) in the earlier "
+    "run were the checker's error, not the engine's: a simulation's snapshot can hold more "
+    "bookings on a line than it has slots (a lot running late on the shop floor beside the "
+    "lots planned after it), and the checker counted that excess against the plan even where "
+    "the plan had no lot; it was hidden only when a one-lot machine of the same snapshot also "
+    "had overlapping bookings, which is why a second run had none. The checker now blames a "
+    "plan only for its own lots at an instant that is full "
+    "(`tests/matching/plan_checker.py`, `_check_capacity`; tests in "
+    "`tests/bench/test_checked.py` and `tests/matching/test_plan_checker.py` reproduce the "
+    "case). The engine was right: it counts a line's bookings capped at its capacity "
+    "(`matching/build.py`, `_booking_profile`)."
 )
 
 
@@ -67,52 +116,188 @@ def bench_config(factories: int, orders: int, days: float, extra: dict[str, Any]
     return with_params(raw, params)
 
 
+def _measure(cfg: SimConfig, market: Market, name: str, checker: CheckedSolve
+             ) -> tuple[PolicyRun, dict[str, Any]]:
+    """One policy on one market: its run and the wall time, CPU time and engine time it took."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    (run_,) = run_policies(cfg, [name], market=market, solver=checker)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return run_, {"wall_s": wall, "cpu_s": cpu, "solver_s": run_.result.solver_wall_s,
+                  "engine_s": run_.result.engine_wall_s, "calls": run_.result.engine_calls,
+                  "kpis": run_.kpis, "events": len(run_.result.log),
+                  "load": os.getloadavg()[0]}
+
+
+def _row(label: str, r: dict[str, Any]) -> str:
+    k = r["kpis"]
+    return (f"| {label} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | {r['engine_s']:.1f} | "
+            f"{r['solver_s']:.1f} | {r['calls']} | {k.orders} | {k.filled} | "
+            f"{k.on_time_rate:.1%} | {k.mean_lead_time_h:.1f} | {k.cost_per_order:,.2f} | "
+            f"{k.factories_per_order:.2f} | {k.idle_capacity_used:.1%} | {r['load']:.1f} |")
+
+
 def run(*, factories: int = 200, orders: int = 5000, days: float = 30.0,
         policies: list[str] | None = None, out: Path = RESULTS,
-        extra: dict[str, Any] | None = None, console: Console | None = None) -> dict[str, Any]:
-    """Run the benchmark, write the markdown section, return the measured numbers."""
+        extra: dict[str, Any] | None = None, console: Console | None = None,
+        seeds: Sequence[int] | None = None, report: Path | None = None,
+        longer: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run the benchmark on the markets of ``seeds`` (default: the config's own seed), write
+    the markdown section (and with ``report`` the HTML report), return the measured numbers.
+
+    ``longer``: solver parameters of the policy's own longer budget, run for cpsat on the first
+    seed's market, so the section states what the standard budget gives up.
+    """
     console = console or Console()
     names = policies or ["cpsat", "greedy"]
     cfg = parse_config(bench_config(factories, orders, days, extra), "bench config")
-    t0 = time.perf_counter()
-    market = generate(cfg)
-    gen_s = time.perf_counter() - t0
-    results: dict[str, Any] = {"generate_s": gen_s, "policies": {}}
+    seeds = list(seeds) if seeds else [cfg.seed]
     # Every plan of every policy through the independent checker; broken ones are counted.
     checker = CheckedSolve(strict=False)
     load_before = os.getloadavg()[0]
-    for name in names:
-        t0, c0 = time.perf_counter(), time.process_time()
-        (run_,) = run_policies(cfg, [name], market=market, solver=checker)
-        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-        k = run_.kpis
-        results["policies"][name] = {"wall_s": wall, "cpu_s": cpu,
-                                     "solver_s": run_.result.solver_wall_s,
-                                     "engine_s": run_.result.engine_wall_s,
-                                     "calls": run_.result.engine_calls,
-                                     "kpis": k, "events": len(run_.result.log)}
-        console.print(f"{name}: {wall:.1f} s wall, {cpu:.1f} s CPU, {k.orders} orders, "
-                      f"{k.filled} filled, on time {k.on_time_rate:.1%}, "
-                      f"cost/order {k.cost_per_order:,.2f}")
-    load_after = os.getloadavg()[0]
-    resources = sum(len(f.resources) for f in market.factories)
+    results: dict[str, Any] = {"generate_s": {}, "by_seed": {}, "longer": None}
+    by_seed: dict[int, list[Kpis]] = {}
+    first: list[PolicyRun] = []
+    markets: dict[int, Market] = {}
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    measured_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+    def write() -> None:  # after every policy, so a long run cut short still reports
+        m = markets[seeds[0]]
+        stored = {"measured": measured_at, "size": [factories, orders, days],
+                  "extra": extra or {}, "longer_params": longer,
+                  "load": [load_before, os.getloadavg()[0]],
+                  "market": {"factories": len(m.factories),
+                             "resources": sum(len(f.resources) for f in m.factories),
+                             "arrivals": len(m.arrivals), "outages": len(m.outages)},
+                  "checker": {"plans": checker.plans, "orders": checker.orders,
+                              "rejected": checker.rejected, "findings": checker.findings},
+                  "generate_s": results["generate_s"],
+                  "by_seed": {sd: {n: _jsonable(r) for n, r in per.items()}
+                              for sd, per in results["by_seed"].items()},
+                  "longer": None if results["longer"] is None else _jsonable(results["longer"])}
+        out.with_suffix(".json").write_text(json.dumps(stored, indent=1) + "\n",
+                                            encoding="utf-8")
+        render_stored(out.with_suffix(".json"), out)
+        if report is not None and first:
+            from simulations.report import render_report
+
+            report.write_text(render_report(first, title="ShareFab market simulation: the "
+                                            "benchmark market", by_seed=by_seed),
+                              encoding="utf-8")
+
+    for seed in seeds:
+        t0 = time.perf_counter()
+        market = markets[seed] = generate(cfg, seed)
+        results["generate_s"][seed] = time.perf_counter() - t0
+        measured: dict[str, Any] = {}
+        results["by_seed"][seed] = measured
+        runs: list[PolicyRun] = []
+        by_seed[seed] = []
+        for name in names:
+            run_, measured[name] = _measure(cfg, market, name, checker)
+            runs.append(run_)
+            by_seed[seed].append(run_.kpis)
+            first = first or runs
+            write()
+            k = run_.kpis
+            console.print(f"seed {seed} {name}: {measured[name]['wall_s']:.1f} s wall, "
+                          f"{measured[name]['cpu_s']:.1f} s CPU, {k.orders} orders, "
+                          f"{k.filled} filled, on time {k.on_time_rate:.1%}, "
+                          f"cost/order {k.cost_per_order:,.2f}, idle used "
+                          f"{k.idle_capacity_used:.1%}")
+            if longer and name == "cpsat" and seed == seeds[0]:
+                # right after the standard run, so the budget's price is known early
+                long_cfg = parse_config(bench_config(factories, orders, days,
+                                                     {**(extra or {}), **longer}),
+                                        "bench config (longer budget)")
+                _, results["longer"] = _measure(long_cfg, market, "cpsat", checker)
+                write()
+                console.print(f"seed {seed} cpsat, longer budget {longer}: "
+                              f"{results['longer']['cpu_s']:.1f} s CPU")
+    write()
+    console.print(f"wrote {out}")
+    results["first_runs"] = first  # the first seed's runs, for a report over merged seeds
+    return results
+
+
+def _jsonable(r: dict[str, Any]) -> dict[str, Any]:
+    return {**r, "kpis": dataclasses.asdict(r["kpis"])}
+
+
+def _merged(paths: Sequence[Path]) -> dict[str, Any]:
+    """Stored runs of the same configuration as one: other seeds, or other policies of a seed
+    (run side by side in separate processes)."""
+    parts = [json.loads(p.read_text(encoding="utf-8")) for p in paths]
+    d = dict(parts[0])
+    for other in parts[1:]:
+        if other["size"] != d["size"] or other["extra"] != d["extra"]:
+            raise ValueError("stored runs of different configurations")
+        d["by_seed"] = {sd: {**d["by_seed"].get(sd, {}), **other["by_seed"].get(sd, {})}
+                        for sd in {**d["by_seed"], **other["by_seed"]}}
+        d["generate_s"] = {**d["generate_s"], **other["generate_s"]}
+        d["longer"] = d["longer"] or other["longer"]
+        d["longer_params"] = d["longer_params"] or other["longer_params"]
+        d["load"] = [min(d["load"][0], other["load"][0]), max(d["load"][1], other["load"][1])]
+        d["measured"] = min(d["measured"], other["measured"])
+        c, o = d["checker"], other["checker"]
+        d["checker"] = {"plans": c["plans"] + o["plans"], "orders": c["orders"] + o["orders"],
+                        "rejected": c["rejected"] + o["rejected"],
+                        "findings": c["findings"] + o["findings"]}
+    return d
+
+
+def render_stored(stored: Path | Sequence[Path] = RESULTS.with_suffix(".json"),
+                  out: Path = RESULTS) -> str:
+    """The section from stored runs (``run`` keeps its numbers beside the markdown), so the
+    prose can change without a re-run; the measurement date stays the run's."""
+    d = _merged([stored] if isinstance(stored, Path) else stored)
+    factories, orders, days = d["size"]
+    cfg = parse_config(bench_config(factories, orders, days, d["extra"]), "bench config")
+
+    def back(r: dict[str, Any]) -> dict[str, Any]:
+        return {**r, "kpis": Kpis(**r["kpis"])}
+
+    results = {"generate_s": d["generate_s"], "longer": d["longer"] and back(d["longer"]),
+               "by_seed": {int(sd): {n: back(r) for n, r in per.items()}
+                           for sd, per in d["by_seed"].items()}}
+    by_seed = {sd: [r["kpis"] for r in per.values()] for sd, per in results["by_seed"].items()}
+    checker = CheckedSolve(plans=d["checker"]["plans"], orders=d["checker"]["orders"],
+                           rejected=d["checker"]["rejected"],
+                           findings=list(d["checker"]["findings"]))
+    lines = _section(cfg, d["market"], results, by_seed, checker, d["longer_params"],
+                     (factories, orders, days), tuple(d["load"]), d["measured"])
+    text = "\n".join(lines) + "\n"
+    out.write_text(text, encoding="utf-8")
+    return text
+
+
+def _section(cfg: SimConfig, market: dict[str, int], results: dict[str, Any],
+             by_seed: dict[int, list[Kpis]], checker: CheckedSolve,
+             longer: dict[str, Any] | None, size: tuple[int, int, float],
+             load: tuple[float, ...], measured: str) -> list[str]:
+    """The BENCHMARKS.md section of ``run``."""
+    seeds = sorted(by_seed)
     s = cfg.solver
+    gen = ", ".join(f"{v:.1f}" for v in results["generate_s"].values())
     lines = [
         "## Market simulation (`sharefab bench sim`)",
         "",
-        f"{days:g} simulated days of arrivals (+{cfg.drain_days:g} days to drain), "
-        f"{len(market.factories)} factories, {resources} machines and service lines, "
-        f"{len(market.arrivals)} orders (Poisson, {cfg.orders.per_day:.1f}/day), "
-        f"{len(market.outages)} breakdowns; the shipped example market scaled up. "
-        f"Market generation: {gen_s:.1f} s.",
+        f"Measured {measured} by `bench/sim.py` "
+        f"(`run`, seeds {', '.join(map(str, seeds))}). {cfg.days:g} simulated days of "
+        f"arrivals (+{cfg.drain_days:g} days to drain), {market['factories']} factories, "
+        f"{market['resources']} machines and service lines, {market['arrivals']} orders on "
+        f"seed {seeds[0]} (Poisson, {cfg.orders.per_day:.1f}/day), {market['outages']} "
+        f"breakdowns; the shipped example market scaled up. Market generation: {gen} s.",
         "",
         f"Solver budget per engine call: CP-SAT with 1 worker, max_deterministic_time "
         f"{s.deterministic_time_s} s (wall-clock cap {s.time_limit_s} s), "
         f"{s.candidates_per_step} candidate resources per step, up to {s.max_lots_per_step} "
         f"lots per step; orders are planned in batches every {s.batch_min} simulated minutes "
         f"(0 = each on arrival). Python {platform.python_version()}, {os.cpu_count()} CPUs, "
-        f"1-minute load average {load_before:.1f} before and {load_after:.1f} after the run "
-        "(other work on the machine slows every number here). Objective: tardiness "
+        f"1-minute load average {load[0]:.1f} before and {load[1]:.1f} after the run; the "
+        "machine is shared with other engineers' work, which slows every wall-clock number "
+        "here (compare CPU s). Objective: tardiness "
         f"{cfg.objective.tardiness_per_hour:g} CNY/h, late order "
         f"{cfg.objective.late_order_penalty:g} CNY. {checker.plans:,} plans "
         f"({checker.orders:,} order plans) checked by `tests/matching/plan_checker.py`: "
@@ -123,39 +308,48 @@ def run(*, factories: int = 200, orders: int = 5000, days: float = 30.0,
         "`CP-SAT s`: what the engine reports as its solver's wall time (model build and "
         "search); the rest of `wall s` is the simulation itself (snapshots, SimPy, KPIs). "
         "`CPU s`: the process's CPU time for the same span (what the run costs without the "
-        "other work on the machine; wall s / CPU s shows how much that work slowed it).",
+        "other work on the machine; wall s / CPU s shows how much that work slowed it). "
+        "`load`: the 1-minute load average when the run ended.",
         "",
-        "| policy | wall s | CPU s | engine s | CP-SAT s | engine calls | orders | filled | "
-        "on time | mean lead h | cost/order CNY | factories/order | idle capacity used | "
-        "log events |",
+        "| seed / policy | wall s | CPU s | engine s | CP-SAT s | engine calls | orders | "
+        "filled | on time | mean lead h | cost/order CNY | factories/order | "
+        "idle capacity used | load |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for name, r in results["policies"].items():
-        k = r["kpis"]
-        lines.append(f"| {name} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | {r['engine_s']:.1f} | "
-                     f"{r['solver_s']:.1f} | {r['calls']} | {k.orders} | "
-                     f"{k.filled} | {k.on_time_rate:.1%} | {k.mean_lead_time_h:.1f} | "
-                     f"{k.cost_per_order:,.2f} | {k.factories_per_order:.2f} | "
-                     f"{k.idle_capacity_used:.1%} | {r['events']} |")
-    pol = results["policies"]
-    if "cpsat" in pol and "greedy" in pol:
-        c, g = pol["cpsat"], pol["greedy"]
-        lines += ["", f"Against the greedy baseline of the same run: wall time x"
-                  f"{c['wall_s'] / g['wall_s']:.1f}, cost per order x"
-                  f"{c['kpis'].cost_per_order / max(g['kpis'].cost_per_order, 1e-9):.3f}, "
-                  f"on-time rate {c['kpis'].on_time_rate:.1%} vs {g['kpis'].on_time_rate:.1%}."]
-    lines += ["", PROFILE]
-    if "cpsat" in pol and (factories, orders, days) == (200, 5000, 30.0):
-        verdict = "meets" if pol["cpsat"]["wall_s"] <= 120 else "misses"
-        lines += ["", f"Target: <= 120 s for cpsat on this machine: {verdict} "
-                  f"({pol['cpsat']['wall_s']:.1f} s)."]
-    elif "cpsat" in pol:
+    for seed in seeds:
+        for name, r in results["by_seed"][seed].items():
+            lines.append(_row(f"{seed} {name}", r))
+    if results["longer"] is not None:
+        lines.append(_row(f"{seeds[0]} cpsat, longer budget", results["longer"]))
+    lines += ["", *spread.markdown(by_seed)]
+    std = results["by_seed"][seeds[0]].get("cpsat")
+    if results["longer"] is not None and std is not None:
+        lg, a, b = results["longer"], std["kpis"], results["longer"]["kpis"]
+        gives_up = (b.filled > a.filled or b.on_time > a.on_time
+                    or b.cost_per_order < a.cost_per_order * 0.99)
+        lines += ["", f"The policy's own longer budget on seed {seeds[0]} ("
+                  + ", ".join(f"`{k}={v}`" for k, v in (longer or {}).items())
+                  + f"; {lg['cpu_s']:.1f} s CPU against {std['cpu_s']:.1f} s): filled "
+                  f"{b.filled} vs {a.filled}, on time {b.on_time_rate:.1%} vs "
+                  f"{a.on_time_rate:.1%}, cost per filled order {b.cost_per_order:,.2f} vs "
+                  f"{a.cost_per_order:,.2f} CNY: the standard budget "
+                  + ("**gives up quality**." if gives_up else
+                     "gives up nothing (no more filled, no more on time, cost within 1 %).")]
+    lines += ["", PROFILE, "", DIAGNOSIS_MARKET]
+    cps = [results["by_seed"][sd]["cpsat"] for sd in seeds if "cpsat" in results["by_seed"][sd]]
+    if cps and size == (200, 5000, 30.0):
+        worst = max(cps, key=lambda r: r["wall_s"])
+        worst_cpu = max(r["cpu_s"] for r in cps)
+        verdict = "meets" if worst["wall_s"] <= 120 else "misses"
+        lines += ["", f"Target: <= 120 s for cpsat on 2 cores: {verdict} on wall time "
+                  f"(slowest seed {worst['wall_s']:.1f} s wall at a load of "
+                  f"{worst['load']:.1f}); CPU time, what it costs on a quiet machine: "
+                  f"slowest seed {worst_cpu:.1f} s "
+                  f"({'within' if worst_cpu <= 120 else 'over'} 120 s)."]
+    elif cps:
         lines += ["", "Not the standard size (200 factories, 5,000 orders over 30 days): the "
                   "<= 120 s target is not judged by this run."]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    console.print(f"wrote {out}")
-    return results
+    return lines
 
 
 # Why cpsat was less punctual than greedy, and what fixed it. Measured by hand on the shipped
@@ -242,10 +436,16 @@ def run_seeds(*, seeds: Sequence[int] = (1, 2, 3, 4, 5),
     return by_seed
 
 
+# The policy's own longer budget, against which the standard one must give up nothing.
+LONGER = {"solver.candidates_per_step": 6, "solver.deterministic_time_s": 0.02}
+STANDARD_SEEDS = (1, 2, 3, 4, 5)
+
+
 def main() -> None:
     """The standard configuration (called by bench/run_all.py)."""
     run_seeds()
-    run()
+    run(seeds=STANDARD_SEEDS, policies=["cpsat", "greedy", "single"], report=REPORT,
+        longer=LONGER)
 
 
 __all__ = ["bench_config", "load_config", "main", "run", "run_seeds"]

@@ -32,6 +32,7 @@ from connectors.mqtt import IngestClient
 from connectors.state import RedisState
 from domain.model import Window
 from services import resources
+from services.audit import service as audit
 from services.bookings.dispatch import work_order_fields
 from services.bookings.models import Booking, BookingRead
 from services.core.broker import broker_address
@@ -40,6 +41,7 @@ from services.factories.models import Factory
 from services.flows import shopfloor
 from services.live.store import LiveStateStore
 from services.resources.models import Resource
+from services.resources.service import to_wire as resource_wire
 from services.workers.heartbeat import Heartbeat
 
 log = logging.getLogger(__name__)
@@ -76,12 +78,20 @@ class DbEffects:
 
     def replace_windows(self, resource: str, windows: list[Window]) -> None:
         with _outage_is_unavailable(), session_scope(self.session_factory) as session:
+            # Locked first, as replace_windows locks it: ``before`` is the calendar replaced.
+            row = session.get(Resource, resource, with_for_update=True)
+            before = resource_wire(row) if row is not None else None
             stranded = resources.replace_windows(session, resource_id=resource,
                                                  windows=windows, source=SOURCE,
                                                  since=self.clock())
             results = shopfloor.calendar_stranded(
                 session, resource_id=resource, booking_ids=stranded, now=self.clock(),
                 unavailable=self.unavailable(), actor=ACTOR) if stranded else []
+            # A gateway re-publishes its calendar: only a different one is a change.
+            after = resource_wire(row) if row is not None else None
+            if before is not None and after is not None and before.windows != after.windows:
+                _audit_gateway(session, resource, action="resource.windows_replaced",
+                               before=before, after=after)
             send = [b for r in results for b in shopfloor.work_orders_of(session, r)]
         self._send(send)
 
@@ -99,6 +109,12 @@ class DbEffects:
             results = shopfloor.resource_down(session, resource_id=resource, now=self.clock(),
                                               unavailable=self.unavailable() | {resource},
                                               actor=ACTOR)
+            # A machine reports "down" at every heartbeat while it is down; what changes stored
+            # state is the first report with open lots on it, which repairs their orders.
+            if results:
+                _audit_gateway(session, resource, action="resource.down", before=None,
+                               after={"status": "down",
+                                      "repaired_orders": [r.order_id for r in results]})
             send = [b for r in results for b in shopfloor.work_orders_of(session, r)]
         self._send(send)
 
@@ -138,6 +154,22 @@ class DbEffects:
                 self.dispatch(work_orders)
             except Exception:  # the bookings stand; the gateway re-syncs from the API
                 log.exception("dispatching %d work orders failed", len(work_orders))
+
+
+def _audit_gateway(session: Session, resource_id: str, *, action: str, before: Any,
+                   after: Any) -> None:
+    """Audit a change a factory's gateway made over MQTT, in the change's own transaction.
+
+    The broker's ACL lets only ``gw/<park>/<factory>`` publish under that factory's topics, so
+    the gateway of the resource's factory is the actor, on behalf of its organisation.
+    """
+    row = session.get(Resource, resource_id)
+    if row is None:
+        return
+    factory = row.factory
+    audit.record(session, actor=f"gateway:gw/{factory.park_id}/{factory.id}",
+                 actor_org=factory.org_id, owner_org=factory.org_id, action=action,
+                 object_type="resource", object_id=resource_id, before=before, after=after)
 
 
 @contextmanager

@@ -6,7 +6,7 @@ import dataclasses
 from datetime import timedelta
 
 from domain.model import Allocation, Plan, Scenario
-from tests.matching.builders import factory, order, resource, scenario, step
+from tests.matching.builders import at, booking, factory, order, resource, scenario, step
 from tests.matching.conftest import checked_solve
 from tests.matching.plan_checker import check_plan
 
@@ -53,3 +53,33 @@ def test_checker__flags_a_lot_outside_its_windows() -> None:
                                     end=allocs[i].end + late)
     errors = check_plan(s, _with_allocations(plan, tuple(allocs)))
     assert any("window" in e for e in errors)
+
+
+def _line_with_bookings(*spans_h: tuple[float, float]) -> Scenario:
+    line = resource("F1-V", "inspection.visual", capacity=2)
+    return scenario([factory("F1", line)],
+                    [order("O1", step("s1", "inspection.visual"), quantity=60)],
+                    bookings=tuple(booking(f"B{i}", "F1-V", s, e)
+                                   for i, (s, e) in enumerate(spans_h)))
+
+
+def _one_lot_at(s: Scenario, start_h: float) -> Plan:
+    plan = checked_solve(dataclasses.replace(s, bookings=()), "greedy")
+    a = plan.orders[0].allocations[0]
+    shift = at(start_h) - a.start
+    moved = _with_allocations(plan, (dataclasses.replace(a, start=a.start + shift,
+                                                         end=a.end + shift),))
+    return dataclasses.replace(moved, orders=(dataclasses.replace(
+        moved.orders[0], completion=a.end + shift),))
+
+
+def test_checker__allows_a_lot_beside_a_service_line_over_full_by_its_bookings() -> None:
+    s = _line_with_bookings((0, 3), (0, 3), (1, 2))  # 3 bookings on 2 slots at 1-2 h
+    assert check_plan(s, _one_lot_at(s, 3)) == []  # 3-4 h: the line is empty then
+
+
+def test_checker__flags_a_lot_where_a_service_line_is_full() -> None:
+    s = _line_with_bookings((0, 3), (2, 5))  # both slots taken at 2-3 h
+    assert check_plan(s, _one_lot_at(s, 0)) == []  # 0-1 h: one slot free
+    errors = check_plan(s, _one_lot_at(s, 1.5))  # 1.5-2.5 h: meets the full span
+    assert any("F1-V runs more than 2" in e for e in errors)

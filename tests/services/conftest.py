@@ -29,7 +29,7 @@ NOW = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
 TABLES = ["quote_jobs", "bookings", "quotes", "order_steps", "orders", "windows", "resources",
           "factories", "parks", "market", "audit_events", "api_keys", "accounts",
           "organisations", "order_events", "webhooks", "webhook_deliveries", "lot_records",
-          "ratings"]
+          "ratings", "simulation_runs"]
 
 
 @pytest.fixture(scope="session")

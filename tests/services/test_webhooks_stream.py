@@ -194,14 +194,15 @@ def test_stream__an_sme_reads_only_its_own_organisations_events(client):
     sme_b = bearer(grant(client.app, org_id="sme-b", kind="sme"))
     assert client.post("/factories", json=b.factory("F1", resources=[b.resource("R1")])
                        ).status_code == 201
-    for oid, who in (("OA", sme_a), ("OB", sme_b)):
+    # An SME's order ids are in its namespace (services.auth.namespace): sme-a.OA.
+    for oid, who in (("sme-a.OA", sme_a), ("sme-b.OB", sme_b)):
         assert client.post("/orders", headers=who, json=b.order(oid)).status_code == 201
         assert client.post(f"/orders/{oid}/quotes", headers=who,
                            params={"time_limit_s": 0.5}).status_code == 201
     # Naming another tenant changes nothing: the stream is the caller's organisation's.
     mine = _read_stream(client, {"customer": "sme-b", "max_events": 1}, headers=sme_a)
-    assert [json.loads(m["data"])["order"] for m in mine] == ["OA"]
-    assert client.get("/orders/OB/events", headers=sme_a).status_code == 404
+    assert [json.loads(m["data"])["order"] for m in mine] == ["sme-a.OA"]
+    assert client.get("/orders/sme-b.OB/events", headers=sme_a).status_code == 404
     hook = client.post("/webhooks", headers=sme_a, json={
         "url": "http://127.0.0.1:9/hook", "secret": "s" * 16, "customer": "sme-b"})
     assert hook.status_code == 201
