@@ -335,6 +335,11 @@ def _section(cfg: SimConfig, market: dict[str, int], results: dict[str, Any],
                   f"{a.cost_per_order:,.2f} CNY: the standard budget "
                   + ("**gives up quality**." if gives_up else
                      "gives up nothing (no more filled, no more on time, cost within 1 %).")]
+    elif longer and results["longer"] is None:
+        lines += ["", "The policy's own longer budget ("
+                  + ", ".join(f"`{k}={v}`" for k, v in longer.items())
+                  + ") was started on this market but did not finish: what the standard "
+                  "budget gives up at this size is **not measured** by this run."]
     lines += ["", PROFILE, "", DIAGNOSIS_MARKET]
     cps = [results["by_seed"][sd]["cpsat"] for sd in seeds if "cpsat" in results["by_seed"][sd]]
     if cps and size == (200, 5000, 30.0):
