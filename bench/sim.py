@@ -119,10 +119,11 @@ def bench_config(factories: int, orders: int, days: float, extra: dict[str, Any]
 def _measure(cfg: SimConfig, market: Market, name: str, checker: CheckedSolve
              ) -> tuple[PolicyRun, dict[str, Any]]:
     """One policy on one market: its run and the wall time, CPU time and engine time it took."""
-    t0, c0 = time.perf_counter(), time.process_time()
+    t0, c0, k0 = time.perf_counter(), time.process_time(), checker.check_cpu_s
     (run_,) = run_policies(cfg, [name], market=market, solver=checker)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    return run_, {"wall_s": wall, "cpu_s": cpu, "solver_s": run_.result.solver_wall_s,
+    return run_, {"wall_s": wall, "cpu_s": cpu, "check_cpu_s": checker.check_cpu_s - k0,
+                  "solver_s": run_.result.solver_wall_s,
                   "engine_s": run_.result.engine_wall_s, "calls": run_.result.engine_calls,
                   "kpis": run_.kpis, "events": len(run_.result.log),
                   "load": os.getloadavg()[0]}
@@ -130,7 +131,9 @@ def _measure(cfg: SimConfig, market: Market, name: str, checker: CheckedSolve
 
 def _row(label: str, r: dict[str, Any]) -> str:
     k = r["kpis"]
-    return (f"| {label} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | {r['engine_s']:.1f} | "
+    check = r.get("check_cpu_s")  # runs stored before 2026-12-02 02:15 UTC did not time it
+    return (f"| {label} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | "
+            f"{'-' if check is None else f'{check:.1f}'} | {r['engine_s']:.1f} | "
             f"{r['solver_s']:.1f} | {r['calls']} | {k.orders} | {k.filled} | "
             f"{k.on_time_rate:.1%} | {k.mean_lead_time_h:.1f} | {k.cost_per_order:,.2f} | "
             f"{k.factories_per_order:.2f} | {k.idle_capacity_used:.1%} | {r['load']:.1f} |")
@@ -308,13 +311,15 @@ def _section(cfg: SimConfig, market: dict[str, int], results: dict[str, Any],
         "`CP-SAT s`: what the engine reports as its solver's wall time (model build and "
         "search); the rest of `wall s` is the simulation itself (snapshots, SimPy, KPIs). "
         "`CPU s`: the process's CPU time for the same span (what the run costs without the "
-        "other work on the machine; wall s / CPU s shows how much that work slowed it). "
+        "other work on the machine; wall s / CPU s shows how much that work slowed it), "
+        "including the independent checker's CPU time on every plan (`of which checker`, "
+        "`-` where a run did not time it), which a user's run does not pay. "
         "`load`: the 1-minute load average when the run ended.",
         "",
-        "| seed / policy | wall s | CPU s | engine s | CP-SAT s | engine calls | orders | "
-        "filled | on time | mean lead h | cost/order CNY | factories/order | "
-        "idle capacity used | load |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| seed / policy | wall s | CPU s | of which checker CPU s | engine s | CP-SAT s | "
+        "engine calls | orders | filled | on time | mean lead h | cost/order CNY | "
+        "factories/order | idle capacity used | load |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for seed in seeds:
         for name, r in results["by_seed"][seed].items():
@@ -345,12 +350,16 @@ def _section(cfg: SimConfig, market: dict[str, int], results: dict[str, Any],
     if cps and size == (200, 5000, 30.0):
         worst = max(cps, key=lambda r: r["wall_s"])
         worst_cpu = max(r["cpu_s"] for r in cps)
+        untimed = any(r.get("check_cpu_s") is None for r in cps)
+        own_cpu = max(r["cpu_s"] - (r.get("check_cpu_s") or 0.0) for r in cps)
         verdict = "meets" if worst["wall_s"] <= 120 else "misses"
         lines += ["", f"Target: <= 120 s for cpsat on 2 cores: {verdict} on wall time "
                   f"(slowest seed {worst['wall_s']:.1f} s wall at a load of "
                   f"{worst['load']:.1f}); CPU time, what it costs on a quiet machine: "
-                  f"slowest seed {worst_cpu:.1f} s "
-                  f"({'within' if worst_cpu <= 120 else 'over'} 120 s)."]
+                  f"slowest seed {worst_cpu:.1f} s with the checker"
+                  + (" (its share not timed in this run, so the run's own CPU time is not "
+                     "known exactly)" if untimed else f", {own_cpu:.1f} s without it")
+                  + f" ({'within' if own_cpu <= 120 else 'over'} 120 s)."]
     elif cps:
         lines += ["", "Not the standard size (200 factories, 5,000 orders over 30 days): the "
                   "<= 120 s target is not judged by this run."]
