@@ -40,7 +40,7 @@ SERVICE_LINES = ("surface.anodizing", "surface.powder_coating", "heat.quenching"
 CERTS = ("ISO9001", "IATF16949", "AS9100")
 
 
-def _resource(rng: random.Random, rid: str, days: int) -> Resource:
+def _resource(rng: random.Random, rid: str, days: int, t0: datetime) -> Resource:
     process = rng.choice(PROCESSES)
     capacity = rng.choice((2, 3, 4)) if process in SERVICE_LINES else 1
     rate = round(rng.uniform(50, 220), 0)
@@ -53,7 +53,7 @@ def _resource(rng: random.Random, rid: str, days: int) -> Resource:
     for d in range(days):
         if rng.random() < 0.15:
             continue  # a day off
-        start = T0 + timedelta(days=d, hours=8)
+        start = t0 + timedelta(days=d, hours=8)
         windows.append(Window(start, start + timedelta(hours=24 if two_shifts else 12)))
     return Resource(rid, process, capacity,
                     tuple(sorted(rng.sample(MATERIALS, rng.randint(1, 3)))),
@@ -62,8 +62,12 @@ def _resource(rng: random.Random, rid: str, days: int) -> Resource:
 
 
 def generate(n_resources: int, n_orders: int = 1, *, seed: int = 0, days: int = 7,
-             steps: int = 5, booked_share: float = 0.2) -> Scenario:
-    """A market of ``n_resources`` resources and ``n_orders`` orders of ``steps`` steps."""
+             steps: int = 5, booked_share: float = 0.2, start: datetime = T0) -> Scenario:
+    """A market of ``n_resources`` resources and ``n_orders`` orders of ``steps`` steps.
+
+    ``start``: the horizon's first midnight (a benchmark against a server on the wall clock
+    moves it to today; the same seed gives the same market shifted in time).
+    """
     rng = random.Random(seed)
     factories: list[Factory] = []
     bookings: list[Booking] = []
@@ -71,27 +75,27 @@ def generate(n_resources: int, n_orders: int = 1, *, seed: int = 0, days: int = 
     while made < n_resources:
         fid = f"F{len(factories) + 1}"
         size = min(rng.randint(3, 8), n_resources - made)
-        resources = tuple(_resource(rng, f"{fid}-R{i + 1}", days) for i in range(size))
+        resources = tuple(_resource(rng, f"{fid}-R{i + 1}", days, start) for i in range(size))
         made += size
         for r in resources:
             if r.windows and rng.random() < booked_share:
                 w = rng.choice(r.windows)
-                start = w.start + timedelta(hours=rng.randint(0, 6))
-                bookings.append(Booking(f"B{len(bookings) + 1}", r.id, start,
-                                        start + timedelta(hours=rng.randint(2, 6))))
+                begin = w.start + timedelta(hours=rng.randint(0, 6))
+                bookings.append(Booking(f"B{len(bookings) + 1}", r.id, begin,
+                                        begin + timedelta(hours=rng.randint(2, 6))))
         factories.append(Factory(
             fid, f"factory {fid}", f"P{rng.randint(1, 5)}",
             round(29.8 + rng.uniform(-0.4, 0.4), 4), round(121.5 + rng.uniform(-0.5, 0.5), 4),
             round(rng.uniform(3.5, 5.0), 1),
             tuple(c for c in CERTS if c == "ISO9001" or rng.random() < 0.3), resources))
-    orders = [_order(rng, f"O{i + 1}", days, steps) for i in range(n_orders)]
-    return Scenario(T0, tuple(factories), tuple(orders),
+    orders = [_order(rng, f"O{i + 1}", days, steps, start) for i in range(n_orders)]
+    return Scenario(start, tuple(factories), tuple(orders),
                     Transport(cost_per_km=3.0, speed_kmh=40.0, handling_min=30),
                     Objective(cost=1.0, tardiness_per_hour=50.0, makespan_per_hour=0.0),
                     tuple(bookings))
 
 
-def _order(rng: random.Random, oid: str, days: int, n_steps: int) -> Order:
+def _order(rng: random.Random, oid: str, days: int, n_steps: int, t0: datetime) -> Order:
     quantity = rng.choice((50, 100, 200, 300, 500))
     stages = [rng.choice(STAGES[i % len(STAGES)]) for i in range(n_steps)]
     steps = tuple(
@@ -99,6 +103,6 @@ def _order(rng: random.Random, oid: str, days: int, n_steps: int) -> Order:
              (f"s{i}",) if i else ())
         for i, process in enumerate(stages))
     return Order(oid, f"C{rng.randint(1, 20)}", rng.choice(MATERIALS[:2]), quantity,
-                 T0 + timedelta(days=rng.randint(max(2, days // 2), days)),
+                 t0 + timedelta(days=rng.randint(max(2, days // 2), days)),
                  round(quantity * rng.uniform(30, 80), 0), steps, PricingMode.CHEAPEST,
                  max_factories=3, min_lot=min(quantity, 25))

@@ -1,124 +1,383 @@
-"""Quote latency and quality: one 5-step order against generated markets of 100 to 10,000.
+"""Quote latency and quality over HTTP: ``POST /orders/{id}/quotes`` as a customer sees it.
 
-Latency is the wall time of ``matching.engine.quote`` (three alternatives, candidate search and
-model build included), over ``runs`` calls per market. Quality compares the cheapest quote's
-objective (processing + transport + tardiness penalty, the scenario's weights) with a long
-CP-SAT solve (``reference_s``, wider candidate lists) and with the greedy baseline, same run.
+For each market size (``bench/market_gen.py``, seeded, its horizon moved to tomorrow so the
+server's wall clock leaves every window open) the market is written straight into a fresh
+database (``bench/market_load.py``: the rows the scenario import would write), a real
+``sharefab serve`` process starts on 127.0.0.1 against it (PostgreSQL and Redis on this
+machine, as production runs; the embedded SQLite when PostgreSQL is not up and CI is not set),
+and one SME, authenticated with its API key, asks for quotes of its orders one after another
+with the API's own defaults (no ``time_limit_s``: ``Settings.quote_default_time_limit_s``, and
+``Settings.quote_candidates_per_step``). Latency is end to end at the client: HTTP, auth, the
+market view, the engine, storing the quotes, the JSON answer.
+
+The first quote after the server starts reads the market into the API's cache
+(``services.scenario.market_cache``); it is reported on its own, the p50 / p95 are over the
+quotes after it. Quality: the cheapest quote's score (price + tardiness penalty, what the
+engine ranks by) against a ``reference_s`` CP-SAT ``solve`` of the same order on the same market
+view with wide candidate lists, run by this process after the timed requests.
+
+The curve (one market size): the same orders quoted with other time limits (the request's
+``time_limit_s``) and candidates per step (a server started with
+``SHAREFAB_QUOTE_CANDIDATES_PER_STEP``), so the defaults can be chosen from it.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
+import signal
+import socket
 import statistics
+import subprocess
+import sys
 import time
-from datetime import UTC, datetime
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
+from sqlalchemy import create_engine, select
+
 from bench.market_gen import generate
-from domain.model import OrderStatus, Plan, Scenario
-from matching.engine import QUOTE_DEFAULTS, SolveOptions, quote, solve
+from bench.market_load import load
+from domain.model import OrderStatus
+from matching.engine import SolveOptions, solve
 from matching.plan import cost_breakdown
 from matching.quotes import WIDE_FACTOR
+from services.core.db import make_engine, make_session_factory, scratch_schema, session_scope
+from services.core.settings import Settings
+from services.quotes import service as quote_service
+from services.quotes.models import Quote
 
 RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results"
+POSTGRES_URL = os.environ.get("SHAREFAB_TEST_POSTGRES_URL",
+                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("SHAREFAB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+REFERENCE_CANDIDATES = 30  # per step in the reference solve (its greedy sees 4x as many)
 
 
-def _objective(scenario: Scenario, plan: Plan) -> float | None:
+@dataclass(frozen=True, slots=True)
+class Backend:
+    """Where the server keeps its data: ``name`` for the report, the URLs it is given."""
+
+    name: str
+    database_url: str
+    redis_url: str | None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _reachable(url: str) -> bool:
+    try:
+        engine = create_engine(url, connect_args={"connect_timeout": 2})
+        with engine.connect():
+            pass
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+@contextmanager
+def backend(workdir: Path, production: bool = True) -> Iterator[Backend]:
+    """A fresh database (a PostgreSQL schema dropped afterwards, or a SQLite file) and Redis.
+
+    With CI=true a missing PostgreSQL is a failure, never a quiet fall-back to SQLite.
+    """
+    if production and _reachable(POSTGRES_URL):
+        with scratch_schema(POSTGRES_URL, prefix="benchquote") as url:
+            yield Backend("PostgreSQL + Redis", url, REDIS_URL)
+        return
+    if production and os.environ.get("CI") == "true":
+        raise RuntimeError(f"PostgreSQL at {POSTGRES_URL} is not reachable (CI=true)")
+    path = workdir / f"quote-{uuid.uuid4().hex[:8]}.db"
+    try:
+        yield Backend("embedded SQLite", f"sqlite:///{path}", None)
+    finally:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    base: str
+    pid: int
+
+    def cpu_s(self) -> float:
+        """CPU seconds the server process has used (all its threads), from /proc."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def serving(where: Backend, workdir: Path, **settings: object) -> Iterator[Server]:
+    """``sharefab serve`` on a free port of 127.0.0.1 against ``where``.
+
+    ``settings``: Settings fields to override (``SHAREFAB_<NAME>``); everything else is the
+    API's default. MQTT is off: quoting does not use it.
+    """
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHAREFAB_")}
+    env.update({"SHAREFAB_ENVIRONMENT": "production",
+                "SHAREFAB_SECRET_KEY": secrets.token_urlsafe(48),
+                "SHAREFAB_DATABASE_URL": where.database_url,
+                "SHAREFAB_DATA_DIR": str(workdir),
+                "SHAREFAB_MQTT_ENABLED": "false"})
+    if where.redis_url:
+        env["SHAREFAB_REDIS_URL"] = where.redis_url
+        env["SHAREFAB_REDIS_KEY_PREFIX"] = f"benchquote-{uuid.uuid4().hex[:8]}:"
+    env.update({f"SHAREFAB_{k.upper()}": str(v) for k, v in settings.items()})
+    log_path = workdir / f"serve-{port}.log"
+    with log_path.open("w", encoding="utf-8") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "from cli import main; main()", "serve", "--port", str(port),
+             "--log-level", "warning"], env=env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=workdir)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            _wait_healthy(base, proc, log_path)
+            yield Server(base, proc.pid)
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _wait_healthy(base: str, proc: subprocess.Popen[bytes], log_path: Path,
+                  timeout_s: float = 180.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"sharefab serve exited: {log_path.read_text(encoding='utf-8')}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"sharefab serve did not answer /healthz within {timeout_s:.0f} s")
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One quote request: its end-to-end time, HTTP status and the cheapest quote's score."""
+
+    order: str
+    ms: float
+    status: int
+    cheapest_score: float | None
+
+
+def ask(client: httpx.Client, order_id: str, time_limit_s: float | None = None) -> Answer:
+    """``POST /orders/{id}/quotes`` (the API's default time limit unless given), timed."""
+    params = {} if time_limit_s is None else {"time_limit_s": time_limit_s}
+    t0 = time.perf_counter()
+    r = client.post(f"/orders/{order_id}/quotes", params=params)
+    ms = (time.perf_counter() - t0) * 1000
+    score = None
+    if r.status_code == 201:
+        cheapest = next(q for q in r.json() if q["kind"] == "cheapest")
+        score = float(cheapest["cost_breakdown"]["score"])
+    return Answer(order_id, ms, r.status_code, score)
+
+
+def reference(database_url: str, order_id: str, reference_s: float) -> float | None:
+    """Score of a long CP-SAT solve of ``order_id`` on the market view the API quotes against."""
+    engine = make_engine(database_url)
+    try:
+        with session_scope(make_session_factory(engine)) as db:
+            view = quote_service.market_for(db, order_id=order_id, unavailable=set(),
+                                            now=datetime.now(UTC))
+    finally:
+        engine.dispose()
+    plan = solve(view, options=SolveOptions(time_limit_s=reference_s,
+                                            candidates_per_step=REFERENCE_CANDIDATES))
     o = plan.orders[0]
-    return None if o.status is OrderStatus.UNMATCHED else cost_breakdown(scenario, o)["total"]
+    return None if o.status is not OrderStatus.PLANNED else cost_breakdown(view, o)["total"]
 
 
-def _feasible_market(n: int, seed: int) -> Scenario:
-    """The first seed from ``seed`` whose order the greedy baseline can place."""
-    for s in range(seed, seed + 20):
-        scenario = generate(n, 1, seed=s)
-        if _objective(scenario, solve(scenario, policy="greedy")) is not None:
-            return scenario
-    raise RuntimeError(f"no feasible market of {n} resources in 20 seeds")
+def _solved_with(database_url: str) -> list[float]:
+    """The time limits the server solved the stored quotes with (what it took as default)."""
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return sorted({float(s["time_limit_s"])
+                           for s in conn.execute(select(Quote.solver)).scalars()})
+    finally:
+        engine.dispose()
 
 
-def measure(n: int, runs: int, reference_s: float, seed: int) -> dict[str, Any]:
-    scenario = _feasible_market(n, seed)
-    latencies, cheapest = [], None
-    for _ in range(runs):
+def _p50_p95(ms: list[float]) -> tuple[float | None, float | None]:
+    if not ms:
+        return None, None
+    p95 = statistics.quantiles(ms, n=20)[18] if len(ms) > 1 else ms[0]
+    return round(statistics.median(ms), 1), round(p95, 1)
+
+
+def _ratios(answers: list[Answer], refs: dict[str, float | None]) -> list[float]:
+    out = []
+    for a in answers:
+        ref = refs.get(a.order)
+        if a.cheapest_score is not None and ref:
+            out.append(a.cheapest_score / ref)
+    return out
+
+
+def measure(n: int, runs: int, reference_s: float, quality_orders: int, seed: int,
+            workdir: Path, curve: dict[str, Any] | None = None,
+            production: bool = True) -> dict[str, Any]:
+    """One market size: latency at the API's defaults, quality, and (with ``curve``) the
+    same orders at other budgets. ``curve``: {"time_limits_s": [...], "candidates": [...]}."""
+    start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    market = generate(n, n_orders=runs + 1, seed=seed, start=start + timedelta(days=1))
+    defaults = Settings.model_fields
+    row: dict[str, Any] = {"resources": n, "runs": runs,
+                           "time_limit_s": defaults["quote_default_time_limit_s"].default,
+                           "candidates_per_step": defaults["quote_candidates_per_step"].default}
+    with backend(workdir, production) as where:
         t0 = time.perf_counter()
-        quotes = quote(scenario, "O1")
-        latencies.append((time.perf_counter() - t0) * 1000)
-        cheapest = quotes[0]
-    assert cheapest is not None
-    quoted = (None if cheapest.plan.status is OrderStatus.UNMATCHED
-              else cheapest.cost_breakdown["total"])
-    greedy = _objective(scenario, solve(scenario, policy="greedy"))
-    reference = _objective(scenario, solve(scenario, options=SolveOptions(
-        time_limit_s=reference_s, candidates_per_step=30)))
-    cuts = statistics.quantiles(latencies, n=20)
-    return {"resources": n, "runs": runs, "p50_ms": round(statistics.median(latencies), 1),
-            "p95_ms": round(cuts[18], 1), "quote_cny": quoted, "reference_cny": reference,
-            "greedy_cny": greedy, "scenario_seed": seed,
-            **_mean_vs_greedy(n, range(seed + 100, seed + 100 + MARKETS))}
+        token = load(make_engine(where.database_url), market)
+        row.update(backend=where.name, load_s=round(time.perf_counter() - t0, 1))
+        headers = {"Authorization": f"Bearer {token}"}
+        orders = [o.id for o in market.orders]
+        with serving(where, workdir) as server, \
+                httpx.Client(base_url=server.base, headers=headers, timeout=600) as client:
+            first = ask(client, orders[0])
+            cpu0 = server.cpu_s()
+            answers = [ask(client, oid) for oid in orders[1:]]
+            cpu_ms = (server.cpu_s() - cpu0) * 1000 / max(1, len(answers))
+        ok = [a for a in answers if a.status == 201]
+        row.update(first_ms=round(first.ms, 1), answered=len(ok), cpu_ms=round(cpu_ms, 1),
+                   unmatched=sum(a.status == 422 for a in answers),
+                   errors=sum(a.status not in (201, 422) for a in answers))
+        row["p50_ms"], row["p95_ms"] = _p50_p95([a.ms for a in ok])
+        row["server_time_limits_s"] = _solved_with(where.database_url)
+        quality = [a.order for a in ok][:quality_orders]
+        refs = {oid: reference(where.database_url, oid, reference_s) for oid in quality}
+        ratios = _ratios([a for a in ok if a.order in refs], refs)
+        row.update(quality_orders=len(ratios),
+                   quote_vs_reference_mean=round(statistics.mean(ratios), 4) if ratios else None,
+                   quote_vs_reference_worst=round(max(ratios), 4) if ratios else None)
+        if curve is not None:
+            row["curve"] = _curve(where, workdir, headers, quality, refs, curve)
+    return row
 
 
-# Markets per size for the mean quote / greedy ratio (one market alone is a noisy yardstick).
-MARKETS = 10
+def _curve(where: Backend, workdir: Path, headers: dict[str, str], orders: list[str],
+           refs: dict[str, float | None], curve: dict[str, Any]) -> list[dict[str, Any]]:
+    points = []
+    for candidates in curve["candidates"]:
+        with serving(where, workdir, quote_candidates_per_step=candidates) as server, \
+                httpx.Client(base_url=server.base, headers=headers, timeout=600) as client:
+            ask(client, orders[0], curve["time_limits_s"][0])  # fills the server's cache
+            for limit in curve["time_limits_s"]:
+                cpu0 = server.cpu_s()
+                answers = [ask(client, oid, limit) for oid in orders]
+                cpu_ms = (server.cpu_s() - cpu0) * 1000 / max(1, len(answers))
+                ok = [a for a in answers if a.status == 201]
+                ratios = _ratios(ok, refs)
+                p50, p95 = _p50_p95([a.ms for a in ok])
+                points.append({"candidates_per_step": candidates, "time_limit_s": limit,
+                               "requests": len(ok), "p50_ms": p50, "p95_ms": p95,
+                               "cpu_ms": round(cpu_ms, 1),
+                               "mean_ratio": round(statistics.mean(ratios), 4) if ratios
+                               else None,
+                               "worst_ratio": round(max(ratios), 4) if ratios else None})
+    return points
 
 
-def _mean_vs_greedy(n: int, seeds: range) -> dict[str, Any]:
-    """Mean of cheapest quote / greedy over the markets of ``seeds`` greedy can serve."""
-    ratios = []
-    for s in seeds:
-        scenario = generate(n, 1, seed=s)
-        greedy = _objective(scenario, solve(scenario, policy="greedy"))
-        cheapest = quote(scenario, "O1")[0]
-        if greedy and cheapest.plan.status is not OrderStatus.UNMATCHED:
-            ratios.append(cheapest.cost_breakdown["total"] / greedy)
-    return {"mean_quote_greedy": round(statistics.mean(ratios), 3) if ratios else None,
-            "markets_served": len(ratios)}
+CURVE = {"time_limits_s": [0.05, 0.2, 1.0, 5.0], "candidates": [4, 8, 12]}
 
 
 def run(sizes: list[int] | None = None, runs: int = 20, reference_s: float = 30.0,
-        seed: int = 7, markdown: Path | None = RESULTS / "quote.md") -> list[dict[str, Any]]:
-    load_before = os.getloadavg()[0]
-    rows = [measure(n, runs, reference_s, seed) for n in (sizes or [100, 1000, 10000])]
+        seed: int = 7, quality_orders: int = 5, curve_sizes: tuple[int, ...] = (10_000,),
+        curve: dict[str, Any] | None = None, workdir: Path = Path("var/bench"),
+        markdown: Path | None = RESULTS / "quote.md",
+        production: bool = True) -> list[dict[str, Any]]:
+    workdir = workdir.resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    loads = [os.getloadavg()[0]]
+    rows = []
+    for n in sizes or [1_000, 10_000, 100_000]:
+        rows.append(measure(n, runs, reference_s, quality_orders, seed, workdir,
+                            (curve or CURVE) if n in curve_sizes else None, production))
+        loads.append(os.getloadavg()[0])
     if markdown is not None:
         markdown.parent.mkdir(parents=True, exist_ok=True)
-        markdown.write_text(render(rows, reference_s, (load_before + os.getloadavg()[0]) / 2))
+        markdown.write_text(render(rows, reference_s, loads), encoding="utf-8")
     return rows
 
 
-def _ratio(a: float | None, b: float | None) -> str:
-    return "-" if a is None or not b else f"{a / b:.3f}"
+def _fmt(x: object) -> str:
+    return "-" if x is None else f"{x:,}" if isinstance(x, int) else str(x)
 
 
-def render(rows: list[dict[str, Any]], reference_s: float, load: float) -> str:
+def render(rows: list[dict[str, Any]], reference_s: float, loads: list[float]) -> str:
+    first = rows[0] if rows else {}
     lines = [
-        "## Quote latency and quality (one 5-step order)",
+        "## Quote latency and quality over HTTP (one 5-step order per request)",
         "",
-        f"Measured {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}: `sharefab bench quote`. "
-        "Markets from `bench/market_gen.py` (seeded). Latency = `matching.engine.quote` wall time "
-        "(candidate search, factory-layout search and greedy hints over "
-        f"{WIDE_FACTOR * (QUOTE_DEFAULTS.candidates_per_step or 0)} candidates per step, "
-        f"CP-SAT sharing {QUOTE_DEFAULTS.time_limit_s:g} s between cheapest (on the best "
-        "hint's factories), fastest and balanced (on "
-        f"{QUOTE_DEFAULTS.candidates_per_step} candidates per step), "
-        f"{QUOTE_DEFAULTS.workers} workers). 1-min load average during the run: {load:.1f} "
-        f"on {os.cpu_count()} cores. Objective = processing + transport + "
-        f"tardiness penalty of the cheapest quote; reference = `solve` with {reference_s:g} s "
-        "and 30 candidates per step; greedy = the engine's baseline, same run. Last column: "
-        f"mean quote / greedy over {MARKETS} more markets of the size (seeds +100 on; in "
-        "brackets, how many of them greedy can serve: the mean is over those).",
+        f"Measured {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}: `sharefab bench quote` "
+        "(bench/quote.py). A real `sharefab serve` on 127.0.0.1 against "
+        f"{first.get('backend', '-')} (MQTT off), the market of `bench/market_gen.py` (seeded) "
+        "written straight into its database (`bench/market_load.py`), one SME authenticated "
+        "with its API key posting `POST /orders/{id}/quotes` for a new order each time, one "
+        "request at a time, with the API's defaults: "
+        f"`quote_default_time_limit_s` = {first.get('time_limit_s')} s shared by the three "
+        f"alternatives, `quote_candidates_per_step` = {first.get('candidates_per_step')} "
+        f"(greedy and the factory-layout search see {WIDE_FACTOR}x as many). Latency is end to "
+        "end at the client; server CPU = the server process's CPU time over the timed quotes "
+        "(all threads, CP-SAT's workers included), per quote: what a quote costs whatever "
+        "else runs on the machine. The first quote after the server starts reads the market "
+        "into the API's cache and is shown on its own, p50 / p95 are over the quotes after "
+        "it. Quality: "
+        "the cheapest quote's score (price + tardiness penalty) over the score of a "
+        f"{reference_s:g} s CP-SAT `solve` of the same order on the same market view with "
+        f"{REFERENCE_CANDIDATES} candidates per step (below 1: the quote is cheaper). 1-minute "
+        f"load average {', '.join(f'{x:.1f}' for x in loads)} (before and after each size) on "
+        f"{os.cpu_count()} cores: the machine is shared with other engineers' work right now, "
+        "which slows every latency here.",
         "",
-        "| resources | runs | p50 ms | p95 ms | quote CNY | reference CNY | greedy CNY "
-        f"| quote / reference | quote / greedy | quote / greedy, {MARKETS} markets |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| resources | market load s | first quote ms | quotes | unmatched (422) | p50 ms "
+        "| p95 ms | server CPU ms per quote | quote / reference, mean | worst "
+        "| orders compared |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['resources']:,} | {r['runs']} | {r['p50_ms']} | {r['p95_ms']} "
-            f"| {r['quote_cny']} | {r['reference_cny']} | {r['greedy_cny']} "
-            f"| {_ratio(r['quote_cny'], r['reference_cny'])} "
-            f"| {_ratio(r['quote_cny'], r['greedy_cny'])} "
-            f"| {r.get('mean_quote_greedy') or '-'} ({r.get('markets_served', 0)}) |")
+            f"| {r['resources']:,} | {r['load_s']} | {r['first_ms']} | {r['answered']} "
+            f"| {r['unmatched']} | {_fmt(r['p50_ms'])} | {_fmt(r['p95_ms'])} | {r['cpu_ms']} "
+            f"| {_fmt(r['quote_vs_reference_mean'])} | {_fmt(r['quote_vs_reference_worst'])} "
+            f"| {r['quality_orders']} |")
+    for r in rows:
+        if not r.get("curve"):
+            continue
+        lines += [
+            "",
+            f"The curve at {r['resources']:,} resources: the same {r['quality_orders']} orders "
+            "quoted with each time limit (the request's `time_limit_s`) by a server started "
+            "with each `SHAREFAB_QUOTE_CANDIDATES_PER_STEP`; quality against the same "
+            "reference solves.",
+            "",
+            "| candidates per step | time limit s | p50 ms | p95 ms | server CPU ms per quote "
+            "| quote / reference, mean | worst |",
+            "|---|---|---|---|---|---|---|",
+            *(f"| {p['candidates_per_step']} | {p['time_limit_s']} | {_fmt(p['p50_ms'])} "
+              f"| {_fmt(p['p95_ms'])} | {p['cpu_ms']} | {_fmt(p['mean_ratio'])} "
+              f"| {_fmt(p['worst_ratio'])} |"
+              for p in r["curve"]),
+        ]
     return "\n".join(lines) + "\n"
 
 

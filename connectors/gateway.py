@@ -5,8 +5,9 @@ running and down, with breakdowns and repairs, and a smoothed utilization), a re
 ``availability`` (idle windows: the day shift 08:00-20:00 China time for the next days, minus
 hours the factory keeps for its own work), and runs each work order as the plan says: not
 before its booked start, one lot at a time per machine, never more pieces than the input the
-platform reports delivered (``input_ready``), at the pace the booking implies give or take
-(early and late finishes), with a little scrap, reported in ``progress`` messages (QoS 1).
+platform reports delivered (``input_ready``) and those only once they are at the factory
+(``input_at``: the upstream finish plus the haul), at the pace the booking implies give or
+take (early and late finishes), with a little scrap, reported in ``progress`` messages (QoS 1).
 The gateway's ``status`` is retained, and its Last Will says ``online: false``.
 
 ``seq`` is one counter per gateway seeded from the clock in milliseconds, so it keeps
@@ -61,19 +62,38 @@ class _Machine:
 
 @dataclass
 class _Job:
-    """A work order as the shop floor runs it: not before its booked start, not beyond its
-    input, at its own pace (``pace`` > 1 is slower than booked: a late finish)."""
+    """A work order as the shop floor runs it: not before its booked start, not beyond the
+    input at the factory, at its own pace (``pace`` > 1 is slower than booked: late)."""
 
     booking: str
     resource: str
     quantity: int
     start: datetime
     end: datetime
-    input_ready: int | None = None  # None: the input is on hand
+    input_ready: int | None = None  # pieces at the factory; None: the input is on hand
     pace: float = 1.0
     done: int = 0
     scrap: int = 0
     worked_s: float = 0.0
+    # Input delivered upstream but still on the road: (pieces in all, when they arrive).
+    incoming: tuple[int, datetime] | None = None
+    piece_s: float = 0.0
+
+    def deliver(self, ready: int | None, at: datetime | None, now: datetime) -> None:
+        """The platform says ``ready`` input pieces are delivered, at the factory by ``at``."""
+        if ready is None:
+            self.input_ready, self.incoming = None, None
+        elif at is None or at <= now:
+            self.input_ready, self.incoming = ready, None
+        else:
+            if self.input_ready is None:
+                self.input_ready = 0
+            self.incoming = (ready, at)
+
+    def unload(self, now: datetime) -> None:
+        """Input on the road that has arrived by ``now`` becomes usable."""
+        if self.incoming is not None and self.incoming[1] <= now:
+            self.input_ready, self.incoming = self.incoming[0], None
 
     def cap(self) -> int:
         """Pieces this lot may have gone through so far: good output never exceeds input."""
@@ -81,7 +101,11 @@ class _Job:
                                                                   self.input_ready)
 
     def seconds_per_piece(self) -> float:
-        return max(1e-3, (self.end - self.start).total_seconds() * self.pace / self.quantity)
+        """The machine's pace, fixed when the work order came (a cut does not change it)."""
+        if not self.piece_s:
+            booked = (self.end - self.start).total_seconds()
+            self.piece_s = max(1e-3, booked * self.pace / max(1, self.quantity))
+        return self.piece_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,10 +253,12 @@ class SimulatedGateway:
         """One step: take new work orders, advance lots, publish state and progress."""
         now = self.clock()
         while self._inbox:
-            self._take(self._inbox.popleft())
+            self._take(self._inbox.popleft(), now)
         elapsed = 0.0 if self._last_tick is None else (now - self._last_tick).total_seconds()
         self._last_tick = now
         working = {}
+        for job in self.jobs:
+            job.unload(now)
         for job in sorted(self.jobs, key=lambda j: (j.start, j.booking)):
             # One lot at a time per machine, the earliest booked first, not before its slot.
             if job.resource not in working and job.start <= now:
@@ -253,8 +279,8 @@ class SimulatedGateway:
                                 encode(state), qos=0, retain=True)
         self.ticks += 1
 
-    def _take(self, wo: WorkOrderPayload) -> None:
-        """A new work order, or an update of one (input arrived, or withdrawn)."""
+    def _take(self, wo: WorkOrderPayload, now: datetime) -> None:
+        """A new work order, or an update of one (input delivered, cut, or withdrawn)."""
         self.work_orders_received += 1
         known = next((j for j in self.jobs if j.booking == wo.booking), None)
         if wo.cancelled or wo.quantity == 0:
@@ -262,13 +288,19 @@ class SimulatedGateway:
                 self.jobs.remove(known)
             return
         if known is not None:
-            known.input_ready = wo.input_ready
+            known.deliver(wo.input_ready, wo.input_at, now)
+            known.quantity = wo.quantity  # a cut lot (overrunning) makes fewer pieces
+            if known.done + known.scrap >= known.quantity:
+                self.jobs.remove(known)
+                self._finished.add(known.booking)
             return
         if wo.booking in self._finished:
             return  # a redelivered work order of a lot already made
         pace = self.rng.uniform(self.behaviour.pace_min, self.behaviour.pace_max)
-        self.jobs.append(_Job(wo.booking, wo.resource, wo.quantity, wo.start, wo.end,
-                              wo.input_ready, pace))
+        job = _Job(wo.booking, wo.resource, wo.quantity, wo.start, wo.end, pace=pace)
+        job.seconds_per_piece()
+        job.deliver(wo.input_ready, wo.input_at, now)
+        self.jobs.append(job)
 
     def break_down(self, resource: str) -> None:
         """The machine stops and stays down until ``repair`` (tests, demos, operators)."""

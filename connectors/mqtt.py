@@ -43,6 +43,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from connectors.ingest import Incoming, Ingest
 from connectors.metrics import INGEST_ACKED, INGEST_BATCH_FAILURES, INGEST_DEFERRED, INGEST_SHED
 from connectors.topics import ALL_FILTER, shared_filter
+from connectors.unrouted import RedeliveringClient
 
 log = logging.getLogger(__name__)
 
@@ -116,13 +117,15 @@ def secure(client: mqtt.Client, address: BrokerAddress) -> None:
 
 
 def new_client(address: BrokerAddress, client_id: str | None = None, *,
-               persistent: bool = False) -> mqtt.Client:
+               persistent: bool = False) -> RedeliveringClient:
     """A paho client with bounded queues and automatic reconnect backoff (1 s .. 5 s).
 
     ``persistent`` (MQTT 3.1.1 only; MQTT 5 says it at connect time): the broker keeps the
-    session and queues messages while the client is away.
+    session and queues messages while the client is away. QoS 1 messages the broker had no
+    subscriber for are published again (``connectors.unrouted``): a broker restart forgets
+    the ingest's shared subscription until the ingest subscribes again.
     """
-    client = mqtt.Client(
+    client = RedeliveringClient(
         CallbackAPIVersion.VERSION2,
         client_id=client_id or f"sharefab-{uuid.uuid4().hex[:12]}",
         protocol=MQTTProtocolVersion.MQTTv5 if address.mqtt5 else MQTTProtocolVersion.MQTTv311,

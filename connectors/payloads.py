@@ -99,6 +99,9 @@ class WorkOrderPayload(Envelope):
     # the input is on hand, e.g. a first step). ``cancelled``: the lot was re-planned
     # elsewhere; the gateway drops it.
     input_ready: Annotated[int, Field(ge=0)] | None = None
+    # When those pieces are at this lot's factory (upstream finish plus the haul); None: on
+    # hand already, or none delivered yet.
+    input_at: UtcDatetime | None = None
     cancelled: bool = False
 
 

@@ -1,7 +1,8 @@
-"""Time on integer minutes: calendars (``calendar``), free-interval algebra (``intervals``) and
-pure conflict checks (``conflicts``), used by the solver and the greedy baseline.
+"""Time on integer minutes and the platform's commitments, as pure functions.
 
-What is not here yet: the bookings ledger, committing a booking and repairing a plan. Today the
-booking rules run in ``services/bookings/service.py`` on datetimes (locked rows, the capacity
-sweep); moving them here as ``scheduling.book`` / ``repair`` is planned work (issue 11).
+Calendars (``calendar``), free-interval algebra (``intervals``) and conflict checks
+(``conflicts``) serve the solver and the greedy baseline; the booking commit (``booking.book``,
+``booking.stranded``), the repair of a broken plan (``repair.repair``, ``repair.remake_layers``),
+an overrunning lot (``overrun``) and the arrival of a lot's input (``arrival``) serve the
+services' transactions and the market simulation alike.
 """

@@ -17,12 +17,17 @@ Execution assumptions (stated once here):
   lot started yet is planned again from the moment its started work is expected to be done. If
   a step has started elsewhere, or the policy finds no new plan, the order waits for the repair;
 - the platform learns the repair time when the machine goes down (the gateway reports an ETA).
+
+Bookings and repairs go through the platform's own pure functions: a plan is committed with
+``scheduling.booking.book`` against what the machines already hold (a plan that would
+double-book is refused, as ``accept`` refuses it), and what a breakdown releases and remakes is
+decided by ``scheduling.repair`` (here: every lot of the unstarted steps is released).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,11 +35,15 @@ import simpy
 
 from domain.geo import road_km
 from domain.model import Order, OrderPlan, OrderStatus
+from scheduling.booking import Lot, book
+from scheduling.repair import Breakage, LotState, PlannedLot, remake_layers, repair
 from simulations.generator import MIN_PER_DAY, Market, Outage
 from simulations.market_state import BookedLot, MachineState, MarketState
 from simulations.policies import Policy
 
 LogEntry = tuple[int, str]
+# A simulated lot's state as scheduling.repair reads it (cancelled lots are not active).
+_LOT_STATE = {"planned": LotState.BOOKED, "running": LotState.RUNNING, "done": LotState.DONE}
 Proc = Generator[simpy.Event, Any, None]
 
 
@@ -197,9 +206,13 @@ class Simulation:
             run.status, run.reason = "unmatched", plan.reason
             self._say(f"{run.order.id} unmatched: {plan.reason or 'no plan'}")
             return
+        lots = self._install(run, plan, start=self.now)
+        if lots is None:
+            run.status, run.reason = "unmatched", "booking refused: the plan clashes"
+            self._say(f"{run.order.id} unmatched: {run.reason}")
+            return
         run.status = "planned"
         run.planned_completion = self._completion(plan)
-        lots = self._install(run, plan)
         factories = sorted({lot.factory for lot in lots})
         run.factory = factories[0] if len(factories) == 1 else None
         self._say(f"{run.order.id} planned: {len(lots)} lots at {','.join(factories)}, "
@@ -210,8 +223,18 @@ class Simulation:
             return self.market.minute(plan.completion)
         return max(self.market.minute(a.end) for a in plan.allocations)
 
-    def _install(self, run: OrderRun, plan: OrderPlan) -> list[BookedLot]:
-        """Turn a plan's allocations into booked lots and start their processes."""
+    def _install(self, run: OrderRun, plan: OrderPlan, *, start: int,
+                 exclude: Sequence[str] = ()) -> list[BookedLot] | None:
+        """Commit a plan's allocations (``scheduling.booking.book``, seen from minute
+        ``start`` without the lots in ``exclude``) and start their processes; None when the
+        commit is refused."""
+        minute = self.market.minute
+        proposal = [Lot(f"{a.step}#{k}", a.resource, minute(a.start), minute(a.end))
+                    for k, a in enumerate(plan.allocations)]
+        calendars = self.state.calendars({a.resource for a in plan.allocations}, start,
+                                         exclude=exclude)
+        if book(calendars, proposal):
+            return None
         new: list[BookedLot] = []
         for a in sorted(plan.allocations, key=lambda a: (a.start, a.step, a.resource)):
             run.lot_seq += 1
@@ -368,10 +391,26 @@ class Simulation:
         if not hit_steps <= set(unstarted):
             self._say(f"{run.order.id} waits for {rid} repair")
             return
-        residual = self._residual(run, unstarted)
-        started = [lot for lot in run.active_lots() if lot.step not in unstarted]
-        release = max([self.now, *(lot.expected_end(self.now) for lot in started)])
-        dropped = [lot for s in unstarted for lot in run.lots.get(s, [])]
+        # The platform's repair decides: every lot of the unstarted steps is broken, so those
+        # steps are released and remade whole, from their kept input on.
+        by_id = {lot.id: lot for lot in run.active_lots()}
+        planned = [PlannedLot(lot.id, lot.step, lot.resource, lot.planned_start,
+                              lot.planned_end, lot.quantity, _LOT_STATE[lot.state],
+                              done=lot.quantity if lot.state == "done" else 0)
+                   for lot in by_id.values()]
+        steps = {s.id: s.after for s in run.order.steps}
+        broken = Breakage(lots=frozenset(lot.id for s in unstarted
+                                         for lot in run.lots.get(s, [])))
+        decision = repair(planned, steps=steps, quantity=run.order.quantity, broken=broken)
+        layers = remake_layers(decision, steps=steps, lots=planned)
+        if len(layers) != 1:  # nothing made yet in a released step: one layer, always
+            self._say(f"{run.order.id} waits for {rid} repair (no single re-plan)")
+            return
+        [layer] = layers
+        residual = dataclasses.replace(self._residual(run, list(layer.steps)),
+                                       quantity=layer.quantity)
+        release = max([self.now, *(by_id[k].expected_end(self.now) for k in layer.fed_by)])
+        dropped = [by_id[k] for k in decision.release]
         scenario = self.state.snapshot(residual, release, lookahead_after_due_min=self.lookahead,
                                        exclude=[lot.id for lot in dropped],
                                        factory=run.factory if self.policy.name == "single"
@@ -380,16 +419,22 @@ class Simulation:
         if plan.status is not OrderStatus.PLANNED:
             self._say(f"{run.order.id} waits for {rid} repair (no new plan)")
             return
+        lots = self._install(run, dataclasses.replace(plan, id=run.order.id), start=release,
+                             exclude=[lot.id for lot in dropped])
+        if lots is None:
+            self._say(f"{run.order.id} waits for {rid} repair (booking refused)")
+            return
+        new_ids = {lot.id for lot in lots}
         for lot in dropped:
             lot.state = "cancelled"
             self.state.release(lot)
-        for s in unstarted:
-            run.lots[s] = []
+        for s in layer.steps:
+            run.lots[s] = [lot for lot in run.lots.get(s, []) if lot.id in new_ids]
         run.replans += 1
+        started = [by_id[k] for k in decision.keep]
         run.planned_completion = max([self._completion(plan),
                                       *(lot.expected_end(self.now) for lot in started)])
-        lots = self._install(run, dataclasses.replace(plan, id=run.order.id))
-        self._say(f"{run.order.id} replanned: {len(unstarted)} steps, {len(lots)} lots at "
+        self._say(f"{run.order.id} replanned: {len(layer.steps)} steps, {len(lots)} lots at "
                   f"{','.join(sorted({lot.factory for lot in lots}))}")
 
     def _residual(self, run: OrderRun, steps: list[str]) -> Order:

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from domain.model import Booking, Factory, Order, Resource, Scenario, Window
+from scheduling.booking import Calendar, Held
 from simulations.generator import MIN_PER_DAY, Market
 
 
@@ -111,15 +112,39 @@ class MarketState:
                 out[-1] = Window(last.start, at(until))
         return tuple(out)
 
+    @staticmethod
+    def _held_span(lot: BookedLot, start: int) -> tuple[int, int]:
+        """The time ``lot`` holds on its machine as seen from minute ``start``."""
+        # A late lot still needs its whole run: we book it from now on, not as planned.
+        s = max(lot.planned_start, start) if lot.state == "planned" else start
+        return s, max(lot.expected_end(start), s + 1)
+
+    def calendars(self, resource_ids: Iterable[str], start: int, *,
+                  exclude: Iterable[str] = ()) -> dict[str, Calendar]:
+        """What each machine has promised, from ``start`` on, as ``scheduling.booking`` reads
+        it: the same windows and held time the snapshot shows the engine, so a plan made on
+        the snapshot books, and one that would double-book a machine is refused."""
+        excluded = set(exclude)
+        out: dict[str, Calendar] = {}
+        for rid in resource_ids:
+            m = self.machines.get(rid)
+            if m is None:
+                continue  # book() names it unknown
+            begin = max(start, m.down_until)
+            windows = tuple((max(a, begin), b) for a, b in zip(m.window_starts, m.window_ends,
+                                                                strict=True) if b > begin)
+            held = tuple(Held(lot.id, *self._held_span(lot, start)) for lot in m.lots.values()
+                         if lot.id not in excluded and lot.state in ("planned", "running"))
+            out[rid] = Calendar(capacity=m.resource.capacity, windows=windows, held=held)
+        return out
+
     def _bookings(self, m: MachineState, start: int, until: int,
                   exclude: set[str]) -> list[Booking]:
         out = []
         for lot in m.lots.values():
             if lot.id in exclude or lot.state not in ("planned", "running"):
                 continue
-            # A late lot still needs its whole run: we book it from now on, not as planned.
-            s = max(lot.planned_start, start) if lot.state == "planned" else start
-            e = max(lot.expected_end(start), s + 1)
+            s, e = self._held_span(lot, start)
             if e <= start or s >= until:
                 continue
             if lot.booking is None or lot.booking[:2] != (s, e):

@@ -40,7 +40,9 @@ from services.quotes.runner import QuoteFn, QuoteRunner
 from services.quotes.views import router as quotes_router
 from services.ratings.views import router as ratings_router
 from services.resources.views import router as resources_router
+from services.scenario.market_cache import MarketCache
 from services.scenario.views import router as scenario_router
+from services.simulations.views import router as simulations_router
 from services.web import views as web
 from services.webhooks.views import router as webhooks_router
 from services.workers.housekeeping import Housekeeper
@@ -63,6 +65,10 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
             migrate(engine)
         app.state.engine = engine
         app.state.session_factory = make_session_factory(engine)
+        app.state.market_cache = None
+        if settings.quote_market_cache_s > 0:
+            app.state.market_cache = MarketCache(settings.quote_market_cache_s)
+            app.state.market_cache.watch(app.state.session_factory)
         app.state.live = live if live is not None else make_live_store(settings)
         app.state.metrics_registry = metrics.registry_for(app.state.live,
                                                           app.state.session_factory)
@@ -89,7 +95,10 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
             app.state.matcher = matcher
             runtime = await _start_mqtt(app, settings, demo)
             if settings.housekeeping_in_process:
-                housekeeper = Housekeeper(app.state.session_factory, settings, app.state.clock)
+                housekeeper = Housekeeper(
+                    app.state.session_factory, settings, app.state.clock,
+                    dispatch=lambda rows: app.state.dispatcher.dispatch(rows),
+                    unavailable=app.state.live.unavailable)
                 housekeeper.start()
             app.state.mqtt_runtime = runtime
             yield
@@ -100,6 +109,8 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
                 await runtime.stop()
             if matcher is not None:
                 matcher.stop()
+            if (simulations := getattr(app.state, "simulations", None)) is not None:
+                simulations.stop()  # started by the first POST /simulations
             engine.dispose()
 
     app = FastAPI(
@@ -113,7 +124,8 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
     app.state.settings = settings
     app.state.clock = clock or (lambda: datetime.now(UTC))
     app.state.quote_runner = QuoteRunner(quote_fn or matching_engine.quote,
-                                         settings.quote_concurrency)
+                                         settings.quote_concurrency,
+                                         settings.quote_candidates_per_step)
     app.state.dispatcher = NullDispatcher()  # the MQTT runtime installs its own
     errors.install(app)
     auth_install.install(app)
@@ -127,7 +139,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
     for router in (parks_router, factories_router, resources_router, orders_router,
                    quotes_router, bookings_router, scenario_router, catalog_router,
                    dashboard.router, auth_router, audit_router, events_router,
-                   webhooks_router, ratings_router):
+                   webhooks_router, ratings_router, simulations_router):
         app.include_router(router)
     app.add_api_route("/metrics", metrics.render, methods=["GET"], include_in_schema=False)
     app.add_api_route("/healthz", health.healthz, methods=["GET"], tags=["ops"])
@@ -143,7 +155,8 @@ async def _start_mqtt(app: FastAPI, settings: Settings, demo: bool) -> MqttRunti
     """Start the MQTT runtime in-process when enabled; it holds the work-order dispatcher."""
     if not settings.mqtt_enabled:
         return None
-    runtime = MqttRuntime(settings, app.state.live, app.state.session_factory, demo=demo)
+    runtime = MqttRuntime(settings, app.state.live, app.state.session_factory, demo=demo,
+                          clock=app.state.clock)
     await runtime.start()
     app.state.dispatcher = runtime.dispatcher
     return runtime

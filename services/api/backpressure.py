@@ -13,7 +13,9 @@ Two guards, one pure ASGI middleware:
 
 Both count per process: with ``sharefab serve --workers N`` the totals are N times the
 settings (a shared limiter in Redis would make every request depend on Redis, which the
-fault rules forbid). The tenant is ``tenant_key(request)``.
+fault rules forbid). The rate limit counts per API key or account and quote admission per
+organisation (``services.auth.callers``); a request without a valid token counts against its
+client address.
 """
 
 from __future__ import annotations
@@ -29,7 +31,10 @@ from typing import Any
 
 import anyio.to_thread
 from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from services.auth.callers import CallerDirectory, CallerKeys, bearer_token, by_address
 
 EXEMPT = frozenset({"/healthz", "/readyz", "/metrics"})
 QUOTE_PATH = re.compile(r"^/orders/[^/]+/quotes/?$")
@@ -37,12 +42,10 @@ MAX_TENANTS = 100_000  # buckets kept; the least recently seen are forgotten fir
 
 
 def tenant_key(scope: Scope) -> str:
-    """Who a request counts against: its credentials, else its client address.
+    """A label for a request's raw credentials (a hash, never the secret), else its address.
 
-    Today: a hash of the Authorization header (API key or bearer token; never the secret
-    itself) or the peer address. When ``services.auth`` lands, the principal plugs in here:
-    return ``f"org:{principal.org_id}"`` for an authenticated request (the auth dependency
-    can leave the principal in ``scope["state"]``), so one organisation's keys share a budget.
+    Not what the limits count by any more: that is ``BackPressure._caller_keys`` (the
+    authenticated API key / account and organisation, services.auth.callers).
     """
     for name, value in scope.get("headers", []):
         if name == b"authorization" and value:
@@ -114,14 +117,16 @@ class BackPressure:
                         if settings.rate_limit_per_s > 0 else None)
         self.quotes = QuoteSlots(settings.quote_queue_max, settings.quote_tenant_max)
         self.refused: dict[str, int] = {"rate": 0, "quotes": 0, "queue": 0}
+        self.callers: CallerDirectory | None = None  # made on the first request (needs the DB)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in EXEMPT:
             await self.app(scope, receive, send)
             return
-        tenant = tenant_key(scope)
+        keys = await self._caller_keys(scope)
+        tenant = keys.tenant
         if self.buckets is not None:
-            wait_s = self.buckets.take(tenant)
+            wait_s = self.buckets.take(keys.rate)
             if wait_s > 0:
                 self.refused["rate"] += 1
                 await _too_many(send, "rate", f"more than {self.settings.rate_limit_per_s:g} "
@@ -142,6 +147,23 @@ class BackPressure:
             await self.app(scope, receive, send)
         finally:
             self.quotes.release(tenant)
+
+    async def _caller_keys(self, scope: Scope) -> CallerKeys:
+        """The API key or account (rate) and organisation (quotes) of a request; its client
+        address when it carries no valid token (``services.auth.callers``)."""
+        token = bearer_token(scope.get("headers", []))
+        state = scope["app"].state
+        if token is None or getattr(state, "session_factory", None) is None:
+            return by_address(scope.get("client"))
+        if self.callers is None:
+            self.callers = CallerDirectory(state.session_factory, self.settings.secret_key)
+        known, keys = self.callers.cached(token)
+        if not known:
+            try:
+                keys = await anyio.to_thread.run_sync(self.callers.look_up, token)
+            except SQLAlchemyError:  # the route's own database use answers 503
+                keys = None
+        return keys if keys is not None else by_address(scope.get("client"))
 
     async def _queued(self, scope: Scope, receive: Receive, send: Send) -> None:
         queue = getattr(scope["app"].state, "quote_queue", None)

@@ -27,7 +27,8 @@ _ALWAYS = {
     "403": "Authenticated, but this role may not do this.",
     "413": "Request body over the configured limit.",
     "422": "Invalid input; each entry of ``errors`` names the field.",
-    "429": "Too many requests (rate limit per client, or quotes in progress / queued past "
+    "429": "Too many requests (rate limit per API key or account, failed logins per account "
+           "or address, or quotes in progress / queued past "
            "their bound: services.api.backpressure); retry after ``Retry-After`` seconds.",
     "503": "Database or Redis busy or unavailable; retry after ``Retry-After`` seconds.",
 }

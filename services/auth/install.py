@@ -13,6 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
 from services.auth import policy
+from services.auth.throttle import TooManyLoginsError
 
 
 def _answer(status: int, field: str, message: str, headers: dict[str, str] | None = None
@@ -30,6 +31,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(policy.ForbiddenError)
     async def _forbidden(_: Request, exc: policy.ForbiddenError) -> JSONResponse:
         return _answer(403, "authorization", str(exc))
+
+    @app.exception_handler(TooManyLoginsError)
+    async def _too_many_logins(_: Request, exc: TooManyLoginsError) -> JSONResponse:
+        return _answer(429, "authorization", str(exc), {"Retry-After": str(exc.retry_after_s)})
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.schemas import Id, UtcDatetime, Wire
+from domain.schemas import UtcDatetime, Wire
 from services.core.db import Base, UtcDateTime
 from services.orders.models import utcnow
 
@@ -72,8 +72,13 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
+# No "." (the separator of a tenant's id namespace, services.auth.namespace) and no ":" (its
+# factories' gateway user names go into a Mosquitto password file, ``user:hash``).
+OrgId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]{1,64}$")]
+
+
 class OrgCreate(Wire):
-    id: Id
+    id: OrgId
     kind: OrgKind
     name: Annotated[str, Field(max_length=200)] = ""
 

@@ -86,6 +86,14 @@ POLICY: dict[str, Rule] = {
     "GET /parks/{park_id}": read(PARK),
     "PATCH /parks/{park_id}": write(PARK),
     "DELETE /parks/{park_id}": write(PARK),
+    # The park operator's page: its own parks' figures (no customer prices in them).
+    "GET /parks/{park_id}/utilization": read(PARK),
+    "GET /parks/{park_id}/heatmap": read(PARK),
+    "GET /parks/{park_id}/idle": read(PARK),
+    "GET /parks/{park_id}/down": read(PARK),
+    "GET /parks/{park_id}/orders": read(PARK),
+    "GET /parks/{park_id}/trends": read(PARK),
+    "GET /parks/{park_id}/live": read(PARK),
     # Factories and resources: their factory organisation manages them, their park reads them.
     "GET /factories": read(FACTORY, PARK),
     "POST /factories": write(FACTORY),
@@ -126,6 +134,9 @@ POLICY: dict[str, Rule] = {
     "POST /orders/{order_id}/ratings": write(SME, FACTORY),
     "GET /orders/{order_id}/ratings": read(SME, FACTORY),
     "GET /factories/{factory_id}/credit": read(FACTORY, PARK),
+    # A factory's own earnings and utilization (the factory page): never another's.
+    "GET /factories/{factory_id}/earnings": read(FACTORY),
+    "GET /factories/{factory_id}/utilization": read(FACTORY),
     # Reference data (process codes, materials): public, it belongs to no tenant and clients
     # build their forms from it before they have a key.
     "GET /processes": PUBLIC,
@@ -134,6 +145,12 @@ POLICY: dict[str, Rule] = {
     # The whole market in and out: the platform alone.
     "POST /scenario": PLATFORM_ONLY,
     "GET /scenario": read(),
+    # Simulations launched from the web: analysts (their own runs) and the platform.
+    "POST /simulations": write(ANALYST),
+    "GET /simulations": read(ANALYST),
+    "GET /simulations/example": read(ANALYST),
+    "GET /simulations/{simulation_id}": read(ANALYST),
+    "GET /simulations/{simulation_id}/report": read(ANALYST),
     # Market aggregates: analysts everywhere, park operators for their parks.
     "GET /dashboard/data": read(PARK, ANALYST),
 }

@@ -118,9 +118,19 @@ def login(session: Session, *, email: str, password: str) -> Account | None:
 def authenticate(session: Session, *, token: str, secret: str,
                  now: datetime) -> Principal | None:
     """The principal a bearer token stands for; None for unknown, revoked or expired ones."""
+    return _principal(session, token=token, secret=secret, now=now, touch=True)
+
+
+def identify(session: Session, *, token: str, secret: str, now: datetime) -> Principal | None:
+    """``authenticate`` without recording the key's use: who a request would count against."""
+    return _principal(session, token=token, secret=secret, now=now, touch=False)
+
+
+def _principal(session: Session, *, token: str, secret: str, now: datetime,
+               touch: bool) -> Principal | None:
     prefix = tokens.key_prefix(token)
     if prefix is not None:
-        return _by_key(session, token, prefix, now)
+        return _by_key(session, token, prefix, now, touch=touch)
     account_id = tokens.read_token(secret, token)
     if account_id is None:
         return None
@@ -134,7 +144,8 @@ def authenticate(session: Session, *, token: str, secret: str,
                      actor=f"user:{account.email}")
 
 
-def _by_key(session: Session, token: str, prefix: str, now: datetime) -> Principal | None:
+def _by_key(session: Session, token: str, prefix: str, now: datetime, *,
+            touch: bool) -> Principal | None:
     key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
     if key is None or key.revoked_at is not None or not tokens.key_matches(token,
                                                                             key.token_sha256):
@@ -142,7 +153,7 @@ def _by_key(session: Session, token: str, prefix: str, now: datetime) -> Princip
     org = session.get(Organisation, key.org_id)
     if org is None:  # pragma: no cover - the foreign key keeps it
         return None
-    if key.last_used_at is None or now - key.last_used_at >= _LAST_USED_RESOLUTION:
+    if touch and (key.last_used_at is None or now - key.last_used_at >= _LAST_USED_RESOLUTION):
         key.last_used_at = now
         session.flush()
     return Principal(org_id=org.id, org_kind=org.kind, role=key.role, actor=f"key:{prefix}")

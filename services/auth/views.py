@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, FastAPI, Request, status
 
 from services.audit import service as audit
 from services.auth import service, tokens
@@ -29,10 +29,23 @@ from services.auth.models import (
 )
 from services.auth.policy import UnauthenticatedError
 from services.auth.principal import Principal
+from services.auth.throttle import LoginThrottle
 from services.core.db import DbSession
 from services.core.errors import NotFoundError
 
 router = APIRouter(tags=["auth"])
+
+
+def login_throttle(app: FastAPI) -> LoginThrottle:
+    """The app's failed-login limit, made from its settings on first use."""
+    throttle = getattr(app.state, "login_throttle", None)
+    if not isinstance(throttle, LoginThrottle):
+        settings = app.state.settings
+        throttle = LoginThrottle(per_account=settings.login_failures_per_account,
+                                 per_address=settings.login_failures_per_address,
+                                 window_s=settings.login_failure_window_s)
+        app.state.login_throttle = throttle
+    return throttle
 
 
 def _own_org(principal: Principal, org_id: str) -> None:
@@ -48,10 +61,18 @@ def me(principal: CurrentPrincipal) -> MeRead:
 
 @router.post("/auth/login", response_model=TokenRead)
 def login(db: DbSession, request: Request, login_in: LoginIn) -> TokenRead:
-    """Exchange e-mail and password for a signed token (send it as ``Authorization: Bearer``)."""
+    """Exchange e-mail and password for a signed token (send it as ``Authorization: Bearer``).
+
+    Failed attempts are limited per account and per client address (429 with Retry-After,
+    ``services.auth.throttle``)."""
+    throttle = login_throttle(request.app)
+    address = request.client.host if request.client else "unknown"
+    ticket = throttle.attempt(email=login_in.email, address=address)  # 429 past the limit
     account = service.login(db, email=login_in.email, password=login_in.password)
     if account is None:
+        throttle.failed()
         raise UnauthenticatedError("wrong e-mail or password")
+    throttle.succeeded(email=login_in.email, address=address, ticket=ticket)
     settings = request.app.state.settings
     token = tokens.issue_token(settings.secret_key, account_id=account.id,
                                now=datetime.now(UTC), ttl_s=settings.token_ttl_s)

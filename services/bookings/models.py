@@ -95,6 +95,15 @@ class BookingRead(BaseModel):
     # Extension, in work orders only: good input pieces delivered to this lot so far (None:
     # its input is on hand). Set by services.flows.shopfloor.with_inputs.
     input_ready: int | None = None
+    # Extension (issue 10): what the factory needs to make its step, read from the order: the
+    # material and the step's process and times. Never the order's value, its other steps or
+    # other factories' lots (services.bookings.service.read_all fills only these).
+    material: str | None = None
+    process: str | None = None
+    minutes_per_piece: float | None = None
+    setup_min: int | None = None
+    # Extension, in work orders only: when those pieces are at the lot's factory.
+    input_at: UtcDatetime | None = None
 
     @property
     def cancelled(self) -> bool:

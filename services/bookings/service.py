@@ -26,7 +26,7 @@ from services.core.db import page
 from services.core.errors import ConflictError, InvalidError, NotFoundError
 from services.events import service as events
 from services.factories.models import Factory
-from services.orders.models import Order, OrderState
+from services.orders.models import Order, OrderState, OrderStep
 from services.orders.transitions import transition
 from services.quotes.models import Quote, QuoteState
 from services.resources.models import Resource
@@ -279,5 +279,26 @@ def read_all(session: Session, rows: Sequence[Booking]) -> list[BookingRead]:
     owners = {rid: (park, fid) for rid, fid, park in session.execute(
         select(Resource.id, Resource.factory_id, Factory.park_id).join(Factory)
         .where(Resource.id.in_(ids)))}
-    return [to_read(b, park=owners[b.resource_id][0], factory=owners[b.resource_id][1])
-            for b in rows]
+    reads = [to_read(b, park=owners[b.resource_id][0], factory=owners[b.resource_id][1])
+             for b in rows]
+    return _with_step_facts(session, reads)
+
+
+def _with_step_facts(session: Session, reads: list[BookingRead]) -> list[BookingRead]:
+    """Each lot with its order's material and its own step's process and times (one query)."""
+    order_ids = {r.order for r in reads if r.order is not None}
+    if not order_ids:
+        return reads
+    rows = session.execute(
+        select(OrderStep.order_id, OrderStep.id, Order.material, OrderStep.process,
+               OrderStep.minutes_per_piece, OrderStep.setup_min)
+        .join(Order, Order.id == OrderStep.order_id).where(OrderStep.order_id.in_(order_ids)))
+    facts = {(oid, sid): facts for oid, sid, *facts in rows}
+    out = []
+    for r in reads:
+        fact = facts.get((r.order, r.step)) if r.order and r.step else None
+        if fact is not None:
+            r = r.model_copy(update=dict(zip(
+                ("material", "process", "minutes_per_piece", "setup_min"), fact, strict=True)))
+        out.append(r)
+    return out

@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     secret_key: str = _DEFAULT_SECRET
     # A login token is valid this long; API keys last until revoked.
     token_ttl_s: int = Field(default=8 * 3600, ge=60, le=30 * 24 * 3600)
+    # Failed POST /auth/login attempts allowed per account (e-mail) and per client address
+    # within login_failure_window_s; past either, 429 with Retry-After.
+    login_failures_per_account: int = Field(default=10, ge=1)
+    login_failures_per_address: int = Field(default=100, ge=1)
+    login_failure_window_s: float = Field(default=900.0, gt=0)
 
     # Upgrade the schema to the newest Alembic revision when the app starts.
     migrate_on_start: bool = True
@@ -64,13 +69,25 @@ class Settings(BaseSettings):
     # sets false and runs `sharefab worker match` processes on the Redis stream instead.
     match_in_process: bool = True
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # A quote's solver time (shared by its three alternatives) and the resources per step its
+    # CP-SAT models keep (greedy and the factory-layout search look at 4x as many): chosen
+    # from the measured curve of `sharefab bench quote` (BENCHMARKS.md, bench/quote.py).
     quote_default_time_limit_s: float = Field(default=5.0, gt=0)
+    quote_candidates_per_step: int = Field(default=8, ge=1, le=200)
     quote_max_time_limit_s: float = Field(default=60.0, gt=0)
+    # The API keeps the market's resources and calendars in memory between quotes
+    # (services.scenario.market_cache); its own writes drop them at once, another process's
+    # added or removed rows at the next quote, anything else after this long. 0: no copy.
+    quote_market_cache_s: float = Field(default=600.0, ge=0)
     # Solves running at once in the API (each uses its own CP-SAT workers).
     quote_concurrency: int = Field(default=2, ge=1)
     # An offered quote may be accepted for this long; after that, ask for a new one.
     quote_ttl_s: int = Field(default=30 * 60, ge=1)
     dashboard_refresh_s: int = Field(default=5, ge=1)
+    # Simulations launched from the web (POST /simulations): runs at once in one API process,
+    # and runs waiting before a new one is refused (429).
+    simulation_workers: int = Field(default=1, ge=1, le=8)
+    simulation_queue: int = Field(default=8, ge=1, le=100)
     # Housekeeping thread in the API: webhook deliveries and the quote-expiry sweep; set
     # false where `sharefab worker webhooks` processes do it instead.
     housekeeping_in_process: bool = True
@@ -80,6 +97,10 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(default=8, ge=1)
     webhook_backoff_s: float = Field(default=2.0, gt=0)
     webhook_timeout_s: float = Field(default=5.0, gt=0)
+    # Webhook URLs must resolve to public addresses only (no loopback, link-local, private,
+    # multicast or unspecified target: server-side request forgery); true lets them reach
+    # this machine and its network (tests, demos with a local receiver).
+    webhook_allow_private: bool = False
 
     # Faults fail fast (issue 12): every Redis call gives up after redis_timeout_s; a request
     # waits at most db_pool_timeout_s for a pooled connection, and PostgreSQL cancels a

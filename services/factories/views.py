@@ -7,17 +7,19 @@ factories of the parks it operates; another tenant's factory answers 404.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, status
+from datetime import datetime, timedelta
 
-from domain.schemas import FactoryIn
+from fastapi import APIRouter, Query, Request, status
+
+from domain.schemas import FactoryIn, UtcDatetime
 from services.audit import service as audit
-from services.auth import scope
+from services.auth import namespace, scope
 from services.auth import service as auth_service
 from services.auth.deps import CurrentPrincipal
 from services.auth.models import OrgKind
 from services.core.db import MAX_OFFSET, DbSession
 from services.core.errors import InvalidError, NotFoundError
-from services.factories import service
+from services.factories import earnings, service, utilization
 from services.factories.models import Factory, FactoryUpdate
 
 router = APIRouter(prefix="/factories", tags=["factories"])
@@ -44,6 +46,11 @@ def create_factory(db: DbSession, principal: CurrentPrincipal, factory_in: Facto
         raise InvalidError("body.org", "a factory organisation registers only its own factories")
     else:
         org = principal.org_id
+    factory_in = factory_in.model_copy(update={
+        "id": namespace.qualify(principal, factory_in.id),
+        "resources": [r.model_copy(update={"id": namespace.qualify(
+            principal, r.id, field=f"body.resources.{i}.id")})
+            for i, r in enumerate(factory_in.resources)]})
     factory = service.to_wire(service.create(db, factory_in=factory_in, org_id=org))
     audit.record_by(db, principal, action="factory.created", object_type="factory",
                     object_id=factory.id, owner_org=org, after=factory)
@@ -87,3 +94,48 @@ def delete_factory(db: DbSession, principal: CurrentPrincipal, factory_id: str) 
     service.delete(db, factory_id=factory_id)
     audit.record_by(db, principal, action="factory.deleted", object_type="factory",
                     object_id=factory_id, owner_org=owner, before=before)
+
+
+# The periods the factory page shows when it names none: earnings a month back and ahead,
+# utilization from today's UTC midnight over the next week. At most a year per request.
+EARNINGS_SPAN = timedelta(days=30)
+UTILIZATION_SPAN = timedelta(days=7)
+MAX_SPAN = timedelta(days=366)
+
+
+def _period(since: datetime | None, until: datetime | None, *, default_since: datetime,
+            default_span: timedelta) -> tuple[datetime, datetime]:
+    since = since or default_since
+    try:
+        until = until or since + default_span
+    except OverflowError:  # since in the year 9999
+        raise InvalidError("query.since", "too far in the future") from None
+    if until <= since:
+        raise InvalidError("query.until", "must be after since")
+    if until - since > MAX_SPAN:
+        raise InvalidError("query.until", "the period is at most 366 days")
+    return since, until
+
+
+@router.get("/{factory_id}/earnings", response_model=earnings.EarningsRead)
+def factory_earnings(db: DbSession, request: Request, principal: CurrentPrincipal,
+                     factory_id: str, since: UtcDatetime | None = None,
+                     until: UtcDatetime | None = None) -> earnings.EarningsRead:
+    """The factory's own earnings per lot and per day (default: 30 days back and ahead)."""
+    get_owned(db, principal, factory_id)
+    now = request.app.state.clock()
+    since, until = _period(since, until, default_since=now - EARNINGS_SPAN,
+                           default_span=2 * EARNINGS_SPAN)
+    return earnings.get(db, factory_id=factory_id, since=since, until=until)
+
+
+@router.get("/{factory_id}/utilization", response_model=utilization.UtilizationRead)
+def factory_utilization(db: DbSession, request: Request, principal: CurrentPrincipal,
+                        factory_id: str, since: UtcDatetime | None = None,
+                        until: UtcDatetime | None = None) -> utilization.UtilizationRead:
+    """Booked over published hours of the factory's own resources (default: the next 7 days
+    from today's UTC midnight)."""
+    get_owned(db, principal, factory_id)
+    midnight = request.app.state.clock().replace(hour=0, minute=0, second=0, microsecond=0)
+    since, until = _period(since, until, default_since=midnight, default_span=UTILIZATION_SPAN)
+    return utilization.get(db, factory_id=factory_id, since=since, until=until)

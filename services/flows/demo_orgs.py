@@ -58,7 +58,7 @@ class DemoPerson:
 
 
 def person_email(org_id: str) -> str:
-    return f"{org_id.removeprefix('demo-')}@{PERSON_DOMAIN}"
+    return f"{org_id.removeprefix('demo-')}@{PERSON_DOMAIN}".lower()  # stored lowercased
 
 
 def factory_org(factory_id: str) -> str:

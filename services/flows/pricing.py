@@ -25,6 +25,7 @@ from services.core.errors import InvalidError
 from services.orders import service as order_service
 from services.quotes import service as quote_service
 from services.quotes.models import Quote, QuoteRead
+from services.scenario.market_cache import MarketCache
 
 # (market, order id, time limit in s) -> the engine's alternatives; the QuoteRunner in the API
 # (bounded concurrency, solve-time metric), the engine itself in a worker.
@@ -45,19 +46,20 @@ def price_order(session_factory: sessionmaker[Session], *, order_id: str, time_l
                 clock: Callable[[], datetime], actor: str = "system",
                 actor_org: str | None = None,
                 on_stored: Callable[[Session, list[Quote]], object] | None = None,
-                ) -> list[QuoteRead]:
+                cache: MarketCache | None = None) -> list[QuoteRead]:
     """Quote ``order_id`` against the market now and store the offered alternatives.
 
     Raises NotFoundError (unknown order), ConflictError (order no longer open), UnmatchedError
     (no plan) or InvalidError (the engine refusing its input). ``actor`` (of organisation
     ``actor_org``) is who asked: the issued quotes are in the audit trail under that name.
     ``on_stored`` runs in the transaction that stores the quotes (the matcher's once-only job
-    record: both commit or neither).
+    record: both commit or neither). ``cache``: the API process's market copy
+    (``services.scenario.market_cache``), if it keeps one.
     """
     down = unavailable()  # Redis before the session: no database session waits on it
     with session_scope(session_factory) as db:
         market = quote_service.market_for(db, order_id=order_id, unavailable=down,
-                                          now=clock())
+                                          now=clock(), cache=cache)
     started = time.perf_counter()
     try:
         alternatives = list(solve(market, order_id, time_limit_s))

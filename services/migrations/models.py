@@ -15,8 +15,10 @@ from services.quotes.models import Quote
 from services.ratings.models import LotRecord, Rating
 from services.resources.models import Resource, ResourceWindow
 from services.scenario.models import MarketFacts
+from services.simulations.models import SimulationRun
 from services.webhooks.models import Webhook, WebhookDelivery
 
 __all__ = ["Account", "ApiKey", "AuditEvent", "Base", "Booking", "Factory", "LotRecord",
            "MarketFacts", "Order", "OrderEvent", "OrderStep", "Organisation", "Park", "Quote",
-           "QuoteJob", "Rating", "Resource", "ResourceWindow", "Webhook", "WebhookDelivery"]
+           "QuoteJob", "Rating", "Resource", "ResourceWindow", "SimulationRun", "Webhook",
+           "WebhookDelivery"]

@@ -12,7 +12,7 @@ from fastapi import status as http
 
 from domain.schemas import OrderIn
 from services.audit import service as audit
-from services.auth import scope
+from services.auth import namespace, scope
 from services.auth.deps import CurrentPrincipal
 from services.core.db import MAX_OFFSET, DbSession
 from services.core.errors import NotFoundError
@@ -55,6 +55,7 @@ def create_order(db: DbSession, request: Request, principal: CurrentPrincipal,
     """
     service.check_due(order_in, now=request.app.state.clock())
     org = None if principal.is_platform else principal.org_id
+    order_in = order_in.model_copy(update={"id": namespace.qualify(principal, order_in.id)})
     order = service.to_read(service.create(db, order_in=order_in, org_id=org))
     audit.record_by(db, principal, action="order.created", object_type="order",
                     object_id=order.id, owner_org=org, after=order)

@@ -23,6 +23,7 @@ from services.orders.models import Order, OrderState
 from services.orders.service import OPEN_STATES
 from services.orders.transitions import transition
 from services.quotes.models import Quote, QuoteRead, QuoteState
+from services.scenario.market_cache import MarketCache
 from services.scenario.market_view import market_for_order
 
 
@@ -37,14 +38,15 @@ def get_all(session: Session, *, order_id: str) -> Sequence[Quote]:
 
 
 def market_for(session: Session, *, order_id: str, unavailable: set[str],
-               now: datetime) -> m.Scenario:
+               now: datetime, cache: MarketCache | None = None) -> m.Scenario:
     """The market view to quote ``order_id`` against; 404 / 409 when it cannot be quoted."""
     order = session.get(Order, order_id)
     if order is None:
         raise NotFoundError("order", order_id)
     if order.status not in OPEN_STATES:
         raise ConflictError(f"order {order_id} is {order.status}; it can no longer be quoted")
-    return market_for_order(session, order=order, unavailable=unavailable, now=now)
+    return market_for_order(session, order=order, unavailable=unavailable, now=now,
+                            cache=cache)
 
 
 def store(session: Session, *, order_id: str, alternatives: Sequence[MatchQuote],

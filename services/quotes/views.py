@@ -48,7 +48,8 @@ async def create_quotes(request: Request, principal: CurrentPrincipal, order_id:
     return await anyio.to_thread.run_sync(functools.partial(
         pricing.price_order, state.session_factory, order_id=order_id, time_limit_s=limit,
         solve=runner, unavailable=state.live.unavailable, clock=state.clock,
-        actor=principal.actor, actor_org=principal.org_id), limiter=runner.limiter)
+        actor=principal.actor, actor_org=principal.org_id,
+        cache=getattr(state, "market_cache", None)), limiter=runner.limiter)
 
 
 def _check_owner(state: Any, principal: Principal, order_id: str) -> None:
@@ -60,7 +61,8 @@ def _check_owner(state: Any, principal: Principal, order_id: str) -> None:
 def _enqueue(state: Any, principal: Principal, order_id: str, limit: float) -> JSONResponse:
     with session_scope(state.session_factory) as db:  # 404 / 409 now, not in the worker
         get_owned(db, principal, order_id)
-        service.market_for(db, order_id=order_id, unavailable=set(), now=state.clock())
+        service.market_for(db, order_id=order_id, unavailable=set(), now=state.clock(),
+                           cache=getattr(state, "market_cache", None))
     request_id = state.quote_queue.submit(order_id=order_id, time_limit_s=limit)
     return JSONResponse(status_code=202, headers={"Location": f"/orders/{order_id}/quotes"},
                         content={"order": order_id, "request": request_id, "status": "queued"})

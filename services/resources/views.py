@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request, status
 
 from services.audit import service as audit
-from services.auth import scope
+from services.auth import namespace, scope
 from services.auth.deps import CurrentPrincipal
 from services.core.db import MAX_OFFSET, DbSession, release
 from services.core.errors import NotFoundError
@@ -52,6 +52,8 @@ def create_resource(db: DbSession, principal: CurrentPrincipal,
     factory = factory_service.get(db, factory_id=resource_in.factory)
     if factory is None or not scope.owns_factory(principal, factory):
         raise NotFoundError("factory", resource_in.factory)
+    resource_in = resource_in.model_copy(
+        update={"id": namespace.qualify(principal, resource_in.id)})
     read = service.to_read(service.create(db, resource_in=resource_in), None)
     audit.record_by(db, principal, action="resource.created", object_type="resource",
                     object_id=read.id, owner_org=factory.org_id, after=read)

@@ -1,12 +1,14 @@
 """The market one order is quoted against: read with plain column queries, no ORM objects.
 
-A quote's database side must stay small next to the solve (a few hundred ms at 10,000
-resources in the engine's own benchmark), so this reads only the resources whose process one of
-the order's steps needs, their windows and bookings that still matter, as rows.
+A quote's database side must stay small next to the solve, so this takes only the resources
+whose process one of the order's steps needs, with their windows (from the API process's
+``MarketCache`` when it has one: reading them costs seconds at 100,000 resources), and reads the
+bookings that still matter, live availability and credit fresh.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
@@ -14,13 +16,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain import model as m
+from domain.credit import Evidence
+from domain.credit import credit as credit_of
 from domain.schemas import TransportIn
 from services.bookings.models import ACTIVE_STATES, Booking
-from services.factories.models import Factory
 from services.orders import service as order_service
 from services.orders.models import Order
 from services.ratings.credit import scores as credit_scores
-from services.resources.models import Resource, ResourceWindow
+from services.ratings.models import LotRecord, Rating
+from services.resources.models import Resource
+from services.scenario.market_cache import MarketCache, read_market
 from services.scenario.models import MarketFacts
 
 
@@ -39,61 +44,76 @@ def market_facts(session: Session, now: datetime) -> tuple[datetime, m.Transport
 
 
 def market_for_order(session: Session, *, order: Order, unavailable: set[str],
-                       now: datetime) -> m.Scenario:
+                     now: datetime, cache: MarketCache | None = None) -> m.Scenario:
     """The market for ``order`` from ``now`` (floored to the minute) on.
 
     Resources of the order's processes, minus those the live store reports down or offline;
     windows and bookings that end before ``now`` are dropped, the others start at ``now`` at
-    the earliest, so nothing is planned in the past.
+    the earliest, so nothing is planned in the past. ``cache``: the API process's copy of the
+    resources and calendars (``market_cache``); without one they are read now.
     """
     horizon = floor_minute(now)
     _, transport, objective = market_facts(session, now)
     processes = sorted({s.process for s in order.steps})
-    by_process = Resource.process.in_(processes)
+    if cache is not None:
+        copy = cache.snapshot(session)
+        facts, by_process = copy.factories, copy.by_process
+    else:
+        facts, by_process = read_market(session, processes)
 
-    windows: dict[str, list[m.Window]] = defaultdict(list)
-    for rid, start, end in session.execute(
-            select(ResourceWindow.resource_id, ResourceWindow.start, ResourceWindow.end)
-            .join(Resource).where(by_process, ResourceWindow.end > horizon)
-            .order_by(ResourceWindow.resource_id, ResourceWindow.start)):
-        windows[rid].append(m.Window(max(start, horizon), end))
-
-    resources: dict[str, list[m.Resource]] = defaultdict(list)
-    for r in session.execute(
-            select(Resource.id, Resource.factory_id, Resource.process, Resource.capacity,
-                   Resource.materials, Resource.speed, Resource.setup_min,
-                   Resource.time_share_per_hour, Resource.per_piece, Resource.by_value_pct)
-            .where(by_process).order_by(Resource.factory_id, Resource.position)):
-        if r.id in unavailable:
-            continue
-        resources[r.factory_id].append(m.Resource(
-            id=r.id, process=r.process, capacity=r.capacity, materials=tuple(r.materials),
-            speed=r.speed, setup_min=r.setup_min,
-            pricing=m.Pricing(r.time_share_per_hour, r.per_piece, r.by_value_pct),
-            windows=tuple(windows.get(r.id, ()))))
+    placed: dict[str, list[tuple[int, m.Resource]]] = defaultdict(list)
+    for process in processes:
+        for factory_id, position, r in by_process.get(process, ()):
+            if r.id in unavailable:
+                continue
+            placed[factory_id].append((position, _from(r, horizon)))
 
     # The platform's credit of each factory, not its self-declared rating, prices reliability.
-    credit = credit_scores(session, list(resources))
+    credit = _credit(session, list(placed))
     factories = tuple(
-        m.Factory(id=f.id, name=f.name or f.id, park=f.park_id, lat=f.lat, lon=f.lon,
-                  rating=f.rating, certifications=tuple(f.certifications),
-                  resources=tuple(resources[f.id]), credit=credit.get(f.id))
-        for f in session.execute(
-            select(Factory.id, Factory.name, Factory.park_id, Factory.lat, Factory.lon,
-                   Factory.rating, Factory.certifications)
-            .where(Factory.id.in_(list(resources))).order_by(Factory.position, Factory.id)))
+        m.Factory(id=f.id, name=f.name, park=f.park, lat=f.lat, lon=f.lon, rating=f.rating,
+                  certifications=f.certifications,
+                  resources=tuple(r for _, r in sorted(placed[f.id], key=lambda pr: pr[0])),
+                  credit=credit.get(f.id))
+        for f in sorted((facts[fid] for fid in placed if fid in facts),
+                        key=lambda f: (f.position, f.id)))
 
-    offered = {r.id for rs in resources.values() for r in rs}
+    offered = {r.id for f in factories for r in f.resources}
     bookings = tuple(
         m.Booking(id=b.id, resource=b.resource_id, start=max(b.start, horizon), end=b.end,
                   order=b.order_id, step=b.step_id, quantity=b.quantity)
         for b in session.execute(
             select(Booking.id, Booking.resource_id, Booking.start, Booking.end,
                    Booking.order_id, Booking.step_id, Booking.quantity)
-            .join(Resource).where(by_process, Booking.status.in_(ACTIVE_STATES),
+            .join(Resource).where(Resource.process.in_(processes),
+                                  Booking.status.in_(ACTIVE_STATES),
                                   Booking.end > horizon)
             .order_by(Booking.start))
         if b.resource_id in offered)
     return m.Scenario(horizon_start=horizon, transport=transport, objective=objective,
                       factories=factories, orders=(order_service.to_domain(order),),
                       bookings=bookings)
+
+
+def _from(resource: m.Resource, horizon: datetime) -> m.Resource:
+    """``resource`` with its calendar cut to ``horizon`` on (itself when nothing is earlier:
+    the usual case, so a cached resource is shared, not copied)."""
+    if not resource.windows or resource.windows[0].start >= horizon:
+        return resource
+    return dataclasses.replace(resource, windows=tuple(
+        m.Window(max(w.start, horizon), w.end) for w in resource.windows if w.end > horizon))
+
+
+def _credit(session: Session, factory_ids: list[str]) -> dict[str, float]:
+    """Credit per factory: read for those with a record, the empty record's score for the rest.
+
+    Most factories of a large market have no lots or reviews yet; asking for all of them by id
+    cost more than the rest of the view at 100,000 resources.
+    """
+    recorded = set(session.scalars(select(LotRecord.factory_id).distinct()))
+    recorded |= set(session.scalars(select(Rating.factory_id)
+                                    .where(Rating.side == "customer").distinct()))
+    with_record = [f for f in factory_ids if f in recorded]
+    known = credit_scores(session, with_record) if with_record else {}
+    blank = credit_of(Evidence()).score
+    return {f: known.get(f, blank) for f in factory_ids}

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.core.db import session_scope
 from services.events.models import OrderEvent
 from services.events.service import to_wire
-from services.webhooks import signing
+from services.webhooks import egress, signing
 from services.webhooks.models import DeliveryState, Webhook, WebhookDelivery
 
 log = logging.getLogger(__name__)
@@ -72,8 +72,14 @@ def _claim(session: Session, now: datetime, batch: int, policy: RetryPolicy) -> 
     return claimed
 
 
-def post(c: _Claimed, now: datetime, timeout_s: float) -> str | None:
-    """Send one delivery; None on a 2xx answer, else what went wrong."""
+def post(c: _Claimed, now: datetime, timeout_s: float, *,
+         allow_private: bool = False) -> str | None:
+    """Send one delivery; None on a 2xx answer, else what went wrong.
+
+    The connection goes only to a public address checked as it connects (``egress``): a
+    name that resolved to a public address at registration and to an internal one now is
+    refused, not followed.
+    """
     ts = int(now.timestamp())
     headers = {
         "Content-Type": "application/json", "User-Agent": "ShareFab-Webhooks/1",
@@ -84,10 +90,13 @@ def post(c: _Claimed, now: datetime, timeout_s: float) -> str | None:
     request = urllib.request.Request(c.url, data=c.body, headers=headers, method="POST")
     try:
         # http(s) only: WebhookIn validates the scheme.
-        with urllib.request.urlopen(request, timeout=timeout_s) as answer:
+        with egress.opener(allow_private=allow_private).open(request,
+                                                              timeout=timeout_s) as answer:
             status = int(answer.status)
     except urllib.error.HTTPError as exc:
         return f"HTTP {exc.code}"
+    except egress.TargetRefusedError as exc:
+        return f"refused: {exc}"[:500]
     except (OSError, ValueError) as exc:  # refused, timed out, DNS, bad URL
         return f"{type(exc).__name__}: {exc}"[:500]
     return None if 200 <= status < 300 else f"HTTP {status}"
@@ -109,12 +118,16 @@ def _settle(session: Session, c: _Claimed, error: str | None, now: datetime,
 
 def deliver_due(session_factory: sessionmaker[Session], *, policy: RetryPolicy,
                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                batch: int = 50) -> int:
-    """Send the deliveries due now; answers how many were attempted."""
+                batch: int = 50, allow_private: bool = False) -> int:
+    """Send the deliveries due now; answers how many were attempted.
+
+    ``allow_private`` (setting ``webhook_allow_private``) lets deliveries reach internal
+    addresses: tests and demos whose receiver is on this machine.
+    """
     with session_scope(session_factory) as session:
         claimed = _claim(session, clock(), batch, policy)
     for c in claimed:
-        error = post(c, clock(), policy.timeout_s)
+        error = post(c, clock(), policy.timeout_s, allow_private=allow_private)
         if error is not None:
             log.info("webhook delivery %s of event %s failed: %s", c.delivery_id, c.event_id,
                      error)

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.core.errors import NotFoundError
+from services.core.errors import InvalidError, NotFoundError
+from services.webhooks import egress
 from services.webhooks.models import (
     DeliveryRead,
     DeliveryState,
@@ -31,9 +32,17 @@ def get_all(session: Session, *, customer: str | None = None) -> Sequence[Webhoo
 
 
 def create(session: Session, *, webhook_in: WebhookIn, customer: str,
-           actor: str = "system") -> Webhook:
-    """Register a receiver; it gets ``customer``'s (the tenant's) events recorded from now on."""
+           actor: str = "system", allow_private: bool = False) -> Webhook:
+    """Register a receiver; it gets ``customer``'s (the tenant's) events recorded from now on.
+
+    A URL whose host is or resolves to an internal address is refused (``egress``) unless
+    ``allow_private``; deliveries check again as they connect.
+    """
     del actor  # the view records it in the audit trail
+    try:
+        egress.check_url(str(webhook_in.url), allow_private=allow_private)
+    except egress.TargetRefusedError as exc:
+        raise InvalidError("body.url", str(exc)) from exc
     hook = Webhook(id=f"WH-{uuid.uuid4().hex[:12]}", customer=customer,
                    url=str(webhook_in.url), secret=webhook_in.secret, active=True)
     session.add(hook)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi import status as http
 
 from services.audit import service as audit
@@ -17,16 +17,20 @@ router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
 
 @router.post("", response_model=WebhookRead, status_code=http.HTTP_201_CREATED)
-def create_webhook(db: DbSession, principal: CurrentPrincipal,
+def create_webhook(request: Request, db: DbSession, principal: CurrentPrincipal,
                    webhook_in: WebhookIn) -> WebhookRead:
     """Deliveries are POSTs signed ``X-ShareFab-Signature: sha256=HMAC(secret, ts.body)``.
 
     The events are the caller's organisation's; the platform names the tenant in ``customer``.
+    The URL's host must resolve to public addresses only (422 otherwise), unless the
+    ``webhook_allow_private`` setting allows internal ones.
     """
     customer = scope.tenant_of(principal) or webhook_in.customer
     if customer is None:
         raise InvalidError("body.customer", "the platform names the tenant of the webhook")
-    hook = service.create(db, webhook_in=webhook_in, customer=customer, actor=principal.actor)
+    allow = request.app.state.settings.webhook_allow_private
+    hook = service.create(db, webhook_in=webhook_in, customer=customer, actor=principal.actor,
+                          allow_private=allow)
     audit.record_by(db, principal, action="webhook.created", object_type="webhook",
                     object_id=hook.id, owner_org=customer, after={"url": hook.url})
     return service.to_read(hook)

@@ -1,8 +1,10 @@
-"""Periodic chores of the order side: deliver due webhooks, sweep expired quotes.
+"""Periodic chores of the order side: deliver due webhooks, sweep expired quotes, and repair
+orders whose lots overrun their bookings.
 
 A daemon thread in the API (``housekeeping_in_process``) or ``sharefab worker webhooks``;
-both chores are safe to run in several processes at once (webhook claims skip locked rows;
-expiry locks the order row).
+every chore is safe to run in several processes at once (webhook claims skip locked rows;
+expiry and repair lock the order row). A stalled machine sends no progress, so only a sweep
+notices its lot running past its booked end (``services.flows.shopfloor.overrun_sweep``).
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.bookings.models import BookingRead
 from services.core.db import session_scope
 from services.core.settings import Settings
+from services.flows import shopfloor
 from services.quotes.expiry import expire_quotes
 from services.webhooks.delivery import RetryPolicy, deliver_due
 
@@ -31,10 +35,14 @@ class Housekeeper:
     """Runs ``round`` every ``poll_s`` until stopped; a failing round is logged, not fatal."""
 
     def __init__(self, session_factory: sessionmaker[Session], settings: Settings,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], *,
+                 dispatch: Callable[[list[BookingRead]], object] | None = None,
+                 unavailable: Callable[[], set[str]] = set) -> None:
         self.session_factory = session_factory
         self.settings = settings
         self.clock = clock
+        self.dispatch = dispatch
+        self.unavailable = unavailable
         self.policy = retry_policy(settings)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self.run, args=(self._stop,), name="housekeeping",
@@ -44,7 +52,23 @@ class Housekeeper:
         """One pass of every chore; answers the webhook deliveries attempted."""
         with session_scope(self.session_factory) as session:
             expire_quotes(session, now=self.clock(), ttl_s=self.settings.quote_ttl_s)
-        return deliver_due(self.session_factory, policy=self.policy)
+        self.repair_overruns()
+        return deliver_due(self.session_factory, policy=self.policy,
+                           allow_private=self.settings.webhook_allow_private)
+
+    def repair_overruns(self) -> int:
+        """Repair the orders of overrunning lots; send the changed work orders after commit."""
+        with session_scope(self.session_factory) as session:
+            results = shopfloor.overrun_sweep(session, now=self.clock(),
+                                              unavailable=self.unavailable(),
+                                              actor="housekeeping")
+            send = [b for r in results for b in shopfloor.work_orders_of(session, r)]
+        if send and self.dispatch is not None:
+            try:
+                self.dispatch(send)
+            except Exception:  # the bookings stand; gateways re-sync from the API
+                log.exception("dispatching %d repaired work orders failed", len(send))
+        return len(results)
 
     def start(self) -> None:
         self._thread.start()

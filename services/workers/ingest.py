@@ -32,6 +32,7 @@ from connectors.mqtt import IngestClient
 from connectors.state import RedisState
 from domain.model import Window
 from services import resources
+from services.audit import service as audit
 from services.bookings.dispatch import work_order_fields
 from services.bookings.models import Booking, BookingRead
 from services.core.broker import broker_address
@@ -40,6 +41,7 @@ from services.factories.models import Factory
 from services.flows import shopfloor
 from services.live.store import LiveStateStore
 from services.resources.models import Resource
+from services.resources.service import to_wire as resource_wire
 from services.workers.heartbeat import Heartbeat
 
 log = logging.getLogger(__name__)
@@ -66,20 +68,30 @@ class DbEffects:
     def __init__(self, session_factory: sessionmaker[Session], *,
                  unavailable: Callable[[], set[str]] = set,
                  dispatch: Callable[[list[BookingRead]], object] | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 overrun_grace: timedelta = shopfloor.OVERRUN_GRACE) -> None:
         self.session_factory = session_factory
         self.unavailable = unavailable
         self.dispatch = dispatch
         self.clock = clock
+        self.overrun_grace = overrun_grace
 
     def replace_windows(self, resource: str, windows: list[Window]) -> None:
         with _outage_is_unavailable(), session_scope(self.session_factory) as session:
+            # Locked first, as replace_windows locks it: ``before`` is the calendar replaced.
+            row = session.get(Resource, resource, with_for_update=True)
+            before = resource_wire(row) if row is not None else None
             stranded = resources.replace_windows(session, resource_id=resource,
                                                  windows=windows, source=SOURCE,
                                                  since=self.clock())
             results = shopfloor.calendar_stranded(
                 session, resource_id=resource, booking_ids=stranded, now=self.clock(),
                 unavailable=self.unavailable(), actor=ACTOR) if stranded else []
+            # A gateway re-publishes its calendar: only a different one is a change.
+            after = resource_wire(row) if row is not None else None
+            if before is not None and after is not None and before.windows != after.windows:
+                _audit_gateway(session, resource, action="resource.windows_replaced",
+                               before=before, after=after)
             send = [b for r in results for b in shopfloor.work_orders_of(session, r)]
         self._send(send)
 
@@ -87,7 +99,8 @@ class DbEffects:
         with _outage_is_unavailable(), session_scope(self.session_factory) as session:
             result = shopfloor.report_progress(session, booking_id=booking, done=done,
                                                scrap=scrap, now=self.clock(),
-                                               unavailable=self.unavailable(), actor=ACTOR)
+                                               unavailable=self.unavailable(), actor=ACTOR,
+                                               grace=self.overrun_grace)
             send = result.send
         self._send(send)
 
@@ -96,6 +109,12 @@ class DbEffects:
             results = shopfloor.resource_down(session, resource_id=resource, now=self.clock(),
                                               unavailable=self.unavailable() | {resource},
                                               actor=ACTOR)
+            # A machine reports "down" at every heartbeat while it is down; what changes stored
+            # state is the first report with open lots on it, which repairs their orders.
+            if results:
+                _audit_gateway(session, resource, action="resource.down", before=None,
+                               after={"status": "down",
+                                      "repaired_orders": [r.order_id for r in results]})
             send = [b for r in results for b in shopfloor.work_orders_of(session, r)]
         self._send(send)
 
@@ -119,6 +138,15 @@ class DbEffects:
             send = [b for r in results for b in shopfloor.work_orders_of(session, r)]
         self._send(send)
 
+    def sweep_overrun(self) -> None:
+        """Repair orders whose lots overrun their bookings (called every few seconds)."""
+        with _outage_is_unavailable(), session_scope(self.session_factory) as session:
+            results = shopfloor.overrun_sweep(session, now=self.clock(),
+                                              grace=self.overrun_grace,
+                                              unavailable=self.unavailable(), actor=ACTOR)
+            send = [b for r in results for b in shopfloor.work_orders_of(session, r)]
+        self._send(send)
+
     def _send(self, work_orders: list[BookingRead]) -> None:
         """Dispatch after the commit: only work orders of stored bookings go out."""
         if work_orders and self.dispatch is not None:
@@ -126,6 +154,22 @@ class DbEffects:
                 self.dispatch(work_orders)
             except Exception:  # the bookings stand; the gateway re-syncs from the API
                 log.exception("dispatching %d work orders failed", len(work_orders))
+
+
+def _audit_gateway(session: Session, resource_id: str, *, action: str, before: Any,
+                   after: Any) -> None:
+    """Audit a change a factory's gateway made over MQTT, in the change's own transaction.
+
+    The broker's ACL lets only ``gw/<park>/<factory>`` publish under that factory's topics, so
+    the gateway of the resource's factory is the actor, on behalf of its organisation.
+    """
+    row = session.get(Resource, resource_id)
+    if row is None:
+        return
+    factory = row.factory
+    audit.record(session, actor=f"gateway:gw/{factory.park_id}/{factory.id}",
+                 actor_org=factory.org_id, owner_org=factory.org_id, action=action,
+                 object_type="resource", object_id=resource_id, before=before, after=after)
 
 
 @contextmanager
@@ -305,8 +349,9 @@ def run(settings: Any, *, processes_hint: str = "") -> None:
         if isinstance(ingest.effects, DbEffects):
             try:
                 ingest.effects.sweep_offline(live, OFFLINE_GRACE)
+                ingest.effects.sweep_overrun()
             except Exception:  # the sweep retries in 10 s; the ingest goes on
-                log.exception("offline sweep failed")
+                log.exception("offline or overrun sweep failed")
         log.info("ingest: %d messages, %d applied, %d acked, rejected %s, %d batch failures, "
                  "%d deferred, %d shed", ingest.messages, ingest.applied, client.acked,
                  dict(ingest.rejected), client.batch_failures, client.deferred, client.shed)

@@ -215,3 +215,35 @@ def test_gateway__machine_held_down_makes_no_progress():
     states = [StatePayload.model_validate_json(p) for t, p in _sent(gw, "state")
               if t.endswith("/R1/state")]
     assert {s.status for s in states} == {"down"}
+
+
+def test_gateway__input_on_the_road_is_not_worked_before_it_arrives():
+    """s1's pieces are delivered at once but reach this factory 20 min later (the haul)."""
+    gw = _plan_gateway()
+    gw._inbox.append(_wo(input_ready=0, minutes=20))
+    gw.tick()
+    gw._inbox.append(_wo(input_ready=40, minutes=20,
+                         input_at=START + timedelta(minutes=20)))
+    for _ in range(39):  # up to 19.5 minutes: the truck is still on the road
+        gw.tick()
+    assert _progress(gw, "B1") == []
+    for _ in range(80):
+        gw.tick()
+    progress = _progress(gw, "B1")
+    assert progress[0].ts >= START + timedelta(minutes=20)
+    assert progress[-1].done + progress[-1].scrap == 40
+
+
+def test_gateway__a_cut_lot_stops_at_its_new_quantity_at_the_same_pace():
+    gw = _plan_gateway()
+    gw._inbox.append(_wo(quantity=40, minutes=20))
+    for _ in range(10):  # 5 minutes: about 10 pieces
+        gw.tick()
+    gw._inbox.append(_wo(quantity=20, minutes=20))  # overrunning: cut to 20
+    for _ in range(60):
+        gw.tick()
+    progress = _progress(gw, "B1")
+    assert progress[-1].done + progress[-1].scrap == 20
+    finished = progress[-1].ts - START
+    assert finished <= timedelta(minutes=20 * 1.15 / 2 + 1)  # half the lot, same pace
+    assert not gw.jobs

@@ -6,6 +6,7 @@ fault test starts its own. With CI=true a missing binary fails the test, elsewhe
 
 from __future__ import annotations
 
+import getpass
 import os
 import shutil
 import signal
@@ -93,11 +94,16 @@ def own_redis() -> OwnServer:
 
 
 def own_mosquitto(workdir: Path) -> OwnServer:
-    """A mosquitto that persists sessions (saved on every change) and queues generously."""
+    """A mosquitto that persists sessions (saved on every change) and queues generously.
+
+    ``user``: started as root, mosquitto drops to the user ``mosquitto``, which cannot write
+    pytest's tmp directory (mode 0700): persistence then fails silently (an error on stderr)
+    and a restart forgets every session. Running as the owner of ``workdir`` keeps it.
+    """
     port = free_port()
     conf = workdir / "mosquitto.conf"
     conf.write_text("\n".join([
-        f"listener {port} 127.0.0.1", "allow_anonymous true",
+        f"listener {port} 127.0.0.1", "allow_anonymous true", f"user {getpass.getuser()}",
         "persistence true", f"persistence_location {workdir}/",
         "autosave_on_changes true", "autosave_interval 1",
         "max_queued_messages 100000", "log_dest none",

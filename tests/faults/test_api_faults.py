@@ -5,6 +5,7 @@ and /readyz goes red and green with the dependency.
 
 from __future__ import annotations
 
+import contextvars
 import statistics
 import threading
 import time
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import redis.connection
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
@@ -37,7 +39,8 @@ def rds() -> Iterator[OwnServer]:
         server.stop()
 
 
-def _app(pg_schema_url: str, rds: OwnServer, **overrides: Any) -> TestClient:
+def _app(pg_schema_url: str, rds: OwnServer, wrap: Any = None, **overrides: Any
+         ) -> TestClient:
     """The API on its own Redis. (The stall test raises the quote admission bounds: 18
     concurrent quote requests of one test client would otherwise get 429 first, correctly.)"""
     engine = create_engine(pg_schema_url)
@@ -49,7 +52,8 @@ def _app(pg_schema_url: str, rds: OwnServer, **overrides: Any) -> TestClient:
     settings = make_settings(pg_schema_url).model_copy(update={
         "redis_url": f"redis://127.0.0.1:{rds.port}/0", "redis_timeout_s": REDIS_TIMEOUT_S,
         **overrides})
-    return TestClient(create_app(settings, clock=lambda: NOW))
+    app = create_app(settings, clock=lambda: NOW)
+    return TestClient(app if wrap is None else wrap(app))
 
 
 def _timed(client: TestClient, method: str, url: str) -> tuple[int, float, Any]:
@@ -115,6 +119,53 @@ def test_redis_stall__db_endpoints_fast_quotes_503_within_timeout_metrics_answer
         assert 'sharefab_metrics_stale{source="live"} 1.0' in answer.text
         assert 'sharefab_metrics_stale{source="database"} 0.0' in answer.text
         assert client.get("/resources").status_code == 200  # back once Redis is
+
+
+REQUEST_PATH: contextvars.ContextVar[str] = contextvars.ContextVar("path", default="")
+
+
+def test_redis_stall__database_only_requests_send_no_redis_command(pg_schema_url, rds,
+                                                                    monkeypatch):
+    """Nothing in the path of GET /orders (middleware, auth, route) talks to Redis.
+
+    Every command any Redis client sends goes through ``Connection.send_packed_command``;
+    the request's path rides along in a context variable (copied into the thread a sync
+    route runs in), so a command sent for GET /orders is caught whichever thread sends it.
+    The same probe sees the commands of GET /resources: the probe itself works.
+    """
+    sent: list[str] = []
+    original = redis.connection.Connection.send_packed_command
+
+    def probe(self: Any, command: Any, check_health: bool = True) -> None:
+        sent.append(REQUEST_PATH.get())
+        original(self, command, check_health)
+
+    monkeypatch.setattr(redis.connection.Connection, "send_packed_command", probe)
+
+    def tagging(inner: Any) -> Any:
+        async def tagged(scope: Any, receive: Any, send: Any) -> None:
+            token = REQUEST_PATH.set(f"{scope.get('method', '')} {scope.get('path', '')}")
+            try:
+                await inner(scope, receive, send)
+            finally:
+                REQUEST_PATH.reset(token)
+        tagged.state = inner.state  # type: ignore[attr-defined]  # auth_helpers reads it
+        return tagged
+
+    with _app(pg_schema_url, rds, wrap=tagging) as client:
+        as_platform(client)
+        assert client.post("/scenario", json=b.example()).status_code in (200, 201)
+        assert client.get("/resources").status_code == 200
+        assert "GET /resources" in sent, sent
+        rds.stall()
+        try:
+            timings = [_timed(client, "GET", "/orders") for _ in range(20)]
+        finally:
+            rds.resume()
+    assert {status for status, _, _ in timings} == {200}
+    assert [p for p in sent if p.startswith("GET /orders")] == []
+    # No Redis call, so no Redis timeout (0.5 s) in any of them.
+    assert max(seconds for _, seconds, _ in timings) < REDIS_TIMEOUT_S
 
 
 def test_readyz__red_and_green_with_redis(pg_schema_url, rds):

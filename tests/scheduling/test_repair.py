@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scheduling.repair import Breakage, LotState, PlannedLot, repair
+from scheduling.repair import Breakage, Cut, LotState, PlannedLot, remake_layers, repair
 
 # s1 -> s2 -> s3, 100 pieces
 STEPS = {"s1": (), "s2": ("s1",), "s3": ("s2",)}
@@ -64,3 +64,35 @@ def test_repair__running_lot_on_down_machine_counts_what_it_made() -> None:
                       broken=Breakage(resources=frozenset({"A"})))
     assert decision.release == ("L1",)
     assert dict(decision.remake) == {"s1": 60}
+
+
+def test_remake_layers__each_step_remakes_exactly_its_shortfall() -> None:
+    """55 good of 100 at s1 (a done lot): s1 is short 45, s2 and s3 (released) 100."""
+    lots = [_lot("L1", "s1", "A", 0, 10, state=LotState.DONE, done=55, scrap=45),
+            _lot("L2", "s2", "B", 12, 20), _lot("L3", "s3", "C", 22, 30)]
+    decision = repair(lots, steps=STEPS, quantity=100, broken=Breakage())
+    layers = remake_layers(decision, steps=STEPS, lots=lots)
+    assert [(x.steps, x.quantity, x.fed_by) for x in layers] == [
+        (("s1", "s2", "s3"), 45, ()),  # from scratch: s1 -> s2 -> s3
+        (("s2", "s3"), 55, ("L1",)),  # from the kept s1 lot's 55 good pieces
+    ]
+    for step, short in decision.remake.items():
+        assert sum(x.quantity for x in layers if step in x.steps) == short
+
+
+def test_remake_layers__one_shortfall_is_one_layer() -> None:
+    decision = repair(_plan(), steps=STEPS, quantity=100,
+                      broken=Breakage(resources=frozenset({"B"})))
+    [layer] = remake_layers(decision, steps=STEPS, lots=_plan())
+    assert (layer.steps, layer.quantity, layer.fed_by) == (("s2", "s3"), 100, ("L1",))
+
+
+def test_repair__a_cut_lot_is_kept_smaller_and_the_difference_remade() -> None:
+    lots = [_lot("L1", "s1", "A", 0, 10, state=LotState.RUNNING, done=30),
+            _lot("L2", "s2", "B", 12, 20)]
+    decision = repair(lots, steps={"s1": (), "s2": ("s1",)}, quantity=100,
+                      broken=Breakage(cuts=(Cut("L1", 70),)))
+    assert decision.keep == ("L1",)
+    assert dict(decision.cut) == {"L1": 70}
+    assert dict(decision.remake) == {"s1": 30, "s2": 100}
+    assert decision.release == ("L2",)  # its input now arrives in two parts, later

@@ -29,7 +29,7 @@ NOW = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
 TABLES = ["quote_jobs", "bookings", "quotes", "order_steps", "orders", "windows", "resources",
           "factories", "parks", "market", "audit_events", "api_keys", "accounts",
           "organisations", "order_events", "webhooks", "webhook_deliveries", "lot_records",
-          "ratings"]
+          "ratings", "simulation_runs"]
 
 
 @pytest.fixture(scope="session")
@@ -58,7 +58,9 @@ def live() -> InMemoryLiveStore:
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
-    fields: dict[str, Any] = {"housekeeping_in_process": False, **overrides}
+    # Test receivers listen on 127.0.0.1; test_webhooks_stream checks the refusal with false.
+    fields: dict[str, Any] = {"housekeeping_in_process": False, "webhook_allow_private": True,
+                              **overrides}
     return Settings(database_url=database_url, environment="test", mqtt_enabled=False,
                     match_in_process=False,
                     quote_default_time_limit_s=2.0, **fields)

@@ -84,12 +84,14 @@ def test_tenancy__lists_show_only_own_rows(client):
     assert client.post("/factories", json={**b.factory("FB", park="PB")}).status_code == 201
     client.post("/orders", headers=sme_a, json=b.order("OA"))
     client.post("/orders", headers=sme_b, json=b.order("OB"))
-    assert [o["id"] for o in client.get("/orders", headers=sme_a).json()] == ["OA"]
-    assert [o["id"] for o in client.get("/orders", headers=sme_b).json()] == ["OB"]
-    assert {o["id"] for o in client.get("/orders").json()} == {"OA", "OB"}  # platform
-    assert [f["id"] for f in client.get("/factories", headers=fac_a).json()] == ["FA"]
-    assert [f["id"] for f in client.get("/factories", headers=park_a).json()] == ["FA"]
-    assert [r["id"] for r in client.get("/resources", headers=park_a).json()] == ["FA-R1"]
+    # A tenant's ids live in its namespace (services.auth.namespace).
+    assert [o["id"] for o in client.get("/orders", headers=sme_a).json()] == ["sme-a.OA"]
+    assert [o["id"] for o in client.get("/orders", headers=sme_b).json()] == ["sme-b.OB"]
+    assert {o["id"] for o in client.get("/orders").json()} == {"sme-a.OA", "sme-b.OB"}
+    assert [f["id"] for f in client.get("/factories", headers=fac_a).json()] == ["fac-a.FA"]
+    assert [f["id"] for f in client.get("/factories", headers=park_a).json()] == ["fac-a.FA"]
+    assert [r["id"] for r in client.get("/resources", headers=park_a).json()] == [
+        "fac-a.FA-R1"]
     assert [p["id"] for p in client.get("/parks", headers=park_a).json()] == ["PA"]
     # The factory organisation cannot put its resource under another factory, nor move prices
     # of another's: both answer 404, as if the factory did not exist.
@@ -105,10 +107,11 @@ def test_tenancy__factory_sees_only_its_lots_and_no_order(client):
     fac_b = _org(client, "fac-b", "factory")
     client.post("/factories", json={**b.factory("FA", park="P9"), "org": "fac-a"})
     client.post("/factories", json={**b.factory("FB", park="P9"), "org": "fac-b"})
-    client.post("/orders", headers=sme_a, json=b.order("OA", steps=[
-        b.step("s1"), b.step("s2", process="surface.anodizing", after=["s1"])]))
+    oa = client.post("/orders", headers=sme_a, json=b.order("OA", steps=[
+        b.step("s1"), b.step("s2", process="surface.anodizing", after=["s1"])])).json()["id"]
     client.patch("/resources/FB-R1", json={"process": "surface.anodizing"})
-    quotes = client.post("/orders/OA/quotes", headers=sme_a, params={"time_limit_s": 1}).json()
+    quotes = client.post(f"/orders/{oa}/quotes", headers=sme_a,
+                         params={"time_limit_s": 1}).json()
     quote = next(q for q in quotes if q["plan"]["status"] == "planned")
     assert client.post(f"/quotes/{quote['id']}/accept", headers=sme_a).status_code == 201
     lots_a = client.get("/bookings", headers=fac_a).json()
@@ -119,7 +122,7 @@ def test_tenancy__factory_sees_only_its_lots_and_no_order(client):
     assert {x["step"] for x in lots_b} == {"s2"}
     assert client.get(f"/bookings/{lots_b[0]['id']}", headers=fac_a).status_code == 404
     # Neither the order (value, other steps) nor its quotes (prices paid to others).
-    assert client.get("/orders/OA", headers=fac_a).status_code == 403
+    assert client.get(f"/orders/{oa}", headers=fac_a).status_code == 403
     assert client.get(f"/quotes/{quote['id']}", headers=fac_a).status_code == 403
     assert len(client.get("/bookings", headers=sme_a).json()) == 2
 
@@ -146,13 +149,14 @@ def test_audit__who_changed_a_price_and_who_accepted_survive_order_delete(client
     client.post("/factories", json={**b.factory("FA", park="P9"), "org": "fac-a"})
     assert client.patch("/resources/FA-R1", headers=fac_a, json={
         "pricing": {"time_share_per_hour": 90.0}}).status_code == 200
-    client.post("/orders", headers=sme_a, json=b.order("OA"))
-    quotes = client.post("/orders/OA/quotes", headers=sme_a, params={"time_limit_s": 1}).json()
+    oa = client.post("/orders", headers=sme_a, json=b.order("OA")).json()["id"]
+    quotes = client.post(f"/orders/{oa}/quotes", headers=sme_a,
+                         params={"time_limit_s": 1}).json()
     quote = next(q for q in quotes if q["plan"]["status"] == "planned")
     assert client.post(f"/quotes/{quote['id']}/accept", headers=sme_a).status_code == 201
-    assert client.post("/orders/OA/cancel", headers=sme_a).status_code == 200
-    assert client.delete("/orders/OA", headers=sme_a).status_code == 204
-    assert client.get("/orders/OA").status_code == 404
+    assert client.post(f"/orders/{oa}/cancel", headers=sme_a).status_code == 200
+    assert client.delete(f"/orders/{oa}", headers=sme_a).status_code == 204
+    assert client.get(f"/orders/{oa}").status_code == 404
 
     events = client.get("/audit").json()
     fac_key, sme_key = (client.get("/me", headers=h).json()["actor"] for h in (fac_a, sme_a))
@@ -163,9 +167,9 @@ def test_audit__who_changed_a_price_and_who_accepted_survive_order_delete(client
     assert price["after"]["pricing"]["time_share_per_hour"] == 90.0
     accepted = next(e for e in events if e["action"] == "quote.accepted")
     assert (accepted["actor"], accepted["object_id"]) == (sme_key, quote["id"])
-    assert accepted["after"]["order"] == "OA"
-    oa = [e["action"] for e in events if e["object_id"] == "OA"]
-    assert oa == ["order.created", "quotes.issued", "order.cancelled", "order.deleted"]
+    assert accepted["after"]["order"] == oa
+    history = [e["action"] for e in events if e["object_id"] == oa]
+    assert history == ["order.created", "quotes.issued", "order.cancelled", "order.deleted"]
     # Others see only what they did or own.
     assert client.get("/audit", headers=sme_b).json() == []
     mine = client.get("/audit", headers=fac_a).json()

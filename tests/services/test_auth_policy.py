@@ -67,6 +67,13 @@ EXPECTED: dict[str, Spec] = {
     "GET /parks/{park_id}": r(PARK),
     "PATCH /parks/{park_id}": w(PARK),
     "DELETE /parks/{park_id}": w(PARK),
+    "GET /parks/{park_id}/utilization": r(PARK),
+    "GET /parks/{park_id}/heatmap": r(PARK),
+    "GET /parks/{park_id}/idle": r(PARK),
+    "GET /parks/{park_id}/down": r(PARK),
+    "GET /parks/{park_id}/orders": r(PARK),
+    "GET /parks/{park_id}/trends": r(PARK),
+    "GET /parks/{park_id}/live": r(PARK),
     "GET /factories": r(FACTORY, PARK),
     "POST /factories": w(FACTORY),
     "GET /factories/{factory_id}": r(FACTORY, PARK),
@@ -108,6 +115,15 @@ EXPECTED: dict[str, Spec] = {
     "POST /orders/{order_id}/ratings": w(SME, FACTORY),
     "GET /orders/{order_id}/ratings": r(SME, FACTORY),
     "GET /factories/{factory_id}/credit": r(FACTORY, PARK),
+    # The factory page: a factory's own earnings and utilization.
+    "GET /factories/{factory_id}/earnings": r(FACTORY),
+    "GET /factories/{factory_id}/utilization": r(FACTORY),
+    # Simulations launched from the web app: analysts' own runs, and the platform's.
+    "POST /simulations": w(ANALYST),
+    "GET /simulations": r(ANALYST),
+    "GET /simulations/example": r(ANALYST),
+    "GET /simulations/{simulation_id}": r(ANALYST),
+    "GET /simulations/{simulation_id}/report": r(ANALYST),
 }
 # Routes outside the OpenAPI document, still under the policy.
 HIDDEN = {"GET /docs": Spec(public=True), "GET /": Spec(public=True),
@@ -160,6 +176,7 @@ def _build(client: TestClient, route: str) -> World:
         assert resp.status_code < 300, resp.text
         return resp.json() if resp.content else None
 
+    orders: dict[str, str] = {}
     for side in "AB":
         s = side.lower()
         ok(client.post("/parks", headers=admin, json={"id": f"P{side}", "operator": f"park-{s}"}))
@@ -172,19 +189,20 @@ def _build(client: TestClient, route: str) -> World:
             **b.factory(f"F{side}-X", park=f"P{side}",
                         resources=[b.resource(f"F{side}-X-R1")]),
             "org": f"fac-{s}"}))
-        ok(client.post("/orders", headers=callers[f"sme-{s}"].headers(),
-                       json=b.order(f"O{side}", parks=[f"P{side}"])))
+        order = ok(client.post("/orders", headers=callers[f"sme-{s}"].headers(),
+                               json=b.order(f"O{side}", parks=[f"P{side}"])))
+        orders[side] = order["id"]  # in the SME's namespace: sme-a.OA
         key = ok(client.post(f"/orgs/{'plat' if side == 'A' else 'sme-b'}/keys", headers=admin,
                              json={"label": "spare"}))
         world.spare_keys[side] = key["id"]
     world.ids = {"code": {"A": "machining.cnc_milling", "B": "machining.cnc_milling"},
-                 "order_id": {"A": "OA", "B": "OB"}, "factory_id": {"A": "FA", "B": "FB"},
+                 "order_id": orders, "factory_id": {"A": "FA", "B": "FB"},
                  "resource_id": {"A": "FA-R1", "B": "FB-R1"},
                  "park_id": {"A": "PA", "B": "PB"}}
     finished = "ratings" in route  # ratings open once the order is done
     if "{quote_id}" in route or "booking" in route or finished or route == "GET /events/stream":
         for side in "AB":
-            quotes = ok(client.post(f"/orders/O{side}/quotes", headers=admin,
+            quotes = ok(client.post(f"/orders/{orders[side]}/quotes", headers=admin,
                                     params={"time_limit_s": 1}))
             planned = [q for q in quotes if q["plan"]["status"] == "planned"]
             assert planned, quotes
@@ -198,6 +216,14 @@ def _build(client: TestClient, route: str) -> World:
             for lot in booked if finished else []:
                 ok(client.post(f"/bookings/{lot['id']}/progress", headers=admin,
                                json={"done": lot["quantity"], "scrap": 0}))
+    if "{simulation_id}" in route:  # A: the analyst's own run; B: the platform's
+        for side, org in (("A", "ana-a"), ("B", "plat")):
+            run = ok(client.post("/simulations", headers=callers[org].headers(),
+                                 json=_TINY_SIMULATION))
+            world.ids.setdefault("simulation_id", {})[side] = run["id"]
+        if route.endswith("/report"):
+            for run_id in world.ids["simulation_id"].values():
+                _wait_done(client, admin, run_id)
     if "webhook" in route:
         for side in "AB":
             hook = ok(client.post("/webhooks", headers=admin, json={
@@ -205,6 +231,24 @@ def _build(client: TestClient, route: str) -> World:
                 "customer": f"sme-{side.lower()}"}))
             world.ids.setdefault("webhook_id", {})[side] = hook["id"]
     return world
+
+
+# The smallest run worth the name: a few factories for a quarter of a day.
+_TINY_SIMULATION = {"policies": ["greedy"], "seeds": [1], "days": 0.25,
+                    "title": "policy walk"}
+
+
+def _wait_done(client: TestClient, headers: dict[str, str], run_id: str) -> None:
+    import time
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        run = client.get(f"/simulations/{run_id}", headers=headers).json()
+        if run["status"] in ("done", "failed"):
+            assert run["status"] == "done", run
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"simulation {run_id} did not finish")
 
 
 def _target(world: World, caller: Caller, route: str, side: str) -> dict[str, str]:
@@ -251,6 +295,7 @@ def _body(route: str, params: dict[str, str], side: str) -> dict[str, Any] | Non
         "POST /bookings/{booking_id}/progress": lambda: {"done": 1, "scrap": 0},
         "POST /webhooks": lambda: {"url": "http://127.0.0.1:9/hook", "secret": "s" * 16,
                                    "customer": "sme-a"},
+        "POST /simulations": lambda: _TINY_SIMULATION,
         "POST /orders/{order_id}/ratings": lambda: {
             "side": "customer", "factory": params["rated_factory"], "quality": 5,
             "on_time": 4, "communication": 5},
@@ -264,7 +309,8 @@ def _call(world: World, caller: Caller, route: str, side: str) -> int:
     params = _target(world, caller, route, side)
     path = template.format(**{k: v for k, v in params.items() if "{" + k + "}" in template})
     queries = {"POST /orders/{order_id}/quotes": {"time_limit_s": 1},
-               "GET /events/stream": {"max_events": 1}}  # the stream closes after one event
+               "GET /events/stream": {"max_events": 1},  # the stream closes after one event
+               "GET /parks/{park_id}/live": {"max_events": 1}}  # after its snapshot
     query = queries.get(route)
     resp = world.client.request(method, path, headers=caller.headers(),
                                 json=_body(route, params, side), params=query)

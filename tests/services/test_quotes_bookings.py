@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,6 +16,7 @@ from services.core.db import session_scope
 from services.core.errors import ConflictError, InvalidError, NotFoundError
 from services.live.store import LiveState
 from tests.services import builders as b
+from tests.services.concurrency import race
 from tests.services.conftest import NOW, row_counts
 
 FAST = {"time_limit_s": 0.5}
@@ -131,23 +131,14 @@ def test_accept__concurrent_acceptances_book_one(client):
     _contended_market(client, capacity=1, orders=2)
     offers = [_quote(client, "O0")[0], _quote(client, "O1")[0]]
     factory = client.app.state.session_factory
-    barrier, outcomes = threading.Barrier(2), []
 
     def accept(quote_id: str) -> None:
-        barrier.wait()
-        try:
-            with session_scope(factory) as db:
-                bookings.accept(db, quote_id=quote_id, now=NOW, ttl_s=3600)
-            outcomes.append("booked")
-        except (ConflictError, IntegrityError):
-            outcomes.append("refused")
+        with session_scope(factory) as db:
+            bookings.accept(db, quote_id=quote_id, now=NOW, ttl_s=3600)
 
-    threads = [threading.Thread(target=accept, args=(q["id"],)) for q in offers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert sorted(outcomes) == ["booked", "refused"]
+    outcomes = race([lambda q=q: accept(q["id"]) for q in offers],
+                    refusals=(ConflictError, IntegrityError))
+    assert outcomes == ["ok", "refused"]
     assert row_counts(client)["bookings"] == 1
 
 

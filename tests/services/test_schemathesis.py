@@ -116,7 +116,11 @@ HEAVY_EXAMPLES = max(1, EXAMPLES // 4)
 # /readyz answers 503 by design here (no match worker runs beside this in-process app).
 # /events/stream is server-sent events: it never ends unless asked to (max_events), so a
 # generated request would hold the run forever; test_webhooks_stream.py covers its contract.
-PROBES = ["GET /readyz", "GET /events/stream"]
+# /parks/{park_id}/live likewise (test_park_api.py covers it). POST /simulations starts a
+# background simulation for every valid case (minutes of CPU each with cpsat over 14 days);
+# tests/web/test_analyst_api.py covers its contract and its 422s.
+PROBES = ["GET /readyz", "GET /events/stream", "GET /parks/{park_id}/live",
+          "POST /simulations"]
 # Generous: the machine the suite runs on is shared; a slow answer is not a wrong one.
 REQUEST_TIMEOUT_S = 120
 

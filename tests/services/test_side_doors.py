@@ -13,7 +13,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy.exc import IntegrityError
 
 from domain.model import Window
 from services import bookings
@@ -22,6 +21,7 @@ from services.core.errors import ConflictError
 from services.live.store import LiveState
 from services.workers.ingest import DbEffects
 from tests.services import builders as b
+from tests.services.concurrency import race
 from tests.services.conftest import NOW
 
 FAST = {"time_limit_s": 0.5}
@@ -101,25 +101,14 @@ def test_accept__two_quotes_of_one_order_at_once_serialise(client):
     _market(client)
     quotes = client.post("/orders/O0/quotes", params=FAST).json()
     factory = client.app.state.session_factory
-    barrier, outcomes = threading.Barrier(2), []
 
     def accept(quote_id: str) -> None:
-        barrier.wait()
-        try:
-            with session_scope(factory) as db:
-                bookings.accept(db, quote_id=quote_id, now=NOW, ttl_s=3600)
-            outcomes.append("booked")
-        except ConflictError:
-            outcomes.append("refused")
-        except Exception as exc:  # a deadlock or lock timeout: the bug
-            outcomes.append(type(exc).__name__)
+        with session_scope(factory) as db:
+            bookings.accept(db, quote_id=quote_id, now=NOW, ttl_s=3600)
 
-    threads = [threading.Thread(target=accept, args=(q["id"],)) for q in quotes[:2]]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert sorted(outcomes) == ["booked", "refused"]
+    outcomes = race([lambda q=q: accept(q["id"]) for q in quotes[:2]],
+                    refusals=(ConflictError,))
+    assert outcomes == ["ok", "refused"]
     assert len(_open(client, "O0")) == 1
 
 
@@ -205,36 +194,58 @@ def test_progress_rest__bad_counts_are_422_and_change_nothing(client):
     assert client.get(f"/bookings/{lot['id']}").json()["done"] == 0
 
 
-def test_progress__last_two_lots_finishing_at_once_finish_the_order(client):
-    """Each finishing transaction locks the order row, so the later one sees both lots done
-    (on main both could read the other lot still running: order stuck in_progress)."""
+def test_progress__last_two_lots_finishing_at_once_finish_the_order(client, database_url):
+    """The first lot's finishing transaction stays open (it has seen the other lot still
+    running) until the second one has finished too, or 3 s have passed.
+
+    With the order row lock the second waits for the first to commit and then sees both
+    lots done: the order is ``done``. Without it (main before issue 11) the second runs
+    through at once, sees the first lot still running (uncommitted), both commit and the
+    order is stuck ``in_production`` with every lot done. SQLite takes a database lock for
+    any write, so only PostgreSQL tells the two apart.
+    """
+    if database_url.startswith("sqlite"):
+        pytest.skip("row locks: SQLite serialises every writer anyway")
     client.post("/factories", json=b.factory("F1", resources=[
         b.resource("R1", windows=[(8, 20)]), b.resource("R2", windows=[(8, 20)])]))
     client.post("/orders", json=b.order("O0", quantity=120, min_lot=60, max_factories=1,
                                         steps=[b.step("s1", minutes_per_piece=6.0)]))
-    lots = _accept_cheapest(client, "O0")
-    assert len(lots) == 2, lots
+    first, second = _accept_cheapest(client, "O0")
     factory = client.app.state.session_factory
-    for lot in lots:
+    for lot in (first, second):
         with session_scope(factory) as db:
             bookings.record_progress(db, booking_id=lot["id"], done=1, scrap=0)
-    barrier, errors = threading.Barrier(2), []
+    first_recorded, second_finished = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
 
-    def finish(lot: dict[str, Any]) -> None:
-        barrier.wait()
+    def finish_first() -> None:
         try:
             with session_scope(factory) as db:
-                bookings.record_progress(db, booking_id=lot["id"], done=lot["quantity"],
-                                         scrap=0)
-        except (ConflictError, IntegrityError) as exc:
+                bookings.record_progress(db, booking_id=first["id"],
+                                         done=first["quantity"], scrap=0)
+                first_recorded.set()
+                second_finished.wait(timeout=3.0)  # hold the transaction open
+        except Exception as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=finish, args=(lot,)) for lot in lots]
+    def finish_second() -> None:
+        first_recorded.wait(timeout=10)
+        try:
+            with session_scope(factory) as db:
+                bookings.record_progress(db, booking_id=second["id"],
+                                         done=second["quantity"], scrap=0)
+        except Exception as exc:
+            errors.append(exc)
+        second_finished.set()
+
+    threads = [threading.Thread(target=finish_first), threading.Thread(target=finish_second)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=30)
     assert errors == []
+    assert [client.get(f"/bookings/{x['id']}").json()["status"] for x in (first, second)] \
+        == ["done", "done"]
     assert client.get("/orders/O0").json()["status"] == "done"
 
 

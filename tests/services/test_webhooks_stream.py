@@ -79,11 +79,14 @@ def test_webhook__signed_delivery_retried_after_failure_with_backoff(client, rec
     factory = client.app.state.session_factory
     t0 = datetime.now(UTC)
     policy = RetryPolicy(max_attempts=3, base_s=30.0)
-    assert deliver_due(factory, policy=policy, clock=lambda: t0) == 1  # answered 500
+    # answered 500
+    assert deliver_due(factory, policy=policy, clock=lambda: t0, allow_private=True) == 1
     [d] = client.get(f"/webhooks/{hook.json()['id']}/deliveries").json()
     assert (d["status"], d["attempts"], d["last_error"]) == ("pending", 1, "HTTP 500")
-    assert deliver_due(factory, policy=policy, clock=lambda: t0 + timedelta(seconds=29)) == 0
-    assert deliver_due(factory, policy=policy, clock=lambda: t0 + timedelta(seconds=31)) == 1
+    assert deliver_due(factory, policy=policy, clock=lambda: t0 + timedelta(seconds=29),
+                       allow_private=True) == 0
+    assert deliver_due(factory, policy=policy, clock=lambda: t0 + timedelta(seconds=31),
+                       allow_private=True) == 1
     [d] = client.get(f"/webhooks/{hook.json()['id']}/deliveries").json()
     assert (d["status"], d["attempts"]) == ("delivered", 2)
     assert len(receiver.calls) == 2
@@ -108,7 +111,8 @@ def test_webhook__gives_up_after_max_attempts_and_other_tenants_get_nothing(clie
         factory, t = client.app.state.session_factory, datetime.now(UTC)
         policy = RetryPolicy(max_attempts=3, base_s=1.0)
         for k in range(5):
-            deliver_due(factory, policy=policy, clock=lambda k=k: t + timedelta(seconds=10 * k))
+            deliver_due(factory, policy=policy, clock=lambda k=k: t + timedelta(seconds=10 * k),
+                        allow_private=True)
         hooks = client.get("/webhooks", params={"customer": "C1"}).json()
         [d] = client.get(f"/webhooks/{hooks[0]['id']}/deliveries").json()
         assert (d["status"], d["attempts"], d["last_error"]) == ("failed", 3, "HTTP 503")
@@ -123,7 +127,7 @@ def test_webhook__unreachable_receiver_is_an_error_not_a_crash(client):
                                    "customer": "C1"})
     _quoted_order(client)
     factory = client.app.state.session_factory
-    assert deliver_due(factory, policy=RetryPolicy(timeout_s=2.0)) == 1
+    assert deliver_due(factory, policy=RetryPolicy(timeout_s=2.0), allow_private=True) == 1
     hook = client.get("/webhooks").json()[0]
     [d] = client.get(f"/webhooks/{hook['id']}/deliveries").json()
     assert d["status"] == "pending"
@@ -190,14 +194,15 @@ def test_stream__an_sme_reads_only_its_own_organisations_events(client):
     sme_b = bearer(grant(client.app, org_id="sme-b", kind="sme"))
     assert client.post("/factories", json=b.factory("F1", resources=[b.resource("R1")])
                        ).status_code == 201
-    for oid, who in (("OA", sme_a), ("OB", sme_b)):
+    # An SME's order ids are in its namespace (services.auth.namespace): sme-a.OA.
+    for oid, who in (("sme-a.OA", sme_a), ("sme-b.OB", sme_b)):
         assert client.post("/orders", headers=who, json=b.order(oid)).status_code == 201
         assert client.post(f"/orders/{oid}/quotes", headers=who,
                            params={"time_limit_s": 0.5}).status_code == 201
     # Naming another tenant changes nothing: the stream is the caller's organisation's.
     mine = _read_stream(client, {"customer": "sme-b", "max_events": 1}, headers=sme_a)
-    assert [json.loads(m["data"])["order"] for m in mine] == ["OA"]
-    assert client.get("/orders/OB/events", headers=sme_a).status_code == 404
+    assert [json.loads(m["data"])["order"] for m in mine] == ["sme-a.OA"]
+    assert client.get("/orders/sme-b.OB/events", headers=sme_a).status_code == 404
     hook = client.post("/webhooks", headers=sme_a, json={
         "url": "http://127.0.0.1:9/hook", "secret": "s" * 16, "customer": "sme-b"})
     assert hook.status_code == 201
@@ -238,7 +243,8 @@ def test_worker_webhooks__cli_process_delivers(tmp_path, receiver):
         api = as_platform(plain)
         api.post("/webhooks", json={"url": receiver.url, "secret": SECRET, "customer": "C1"})
         _quoted_order(api)
-    env = {**os.environ, "SHAREFAB_DATABASE_URL": url, "SHAREFAB_HOUSEKEEPING_POLL_S": "0.2"}
+    env = {**os.environ, "SHAREFAB_DATABASE_URL": url, "SHAREFAB_HOUSEKEEPING_POLL_S": "0.2",
+           "SHAREFAB_WEBHOOK_ALLOW_PRIVATE": "true"}
     exe = Path(sys.executable).with_name("sharefab")
     worker = subprocess.Popen([str(exe), "worker", "webhooks"], env=env, cwd=tmp_path,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

@@ -139,16 +139,32 @@ def test_timeline__a_late_order_is_reported_late():
     assert result.log[-1] == (540, "O1 completed late by 40 min")
 
 
-def test_timeline__machine_is_first_come_first_served():
+def test_timeline__a_plan_that_double_books_a_machine_is_refused():
     o1, o2 = order("O1", [LASER]), order("O2", [LASER])
-    # Both lots were promised the same slot (a stale plan): the second waits for the first.
+    # A stale plan promises O2 the slot O1 holds: the booking commit (scheduling.book, as
+    # the platform's accept) refuses it instead of selling the time twice.
     result, _ = run({"O1": [("s1", "F1", "F1-L1", 10, 480, 540)],
                      "O2": [("s1", "F1", "F1-L1", 10, 480, 540)]}, [(0, o1), (10, o2)])
+    assert (10, "O2 unmatched: booking refused: the plan clashes") in result.log
     assert [e for e in result.log if "L1" in e[1]] == [
         (480, "O1.s1.L1 starts on F1-L1"),
         (540, "O1.s1.L1 done on F1-L1"),
-        (540, "O2.s1.L1 starts on F1-L1"),
-        (600, "O2.s1.L1 done on F1-L1"),
+    ]
+
+
+def test_timeline__machine_is_first_come_first_served():
+    o1, o2 = order("O1", [LASER]), order("O2", [LASER])
+    # O1's lot is stopped 20 min by a breakdown and runs into O2's slot: O2 waits for it.
+    result, _ = run({"O1": [("s1", "F1", "F1-L1", 10, 480, 540)],
+                     "O2": [("s1", "F1", "F1-L1", 10, 540, 600)]}, [(0, o1), (10, o2)],
+                    outages=[Outage("F1-L1", 500, 520)])
+    assert [e for e in result.log if ".s1.L1" in e[1]] == [
+        (480, "O1.s1.L1 starts on F1-L1"),
+        (500, "O1.s1.L1 stops on F1-L1"),
+        (520, "O1.s1.L1 resumes on F1-L1"),
+        (560, "O1.s1.L1 done on F1-L1"),
+        (560, "O2.s1.L1 starts on F1-L1"),
+        (620, "O2.s1.L1 done on F1-L1"),
     ]
 
 

@@ -130,3 +130,8 @@ def screenshot(page: Any, name: str) -> None:
     if TAKE_SCREENSHOTS:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+# The service tests' app fixtures (SQLite and PostgreSQL, in-process), for the page APIs'
+# tests in this folder (test_park_api.py, test_analyst_api.py).
+from tests.services.conftest import client, database_url, live, pg_schema_url  # noqa: E402, F401

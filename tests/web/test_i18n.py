@@ -26,6 +26,13 @@ DYNAMIC = {
     "common.role.": ("park", "sme", "factory", "analyst", "platform"),
     "common.user_role.": ("admin", "member", "viewer"),
     "common.status.": ("running", "idle", "down", "offline", "unknown"),
+    "park.order_status.": ("accepted", "in_production"),
+    "analyst.policy.": ("greedy", "cpsat", "single"),
+    "analyst.status.": ("queued", "running", "done", "failed"),
+    "analyst.kpi.": ("on_time_rate", "fill_rate", "mean_lead_time_h", "p90_lead_time_h",
+                     "mean_tardiness_h", "cost_per_order", "factories_per_order",
+                     "utilization", "idle_capacity_used", "orders", "completed", "replans",
+                     "outages"),
 }
 
 

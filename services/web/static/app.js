@@ -136,6 +136,7 @@
     sharefab.lang = lang;
     window.localStorage.setItem(LANG_KEY, lang);
     fmtCache = {};
+    sharefab.notice("");  // a message shown in the old language goes
     return loadCatalogues(loadedNames).then(function () {
       sharefab.translate(document);
       var sw = document.getElementById("lang-switch");
@@ -199,6 +200,57 @@
       if (isNaN(d.getTime())) { return String(iso); }
       return new Intl.DateTimeFormat(sharefab.lang, {month: "2-digit", day: "2-digit"}).format(d);
     }
+  };
+
+  /* Server-sent events with the bearer token (EventSource cannot send headers): a fetch whose
+   * body is read as it arrives. onEvent(kind, data) per event; reconnects after `retry` ms
+   * when the server ends the stream; returns {close()}. onState(true|false) on (dis)connect. */
+  sharefab.stream = function (path, options) {
+    var closed = false, controller = null, retryMs = 2000;
+    function connect() {
+      if (closed) { return; }
+      controller = new AbortController();
+      var headers = {"Accept": "text/event-stream"};
+      var token = sharefab.token();
+      if (token) { headers["Authorization"] = "Bearer " + token; }
+      window.fetch(path, {headers: headers, signal: controller.signal}).then(function (resp) {
+        if (resp.status === 401) { sharefab.toLogin(); return; }
+        if (!resp.ok || !resp.body) { throw new Error("stream " + resp.status); }
+        if (options.onState) { options.onState(true); }
+        var reader = resp.body.getReader(), decoder = new TextDecoder(), buffer = "";
+        function pump() {
+          return reader.read().then(function (chunk) {
+            if (chunk.done) { return; }
+            buffer += decoder.decode(chunk.value, {stream: true});
+            var parts = buffer.split("\n\n");
+            buffer = parts.pop();
+            parts.forEach(function (block) {
+              var kind = "message", data = [];
+              block.split("\n").forEach(function (line) {
+                if (line.indexOf("event: ") === 0) { kind = line.slice(7); }
+                else if (line.indexOf("data: ") === 0) { data.push(line.slice(6)); }
+                else if (line.indexOf("retry: ") === 0) { retryMs = parseInt(line.slice(7), 10) || retryMs; }
+              });
+              if (data.length) {
+                var parsed;
+                try { parsed = JSON.parse(data.join("\n")); } catch (e) { parsed = data.join("\n"); }
+                options.onEvent(kind, parsed);
+              }
+            });
+            return pump();
+          });
+        }
+        return pump();
+      }).catch(function (err) {
+        if (closed || (err && err.name === "AbortError")) { return; }
+        console.warn("stream", path, err);
+      }).then(function () {
+        if (options.onState) { options.onState(false); }
+        if (!closed) { window.setTimeout(connect, retryMs); }
+      });
+    }
+    connect();
+    return {close: function () { closed = true; if (controller) { controller.abort(); } }};
   };
 
   /* Small DOM helper: el("td", {class: "num"}, "text" | node | [..]). */

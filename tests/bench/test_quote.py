@@ -1,0 +1,83 @@
+"""bench/quote.py: its HTTP path runs end to end on a tiny market, with the API's defaults.
+
+Not timed: the assertions are about what the benchmark measured (a real server answering real
+quotes, the defaults it ran with), never about how fast.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bench import quote as bq
+from services.api.app import create_app
+from services.core.settings import Settings
+
+RESULTS = Path(bq.__file__).resolve().parent / "results" / "quote.md"
+
+
+def _defaults() -> Settings:
+    """The API's defaults (whatever SHAREFAB_* this shell sets: the benchmark's server runs
+    without them)."""
+    return Settings.model_construct(**{
+        name: field.default for name, field in Settings.model_fields.items()})
+
+
+@pytest.fixture(scope="module")
+def row(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    workdir = tmp_path_factory.mktemp("bench-quote")
+    return bq.measure(120, runs=3, reference_s=1.0, quality_orders=1, seed=7, workdir=workdir,
+                      curve={"time_limits_s": [0.05], "candidates": [4]})
+
+
+def test_bench_quote__http_rows_are_sane(row):
+    assert row["backend"] in ("PostgreSQL + Redis", "embedded SQLite")
+    assert row["errors"] == 0
+    assert row["answered"] + row["unmatched"] == row["runs"] == 3
+    assert row["answered"] >= 1
+    assert 0 < row["p50_ms"] <= row["p95_ms"]
+    assert row["first_ms"] > 0
+    assert row["cpu_ms"] > 0
+    assert row["quality_orders"] == 1
+    assert 0 < row["quote_vs_reference_worst"] < 10
+    [point] = row["curve"]
+    assert point["candidates_per_step"] == 4
+    assert point["time_limit_s"] == 0.05
+    assert point["requests"] >= 1
+    assert point["p50_ms"] > 0
+    table = bq.render([row], 1.0, [0.0, 0.0])
+    assert "| 120 |" in table
+    assert "| 4 | 0.05 |" in table
+
+
+def test_bench_quote__measured_the_apis_defaults(row):
+    """The row ran with the defaults a deployment gets, and the server solved with them."""
+    defaults = _defaults()
+    assert row["time_limit_s"] == defaults.quote_default_time_limit_s
+    assert row["candidates_per_step"] == defaults.quote_candidates_per_step
+    assert row["server_time_limits_s"] == [defaults.quote_default_time_limit_s]
+
+
+def test_bench_quote__benchmarks_md_states_the_current_defaults():
+    """The committed figures were measured with today's defaults (re-run the bench after
+    changing them)."""
+    text = RESULTS.read_text(encoding="utf-8")
+    limit = re.search(r"`quote_default_time_limit_s` = ([0-9.]+) s", text)
+    candidates = re.search(r"`quote_candidates_per_step` = ([0-9]+)", text)
+    assert limit is not None
+    assert candidates is not None
+    defaults = _defaults()
+    assert float(limit.group(1)) == defaults.quote_default_time_limit_s
+    assert int(candidates.group(1)) == defaults.quote_candidates_per_step
+
+
+def test_bench_quote__the_api_hands_its_candidates_to_the_engine(tmp_path):
+    """What the server quotes with: the runner's options come from the same Settings."""
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}", mqtt_enabled=False,
+                        environment="test")
+    options = create_app(settings).state.quote_runner.options(
+        settings.quote_default_time_limit_s)
+    assert options.candidates_per_step == settings.quote_candidates_per_step
+    assert options.time_limit_s == settings.quote_default_time_limit_s

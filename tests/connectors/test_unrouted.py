@@ -1,0 +1,105 @@
+"""QoS 1 messages the broker had no subscriber for are published again, within bounds.
+
+Against the real Mosquitto (MQTT 5: PUBACK reason 0x10 "No matching subscribers"); each test
+uses its own topic, so nothing else on the shared broker subscribes to it.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from connectors.mqtt import BrokerAddress, Publisher, new_client, wait_connected
+from tests.connectors.realservers import unique, wait_for
+
+pytestmark = [pytest.mark.mosquitto]
+
+
+@pytest.fixture
+def address(mqtt_url: str) -> BrokerAddress:
+    return BrokerAddress.from_url(mqtt_url)
+
+
+def _subscriber(address: BrokerAddress, topic: str, got: list[bytes]) -> mqtt.Client:
+    client = new_client(address)
+    subscribed = threading.Event()
+    client.on_connect = lambda c, u, f, r, p: c.subscribe(topic, qos=1)
+    client.on_subscribe = lambda c, u, mid, r, p: subscribed.set()
+    client.on_message = lambda c, u, m: got.append(bytes(m.payload))
+    client.connect(address.host, address.port)
+    client.loop_start()
+    assert wait_connected(client, 5)
+    assert subscribed.wait(5)
+    return client
+
+
+def test_no_subscriber__published_again_until_one_subscribes(address: BrokerAddress) -> None:
+    topic = f"{unique('unrouted')}/t"
+    publisher = Publisher(address)
+    assert publisher.start()
+    got: list[bytes] = []
+    subscriber = None
+    try:
+        publisher.publish(topic, b"first", qos=1)
+        assert wait_for(lambda: publisher.client.retried >= 2, 5), "not published again"
+        assert publisher.client.waiting <= 1  # 0 while the retry thread holds it
+        subscriber = _subscriber(address, topic, got)
+        assert wait_for(lambda: got == [b"first"], 10), got
+        assert wait_for(lambda: publisher.client.waiting == 0, 5)
+        retried = publisher.client.retried
+        publisher.publish(topic, b"second", qos=1)  # routed at once: nothing to retry
+        assert wait_for(lambda: got == [b"first", b"second"], 5), got
+        assert publisher.client.retried == retried
+        assert publisher.client.dropped == 0
+    finally:
+        publisher.stop()
+        if subscriber is not None:
+            subscriber.disconnect()
+            subscriber.loop_stop()
+
+
+def test_no_subscriber__qos0_not_kept(address: BrokerAddress) -> None:
+    """QoS 0 gets no PUBACK: fire and forget, as before."""
+    publisher = Publisher(address)
+    assert publisher.start()
+    try:
+        publisher.publish(f"{unique('unrouted')}/t", b"x", qos=0).wait_for_publish(5)
+        assert publisher.client.waiting == 0
+        assert publisher.client.retried == 0
+    finally:
+        publisher.stop()
+
+
+def test_waiting_bounded__excess_dropped_and_counted(address: BrokerAddress) -> None:
+    client = new_client(address)
+    client.max_waiting = 3
+    client.connect(address.host, address.port)
+    client.loop_start()
+    try:
+        assert wait_connected(client, 5)
+        topic = f"{unique('unrouted')}/t"
+        for i in range(5):
+            client.publish(topic, str(i).encode(), qos=1).wait_for_publish(5)
+        assert wait_for(lambda: client.dropped == 2, 5), (client.dropped, client.waiting)
+        assert client.waiting <= 3
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+def test_gives_up_after_give_up_s(address: BrokerAddress) -> None:
+    client = new_client(address)
+    client.give_up_s = 0.5
+    client.connect(address.host, address.port)
+    client.loop_start()
+    try:
+        assert wait_connected(client, 5)
+        client.publish(f"{unique('unrouted')}/t", b"x", qos=1)
+        assert wait_for(lambda: client.dropped == 1, 5)
+        assert client.waiting == 0
+        assert client.retried >= 1
+    finally:
+        client.disconnect()
+        client.loop_stop()
