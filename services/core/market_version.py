@@ -4,18 +4,24 @@ Each API process keeps a copy of the market between quotes (``services.scenario.
 and must know, on every quote, whether any process (a second API replica, a ``sharefab`` CLI
 import, a worker, the benchmark's bulk load) changed the market since. Counting rows misses an
 edit in place; a version bumped by the writer itself misses nothing written through the ORM
-``Session``. So a listener on every ``Session`` (``install``, called by
+``Session``. So listeners on every ``Session`` (``install``, called by
 ``services.core.db.make_session_factory``, so on every session factory):
 
-- before a flush that adds, changes or deletes a row of a market table, and before a bulk
+- note a flush that adds, changes or deletes a row of a market table, and a bulk
   ``insert / update / delete`` of one (``session.execute``: the scenario import's deletes,
-  ``bench/market_load.py``'s inserts, the CLI's updates), bumps ``market_version.version``;
-- once per transaction, before the transaction's first market write: the version row is the
-  first lock a market writer takes, so two writers queue on it and never deadlock over market
-  rows they take in different orders (a PostgreSQL row lock; SQLite's write lock is
-  whole-database anyway);
-- as ``INSERT ... ON CONFLICT (id) DO UPDATE SET version = version + 1`` (PostgreSQL and
-  SQLite), so it also works when the row is missing.
+  ``bench/market_load.py``'s inserts, the CLI's updates);
+- at commit, after the last flush, a transaction that wrote the market bumps
+  ``market_version.version`` (one statement per transaction, however many rows), as
+  ``INSERT ... ON CONFLICT (id) DO UPDATE SET version = version + 1`` (PostgreSQL and SQLite),
+  so it also works when the row is missing.
+
+The version row is the last lock a market writer takes, just before it commits, and it waits
+for nothing while holding it: two writers never deadlock over it (whatever market rows they
+locked, in whatever order), and writers queue on it only for the length of a commit. A bump
+taken earlier (before the first write, or after each flush) would put it in the middle of the
+writers' row locks: a writer holding a resource row and waiting for the version while the
+version's holder waits for that row (PostgreSQL row locks; SQLite's write lock is
+whole-database anyway). A rolled-back transaction bumps nothing.
 
 SQL that bypasses the ``Session`` (psql, a Core ``engine.begin()`` script) bumps nothing: the
 cache's ``max_age_s`` is the safety net for it.
@@ -33,7 +39,7 @@ from services.core.db import Base
 
 # Tables whose rows end up in the market copy (directly or through a factory's facts).
 MARKET_TABLES = frozenset({"factories", "resources", "windows", "parks", "market"})
-_BUMPED = "sharefab.market_version_bumped"  # Session.info: this transaction bumped already
+_WRITTEN = "sharefab.market_written"  # Session.info: this transaction wrote the market
 _ROW = 1  # the id of market_version's only row
 
 
@@ -53,10 +59,7 @@ def current(session: Session) -> int:
 
 
 def bump(session: Session) -> None:
-    """Count one more market write, inside ``session``'s transaction (once per transaction)."""
-    if session.info.get(_BUMPED):
-        return
-    session.info[_BUMPED] = True
+    """Count one more market write, inside ``session``'s transaction."""
     dialect = session.get_bind().dialect.name
     upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(MarketVersion)
     table = MarketVersion.__table__
@@ -67,33 +70,40 @@ def bump(session: Session) -> None:
 
 def install() -> None:
     """Listen on every ``Session`` (idempotent: called for each session factory)."""
-    if event.contains(Session, "before_flush", _bump_before_flushing_market_rows):
+    if event.contains(Session, "after_flush", _note_flushed_market_rows):
         return
-    event.listen(Session, "before_flush", _bump_before_flushing_market_rows)
-    event.listen(Session, "do_orm_execute", _bump_before_bulk_market_write)
-    event.listen(Session, "after_transaction_end", _forget_bump)
+    event.listen(Session, "after_flush", _note_flushed_market_rows)
+    event.listen(Session, "do_orm_execute", _note_bulk_market_write)
+    event.listen(Session, "before_commit", _bump_if_the_market_was_written)
+    event.listen(Session, "after_transaction_end", _forget_writes)
 
 
-def _bump_before_flushing_market_rows(session: Session, _context: Any,
-                                      _instances: Any) -> None:
+def _note_flushed_market_rows(session: Session, _context: Any) -> None:
     for obj in (*session.new, *session.dirty, *session.deleted):
         if getattr(obj, "__tablename__", None) in MARKET_TABLES:
-            bump(session)
+            session.info[_WRITTEN] = True
             return
 
 
-def _bump_before_bulk_market_write(state: Any) -> None:
+def _note_bulk_market_write(state: Any) -> None:
     """``session.execute(insert / update / delete(...))`` on a market table."""
     if not (state.is_insert or state.is_update or state.is_delete):
         return
     table = getattr(state.statement, "table", None)
     if getattr(table, "name", None) in MARKET_TABLES:
-        bump(state.session)
+        state.session.info[_WRITTEN] = True
 
 
-def _forget_bump(session: Session, transaction: SessionTransaction) -> None:
-    """A transaction or savepoint ended: the next one bumps again (a rolled-back savepoint
-    may have taken its bump with it; an extra bump costs one reload, a missed one a stale
-    price). A flush's internal subtransaction ending changes nothing."""
-    if transaction.parent is None or transaction.nested:
-        session.info.pop(_BUMPED, None)
+def _bump_if_the_market_was_written(session: Session) -> None:
+    # Commit flushes after this hook: flush now, so the last flush's market rows count too.
+    session.flush()
+    if session.info.get(_WRITTEN):
+        bump(session)
+
+
+def _forget_writes(session: Session, transaction: SessionTransaction) -> None:
+    """The outermost transaction ended (committed and bumped, or rolled back). A savepoint
+    ending keeps the note: a write rolled back with its savepoint costs one extra bump (one
+    reload); forgetting an earlier write of the transaction would cost a stale price."""
+    if transaction.parent is None:
+        session.info.pop(_WRITTEN, None)

@@ -177,41 +177,53 @@ def test_market_cache__sql_bypassing_the_session_waits_for_max_age(client):
 
 @pytest.mark.timeout(60)
 def test_market_cache__two_market_writers_do_not_deadlock(client):
-    """Two processes write the same two resources in opposite orders, each over two flushes.
+    """Writer A holds resource 1 and goes on to resource 2; writer B locks resource 2 (as a
+    PATCH does: ``FOR UPDATE`` first) and commits while A waits for it.
 
-    Both take the version row before their first market row, so the second waits for the
-    first's commit instead of holding a resource the first needs (PostgreSQL row locks; on
-    SQLite the whole-database write lock serialises them anyway)."""
+    Without a version this is no deadlock (A waits for B's commit). A bump taken anywhere but
+    at commit would make one: A holding the version waiting for resource 2, B holding
+    resource 2 waiting for the version. PostgreSQL row locks; SQLite's whole-database write
+    lock serialises the two anyway."""
     client.post("/scenario", json=b.example())
     setup_before = {r["id"]: r["setup_min"] for r in client.get("/resources").json()[:2]}
-    ids = list(setup_before)
+    first, second = ids = list(setup_before)
     assert len(ids) == 2
     with session_scope(client.app.state.session_factory) as db:
         before = market_version(db)
     errors: list[BaseException] = []
-    first_flushed = threading.Event()
+    a_holds_first, b_holds_second = threading.Event(), threading.Event()
 
-    def write(factory: sessionmaker[Session], order: list[str], wait: bool) -> None:
+    def increment(db: Session, rid: str, *, lock: bool = False) -> None:
+        row = db.get(Resource, rid, with_for_update=lock)
+        assert row is not None
+        # incremented in SQL: the lost update of a read-modify-write in Python is not what
+        # this test is about
+        row.setup_min = Resource.setup_min + 1  # type: ignore[assignment]
+        db.flush()
+
+    def writer_a(factory: sessionmaker[Session]) -> None:
         try:
-            if wait:
-                first_flushed.wait(10)
             with session_scope(factory) as db:
-                for n, rid in enumerate(order):
-                    row = db.get(Resource, rid)
-                    assert row is not None
-                    # incremented in SQL: the lost update of a read-modify-write in
-                    # Python is not what this test is about
-                    row.setup_min = Resource.setup_min + 1  # type: ignore[assignment]
-                    db.flush()
-                    if not wait and n == 0:
-                        first_flushed.set()
-                        time.sleep(0.5)  # the other writer starts and queues meanwhile
+                increment(db, first)
+                a_holds_first.set()
+                b_holds_second.wait(3)  # on SQLite B waits for A's commit: go on regardless
+                increment(db, second)  # waits for B's commit on PostgreSQL
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    def writer_b(factory: sessionmaker[Session]) -> None:
+        try:
+            a_holds_first.wait(10)
+            with session_scope(factory) as db:
+                increment(db, second, lock=True)
+                b_holds_second.set()
+                time.sleep(0.3)  # A reaches resource 2 and waits for it meanwhile
         except BaseException as exc:  # collected and asserted below
             errors.append(exc)
 
     with _other_process(client) as a, _other_process(client) as c:
-        threads = [threading.Thread(target=write, args=(a, ids, False)),
-                   threading.Thread(target=write, args=(c, ids[::-1], True))]
+        threads = [threading.Thread(target=writer_a, args=(a,)),
+                   threading.Thread(target=writer_b, args=(c,))]
         for t in threads:
             t.start()
         for t in threads:
@@ -222,4 +234,4 @@ def test_market_cache__two_market_writers_do_not_deadlock(client):
         assert market_version(db) == before + 2
         after = {rid: db.scalar(select(Resource.setup_min).where(Resource.id == rid))
                  for rid in ids}
-    assert after == {rid: setup + 2 for rid, setup in setup_before.items()}
+    assert after == {first: setup_before[first] + 1, second: setup_before[second] + 2}
