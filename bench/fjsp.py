@@ -77,8 +77,12 @@ def check_schedule(jobs: Jobs, schedule: list[Scheduled]) -> None:
             assert s.start >= ends[(s.job, s.op - 1)], f"J{s.job} O{s.op} starts too early"
 
 
-Engine = Literal["platform", "fjsp"]
-ENGINES: tuple[Engine, ...] = ("platform", "fjsp")
+Engine = Literal["platform", "fjsp", "platform-lns"]
+ENGINES: tuple[Engine, ...] = ("platform", "fjsp")  # what `make bench` measures first
+# The engine's opt-in large neighbourhood search (SolveOptions.improve_share), against today's
+# platform path in a run of its own.
+LNS_ENGINES: tuple[Engine, ...] = ("platform", "platform-lns")
+LNS_SHARE = 0.5
 
 
 def solve_instance(path: Path, time_limit_s: float, workers: int,
@@ -86,25 +90,29 @@ def solve_instance(path: Path, time_limit_s: float, workers: int,
     """One instance by one engine, its schedule and its baseline's checked; one JSON row."""
     if engine == "platform":
         return _solve_on_platform(path, time_limit_s, workers)
+    if engine == "platform-lns":
+        return _solve_on_platform(path, time_limit_s, workers, LNS_SHARE)
     if engine == "fjsp":
         return _solve_fjsp_only(path, time_limit_s, workers)
     raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
 
 
-def _solve_on_platform(path: Path, time_limit_s: float, workers: int) -> dict[str, Any]:
+def _solve_on_platform(path: Path, time_limit_s: float, workers: int,
+                       improve_share: float = 0.0) -> dict[str, Any]:
     jobs = parse_fjs(path.read_text())
     baseline = solve_as_market(jobs, time_limit_s=time_limit_s, workers=workers,
                                policy="greedy").schedule
     check_schedule(jobs, baseline)
-    found = solve_as_market(jobs, time_limit_s=time_limit_s, workers=workers)
+    found = solve_as_market(jobs, time_limit_s=time_limit_s, workers=workers,
+                            improve_share=improve_share)
     check_schedule(jobs, found.schedule)
     span = makespan(found.schedule)
     # CP-SAT's objective bound of the general model, floored by the trivial bound.
     bound = max(trivial_bound(jobs), math.ceil(found.bound_min - 1e-6))
     assert bound <= span, "bound above a feasible makespan"
     status = "OPTIMAL" if span <= bound else found.status
-    return _row(path, "platform", found.schedule, bound, status, makespan(baseline),
-                found.wall_s, {})
+    return _row(path, "platform-lns" if improve_share else "platform", found.schedule, bound,
+                status, makespan(baseline), found.wall_s, {})
 
 
 def _solve_fjsp_only(path: Path, time_limit_s: float, workers: int) -> dict[str, Any]:
@@ -192,13 +200,23 @@ def _meta_path(json_path: Path) -> Path:
     return json_path.with_name(json_path.stem + ".meta.json")
 
 
+LNS_TITLE = "### FJSP: the platform's solve with and without its LNS (a run of its own)"
+
+
 def render_stored(json_path: Path = RESULTS / "fjsp.json",
-                  markdown: Path = RESULTS / "fjsp.md") -> str:
-    """Re-render the section from a stored run (rows + meta), keeping its measurement date."""
-    rows = json.loads(json_path.read_text())
-    meta = json.loads(_meta_path(json_path).read_text())
-    text = render(rows, meta["time_limit_s"], meta["workers"], meta["load"],
-                  measured=meta["measured"])
+                  markdown: Path = RESULTS / "fjsp.md",
+                  lns_json: Path | None = RESULTS / "fjsp_lns.json") -> str:
+    """Re-render the section from stored runs (rows + meta), keeping their measurement dates;
+    the LNS run (``lns_json``), when stored, follows as a sub-section."""
+    parts = []
+    for path, title in ((json_path, None), (lns_json, LNS_TITLE)):
+        if path is None or not path.exists():
+            continue
+        rows = json.loads(path.read_text())
+        meta = json.loads(_meta_path(path).read_text())
+        parts.append(render(rows, meta["time_limit_s"], meta["workers"], meta["load"],
+                            measured=meta["measured"], title=title))
+    text = "\n".join(parts)
     markdown.write_text(text)
     return text
 
@@ -217,6 +235,13 @@ _ABOUT: dict[str, str] = {
         "(`tests/matching/plan_checker.py`) and the schedule check of `bench/fjsp.py`. Bound = "
         "that model's CP-SAT objective bound, floored by the longest job / average machine "
         "load. Greedy = `solve(policy=\"greedy\")` on the same market."),
+    "platform-lns": (
+        "**Engine `platform-lns`: the platform's solve with its opt-in large neighbourhood "
+        "search** (`SolveOptions(improve_share=0.5)`, `matching/improve.py`): the same path as "
+        "`platform`, the CP-SAT lot model for half the time, then re-solves of <= 0.5 s with "
+        "about a tenth of the (order, step) lots freed, every other lot keeping its resource, "
+        "size and order on its resource. Not the engine's default (the platform runs "
+        "`platform`)."),
     "fjsp": (
         "**Engine `fjsp`: the FJSP-only search** in `matching/fjsp/` (a subpackage beside the "
         "matcher: no quote, batch solve or repair calls it). Best of 41 dispatch schedules, "
@@ -264,21 +289,29 @@ def _engine_lines(rows: list[dict[str, Any]], engine: str) -> list[str]:
 
 
 def _comparison(by_engine: dict[str, list[dict[str, Any]]]) -> list[str]:
-    """Platform against FJSP-only, instance by instance (both in the same run)."""
-    platform = {r["instance"]: r for r in by_engine.get("platform", [])}
-    only = {r["instance"]: r for r in by_engine.get("fjsp", [])}
-    both = sorted(set(platform) & set(only))
-    if not both:
-        return []
-    ratios = [platform[n]["makespan"] / only[n]["makespan"] for n in both]
-    equal = sum(1 for n in both if platform[n]["makespan"] == only[n]["makespan"])
-    return ["", f"Platform against FJSP-only, same run: makespan ratio platform / FJSP-only "
-            f"mean {statistics.mean(ratios):.3f}, worst {max(ratios):.3f}; equal on {equal} of "
-            f"{len(both)} instances. The platform's figure is the one users get."]
+    """Engines against each other, instance by instance (in the same run)."""
+    lines = []
+    for a, b, label, note in (
+            ("platform", "fjsp", "platform / FJSP-only",
+             " The platform's figure is the one users get."),
+            ("platform-lns", "platform", "platform-lns / platform", "")):
+        first = {r["instance"]: r for r in by_engine.get(a, [])}
+        second = {r["instance"]: r for r in by_engine.get(b, [])}
+        both = sorted(set(first) & set(second))
+        if not both:
+            continue
+        ratios = [first[n]["makespan"] / second[n]["makespan"] for n in both]
+        equal = sum(1 for n in both if first[n]["makespan"] == second[n]["makespan"])
+        lower = sum(1 for n in both if first[n]["makespan"] < second[n]["makespan"])
+        lines += ["", f"`{a}` against `{b}`, same run: makespan ratio {label} mean "
+                  f"{statistics.mean(ratios):.3f}, worst {max(ratios):.3f}; lower on {lower}, "
+                  f"equal on {equal} of {len(both)} instances.{note}"]
+    return lines
 
 
 def render(rows: list[dict[str, Any]], time_limit_s: float, workers: int,
-           load: float | None = None, *, measured: str | None = None) -> str:
+           load: float | None = None, *, measured: str | None = None,
+           title: str | None = None) -> str:
     """The BENCHMARKS.md section; ``measured`` is the run's date (default: now). Rows without
     an ``engine`` (stored before the platform engine was measured) are the FJSP-only search's."""
     measured = measured or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -287,7 +320,7 @@ def render(rows: list[dict[str, Any]], time_limit_s: float, workers: int,
         by_engine.setdefault(r.get("engine", "fjsp"), []).append(r)
     names = ", ".join(f"`{e}`" for e in by_engine)
     lines = [
-        "## FJSP: Brandimarte mk01-mk10 (makespan)",
+        title or "## FJSP: Brandimarte mk01-mk10 (makespan)",
         "",
         f"Measured {measured}: `sharefab bench fjsp --engine {'|'.join(by_engine)}` "
         f"(engines {names}), {time_limit_s:g} s per instance, {workers} workers. BKS = best "
@@ -304,14 +337,21 @@ def render(rows: list[dict[str, Any]], time_limit_s: float, workers: int,
                   "the CPU (other engineers' builds and tests ran on this machine at the same "
                   "time), so wall-clock-limited figures here are below what a quiet machine "
                   "gives."]
-    lines += ["", "For scale: PyJobShop's published CP-SAT 9.11 runs (8 workers, 900 s per "
-              "instance; PyJobShop/Experiments `data/results.csv`, commit 754bb11) give "
-              "mk06 58 and mk10 205, a mean gap of 0.80 % on mk01-mk10."]
+    if title is None:
+        lines += ["", "For scale: PyJobShop's published CP-SAT 9.11 runs (8 workers, 900 s per "
+                  "instance; PyJobShop/Experiments `data/results.csv`, commit 754bb11) give "
+                  "mk06 58 and mk10 205, a mean gap of 0.80 % on mk01-mk10."]
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
-    run(DEFAULT_DIR, time_limit_s=30.0, json_out=RESULTS / "fjsp.json", engines=ENGINES)
+    """`make bench`: platform and FJSP-only in one run, then platform with and without its
+    LNS in another; one section from both."""
+    run(DEFAULT_DIR, time_limit_s=30.0, json_out=RESULTS / "fjsp.json", engines=ENGINES,
+        markdown=None)
+    run(DEFAULT_DIR, time_limit_s=30.0, json_out=RESULTS / "fjsp_lns.json",
+        engines=LNS_ENGINES, markdown=None)
+    render_stored()
 
 
 if __name__ == "__main__":

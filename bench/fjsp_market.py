@@ -100,16 +100,17 @@ class MarketAnswer:
 
 
 def solve_as_market(jobs: Jobs, *, time_limit_s: float, workers: int = 2, seed: int = 0,
-                    policy: Solver = "cpsat") -> MarketAnswer:
+                    policy: Solver = "cpsat", improve_share: float = 0.0) -> MarketAnswer:
     """``matching.engine.solve`` on the market of ``jobs``, its plan checked by the
     independent plan checker (a broken plan raises ``bench.checked.PlanRejectedError``).
     Options are the engine's defaults but the time limit, the workers and the seed;
-    ``policy="greedy"`` is the engine's own baseline on the same market."""
+    ``policy="greedy"`` is the engine's own baseline on the same market; ``improve_share``
+    the engine's opt-in large neighbourhood search (``matching.improve``)."""
     scenario = to_scenario(jobs)
     t0 = time.perf_counter()
     plan = CheckedSolve()(scenario, policy=policy,
                           options=SolveOptions(time_limit_s=time_limit_s, workers=workers,
-                                               seed=seed))
+                                               seed=seed, improve_share=improve_share))
     wall = time.perf_counter() - t0
     # objective = makespan_per_hour (1 CNY) x hours: the bound in minutes is 60 x CNY
     return MarketAnswer(schedule_of(plan), plan.solver.status, 60.0 * plan.solver.bound,
