@@ -1,4 +1,4 @@
-"""Large neighbourhood search over the general model (matching.improve, SolveOptions.improve_share)."""
+"""LNS over the general model (matching.improve, SolveOptions.improve_share)."""
 
 from __future__ import annotations
 
