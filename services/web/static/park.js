@@ -97,7 +97,7 @@
     document.getElementById("heatmap-hint").textContent = s.t("park.heatmap.hint", {
       start: s.fmt.datetime(h.start), end: s.fmt.datetime(h.end)});
     var node = document.getElementById("chart-heatmap");
-    node.style.height = Math.max(300, h.machines.length * 16 + 90) + "px";
+    node.style.height = Math.max(300, h.machines.length * 16 + 115) + "px";
     var data = [];
     h.cells.forEach(function (row, i) {
       row.forEach(function (v, j) {
@@ -113,13 +113,13 @@
         return m.id + " · " + s.processName(m.process) + "<br>" + dayHour(h.hours[p.value[0]]) +
           ": " + (p.value[2] === "-" ? s.t("park.heatmap.unpublished") : p.value[2] + " %");
       }},
-      grid: {left: 230, right: 20, top: 10, bottom: 70},
+      grid: {left: 230, right: 20, top: 10, bottom: 95},
       xAxis: {type: "category", data: h.hours.map(hhmm), splitArea: {show: true}},
       yAxis: {type: "category", inverse: true, splitArea: {show: true},
               data: h.machines.map(function (m) { return m.id + " " + s.processName(m.process); }),
               axisLabel: {fontSize: 11, width: 215, overflow: "truncate"}},
       visualMap: {min: 0, max: 100, calculable: true, orient: "horizontal", left: "center",
-                  bottom: 5, itemHeight: 200, text: ["100 %", "0 %"],
+                  bottom: 0, itemHeight: 200, text: ["100 %", "0 %"],
                   inRange: {color: ["#e7f5ff", "#74c0fc", "#1c7ed6", "#0b3d91"]}},
       series: [{type: "heatmap", data: data, emphasis: {itemStyle: {borderColor: "#333",
                 borderWidth: 1}}}]
