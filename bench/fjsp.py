@@ -33,7 +33,7 @@ import statistics
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from bench.fjsp_market import solve_as_market
 from matching.cpsat import Budget
@@ -51,7 +51,16 @@ RESULTS = ROOT / "bench" / "results"
 # numbers are used, see bench/instances/README.md). All closed (LB = UB) except mk10 (LB 189,
 # UB 193).
 BKS = {"mk01": 40, "mk02": 26, "mk03": 204, "mk04": 60, "mk05": 172, "mk06": 57, "mk07": 139,
-       "mk08": 523, "mk09": 307, "mk10": 193}
+       "mk08": 523, "mk09": 307, "mk10": 193,
+       # The subset kept in bench/instances (Hurink rdata/vdata la01-la05, Dauzere-Peres &
+       # Paulli 01a-03a): same source and field (keys la01_rdata, la01_vdata, dpp01a, ...), all
+       # closed (LB = UB).
+       "rdata/la01": 570, "rdata/la02": 529, "rdata/la03": 477, "rdata/la04": 502,
+       "rdata/la05": 457, "vdata/la01": 570, "vdata/la02": 529, "vdata/la03": 477,
+       "vdata/la04": 502, "vdata/la05": 457, "01a": 2505, "02a": 2228, "03a": 2228}
+INSTANCES = ROOT / "bench" / "instances"
+# A stated subset of the other published sets (bench/instances/README.md), not the full sets.
+SUBSET = sorted([*(INSTANCES / "hurink").rglob("*.fjs"), *(INSTANCES / "dauzere").glob("*.fjs")])
 
 
 def check_schedule(jobs: Jobs, schedule: list[Scheduled]) -> None:
@@ -94,7 +103,7 @@ def solve_instance(path: Path, time_limit_s: float, workers: int,
         return _solve_on_platform(path, time_limit_s, workers, LNS_SHARE)
     if engine == "fjsp":
         return _solve_fjsp_only(path, time_limit_s, workers)
-    raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
+    raise ValueError(f"engine must be one of {get_args(Engine)}, not {engine!r}")
 
 
 def _solve_on_platform(path: Path, time_limit_s: float, workers: int,
@@ -132,9 +141,15 @@ def _solve_fjsp_only(path: Path, time_limit_s: float, workers: int) -> dict[str,
                 makespan(greedy_schedule), round(wall, 2), stats)
 
 
+def instance_name(path: Path) -> str:
+    """``mk01``; Hurink's sets share file names, so theirs carry the set: ``rdata/la01``."""
+    stem = path.stem.lower()
+    return f"{path.parent.name}/{stem}" if path.parent.name in ("edata", "rdata", "vdata") else stem
+
+
 def _row(path: Path, engine: Engine, schedule: list[Scheduled], bound: int, status: str,
          greedy_span: int, wall_s: float, stats: dict[str, int]) -> dict[str, Any]:
-    name = path.stem.lower()
+    name = instance_name(path)
     span = makespan(schedule)
     bks = BKS.get(name)
     return {
@@ -150,7 +165,8 @@ def _row(path: Path, engine: Engine, schedule: list[Scheduled], bound: int, stat
 def run(directory: Path = DEFAULT_DIR, *, time_limit_s: float = 30.0,
         json_out: Path | None = None, workers: int = 2, runs: int = 1,
         markdown: Path | None = RESULTS / "fjsp.md",
-        engines: tuple[Engine, ...] = ("platform",)) -> list[dict[str, Any]]:
+        engines: tuple[Engine, ...] = ("platform",),
+        paths: list[Path] | None = None) -> list[dict[str, Any]]:
     """Solve every ``*.fjs`` of ``directory`` with each engine, ``runs`` times (wall-clock
     limits and two threads do not repeat, so one run is one sample); write JSON and the
     markdown section. The rows are the first run's, engine by engine, each with
@@ -158,9 +174,9 @@ def run(directory: Path = DEFAULT_DIR, *, time_limit_s: float = 30.0,
     if runs < 1:
         raise ValueError(f"runs must be at least 1, got {runs}")
     for engine in engines:
-        if engine not in ENGINES:
-            raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
-    paths = sorted(directory.glob("*.fjs"))
+        if engine not in get_args(Engine):
+            raise ValueError(f"engine must be one of {get_args(Engine)}, not {engine!r}")
+    paths = sorted(directory.glob("*.fjs")) if paths is None else paths
     if "fjsp" in engines:
         warm_up()
     load_before = os.getloadavg()[0]
@@ -201,15 +217,19 @@ def _meta_path(json_path: Path) -> Path:
 
 
 LNS_TITLE = "### FJSP: the platform's solve with and without its LNS (a run of its own)"
+SUBSET_TITLE = ("### FJSP beyond Brandimarte: a subset (Hurink rdata and vdata la01-la05, "
+                "Dauzere-Peres & Paulli 01a-03a; 13 of the 150 instances of those sets)")
 
 
 def render_stored(json_path: Path = RESULTS / "fjsp.json",
                   markdown: Path = RESULTS / "fjsp.md",
-                  lns_json: Path | None = RESULTS / "fjsp_lns.json") -> str:
+                  lns_json: Path | None = RESULTS / "fjsp_lns.json",
+                  subset_json: Path | None = RESULTS / "fjsp_subset.json") -> str:
     """Re-render the section from stored runs (rows + meta), keeping their measurement dates;
-    the LNS run (``lns_json``), when stored, follows as a sub-section."""
+    the LNS run and the subset run, when stored, follow as sub-sections."""
     parts = []
-    for path, title in ((json_path, None), (lns_json, LNS_TITLE)):
+    for path, title in ((json_path, None), (lns_json, LNS_TITLE),
+                        (subset_json, SUBSET_TITLE)):
         if path is None or not path.exists():
             continue
         rows = json.loads(path.read_text())
@@ -351,6 +371,8 @@ def main() -> None:
         markdown=None)
     run(DEFAULT_DIR, time_limit_s=30.0, json_out=RESULTS / "fjsp_lns.json",
         engines=LNS_ENGINES, markdown=None)
+    run(DEFAULT_DIR, time_limit_s=30.0, json_out=RESULTS / "fjsp_subset.json",
+        engines=ENGINES, markdown=None, paths=SUBSET)
     render_stored()
 
 

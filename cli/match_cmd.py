@@ -90,11 +90,13 @@ def bench_fjsp(
              "bench/results/fjsp.md)")] = None,
     engine: Annotated[str, typer.Option(
         help="platform: matching.engine.solve on the instance as a market (what the batch "
-             "solve runs); fjsp: the FJSP-only search of matching/fjsp/; both: one then the "
-             "other")] = "platform",
+             "solve runs); fjsp: the FJSP-only search of matching/fjsp/; platform-lns: the "
+             "platform with its opt-in LNS (SolveOptions.improve_share); both: platform then "
+             "fjsp")] = "platform",
 ) -> None:
     """Solve FJSP instances with the matching engine; makespan vs best known."""
-    choices = {"platform": ("platform",), "fjsp": ("fjsp",), "both": ("platform", "fjsp")}
+    choices = {"platform": ("platform",), "fjsp": ("fjsp",), "both": ("platform", "fjsp"),
+               "platform-lns": ("platform-lns",)}
     if engine not in choices:
         raise typer.BadParameter(f"--engine must be one of {', '.join(choices)}")
     fjsp = load_bench("fjsp")

@@ -61,3 +61,36 @@ def test_solve_instance__platform_row_and_the_section_names_each_engine(tmp_path
     assert "Engine `fjsp`: the FJSP-only search" in text
     assert "platform / FJSP-only mean 0.943" in text  # 66 / 70
     assert "lower on 1, equal on 0 of 1" in text
+
+
+def test_subset__every_kept_instance_parses_and_has_its_published_bound() -> None:
+    from bench.fjsp import BKS, SUBSET, instance_name
+
+    names = [instance_name(p) for p in SUBSET]
+    assert len(names) == 13
+    assert "rdata/la01" in names
+    assert "vdata/la01" in names
+    assert "01a" in names
+    for path in SUBSET:
+        jobs = parse_fjs(path.read_text())
+        assert jobs
+        assert BKS[instance_name(path)] > 0
+
+
+def test_cli_bench_fjsp__engine_option_names_the_engine_and_refuses_others(
+        tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from cli.apps import app
+
+    (tmp_path / "fattahi1.fjs").write_text(FATTAHI1)
+    out = tmp_path / "out.json"
+    runner = CliRunner()
+    ok = runner.invoke(app, ["bench", "fjsp", str(tmp_path), "--time-limit", "2",
+                             "--engine", "fjsp", "--json", str(out)])
+    assert ok.exit_code == 0, ok.output
+    assert [(r["engine"], r["makespan"]) for r in json.loads(out.read_text())] == [("fjsp", 66)]
+    bad = runner.invoke(app, ["bench", "fjsp", str(tmp_path), "--engine", "nope"])
+    assert bad.exit_code != 0
