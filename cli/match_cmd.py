@@ -115,11 +115,11 @@ def bench_fjsp(
 
 @bench_app.command("quote")
 def bench_quote(
-    sizes: Annotated[str, typer.Option(help="market sizes, comma separated")] = "100,1000,10000",
+    sizes: Annotated[str, typer.Option(help="market sizes, comma separated")] = "1000,10000,100000",
     runs: Annotated[int, typer.Option(help="quotes per size")] = 20,
     reference_s: Annotated[float, typer.Option(help="long reference solve, seconds")] = 30.0,
 ) -> None:
-    """Quote latency p50/p95 and cost vs a long solve and vs greedy."""
+    """POST /orders/{id}/quotes over HTTP: p50/p95 end to end and cost vs a long solve."""
     bq = load_bench("quote")
     rows = bq.run(sizes=[int(x) for x in sizes.split(",")], runs=runs, reference_s=reference_s)
     console.print_json(json.dumps(rows))

@@ -20,7 +20,7 @@ def serve(
                                 help="API processes (uvicorn workers); > 1 needs PostgreSQL, "
                                      "Redis and an MQTT broker"),
 ) -> None:
-    """Run the ShareFab API, dashboard and /metrics (embedded mode when no URLs are set)."""
+    """Run the ShareFab API, web app and /metrics (embedded mode when no URLs are set)."""
     import logging
 
     import uvicorn
@@ -60,7 +60,7 @@ def serve(
         else "connected to the configured servers"
     console.print(Panel.fit(
         f"[bold]ShareFab[/bold] {'with the demo park ' if demo else ''}— {mode}\n"
-        f"dashboard  [link={base}/]{base}/[/link]\n"
+        f"web app    [link={base}/app]{base}/app[/link]\n"
         f"API docs   [link={base}/docs]{base}/docs[/link]\n"
         f"metrics    [link={base}/metrics]{base}/metrics[/link]\n"
         f"MQTT       {broker}\n"

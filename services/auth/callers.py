@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.auth import service
+from services.auth import service, tokens
 from services.core.db import session_scope
 
 MAX_TOKENS = 10_000  # cached token hashes; the least recently used go first
@@ -66,6 +66,8 @@ class CallerDirectory:
 
     def look_up(self, token: str) -> CallerKeys | None:
         """Ask the database (blocking: run it in a worker thread) and cache the answer."""
+        if tokens.key_prefix(token) is None and tokens.read_token(self.secret, token) is None:
+            return None  # neither an API key nor a validly signed login token: no query
         self.lookups += 1
         with session_scope(self.session_factory) as db:
             principal = service.identify(db, token=token, secret=self.secret,

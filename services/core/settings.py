@@ -72,8 +72,8 @@ class Settings(BaseSettings):
     # A quote's solver time (shared by its three alternatives) and the resources per step its
     # CP-SAT models keep (greedy and the factory-layout search look at 4x as many): chosen
     # from the measured curve of `sharefab bench quote` (BENCHMARKS.md, bench/quote.py).
-    quote_default_time_limit_s: float = Field(default=5.0, gt=0)
-    quote_candidates_per_step: int = Field(default=8, ge=1, le=200)
+    quote_default_time_limit_s: float = Field(default=0.05, gt=0)
+    quote_candidates_per_step: int = Field(default=4, ge=1, le=200)
     quote_max_time_limit_s: float = Field(default=60.0, gt=0)
     # The API keeps the market's resources and calendars in memory between quotes
     # (services.scenario.market_cache); its own writes drop them at once, another process's

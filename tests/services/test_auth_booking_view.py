@@ -10,7 +10,7 @@ from tests.services.auth_helpers import bearer, grant
 # Every field of a factory's lot; a field added to BookingRead must be decided on here.
 LOT_FIELDS = {"id", "park", "factory", "resource", "order", "step", "quote", "quantity",
               "start", "end", "pricing", "cost", "done", "scrap", "status",
-              "work_order_status", "input_ready", "material", "process",
+              "work_order_status", "input_ready", "input_at", "material", "process",
               "minutes_per_piece", "setup_min"}
 
 

@@ -69,9 +69,10 @@ def test_caller_keys__rate_per_credential_quotes_per_organisation(tmp_path):
         assert caller(other).tenant == "org:sme-b"
         assert caller(None).rate == caller("not-a-token").rate == "ip:10.0.0.7"
         assert seen[2].rate == "user:buyer@a.example"
-        # Cached: asking again does not touch the database.
+        # Cached: asking again does not touch the database; garbage never does.
         lookups = middleware.callers.lookups
         caller(keys[0])
+        caller("garbage-1")
         assert middleware.callers.lookups == lookups
 
 

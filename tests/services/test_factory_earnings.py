@@ -51,9 +51,10 @@ def _booked_lot(client) -> tuple[dict, str]:
             b.resource(f"F{side.upper()}-R1", windows=[(8, 20)])]), "org": f"fac-{side}"})
         assert made.status_code == 201, made.text
     sme = grant(app, org_id="sme-a", kind="sme")
-    assert client.post("/orders", headers=bearer(sme),
-                       json=b.order("OE", quantity=30, min_lot=30)).status_code == 201
-    quotes = client.post("/orders/OE/quotes", headers=bearer(sme),
+    made = client.post("/orders", headers=bearer(sme), json=b.order("OE", quantity=30, min_lot=30))
+    assert made.status_code == 201, made.text
+    order = made.json()["id"]  # in the SME's namespace: sme-a.OE
+    quotes = client.post(f"/orders/{order}/quotes", headers=bearer(sme),
                          params={"time_limit_s": 1}).json()
     assert isinstance(quotes, list), quotes
     quote = next(q for q in quotes if q["plan"]["status"] == "planned")

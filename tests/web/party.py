@@ -40,7 +40,8 @@ def org_of(demo: Demo, kind: str) -> str:
 
 def book_an_order(demo: Demo, order_id: str) -> list[dict[str, Any]]:
     """As the demo SME, over the API: the tutorial's two-step order on one factory, its
-    quotes, the cheapest accepted; the lots, earliest first."""
+    quotes, the cheapest accepted; the lots, earliest first (their ``order`` is the stored id:
+    ``order_id`` in the SME's namespace)."""
     sme = {"Authorization": f"Bearer {demo.keys_by_org[org_of(demo, 'sme')]}"}
     due = (datetime.now(UTC) + timedelta(days=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
     made = httpx.post(f"{demo.base}/orders", headers=sme, timeout=10, json={
@@ -51,6 +52,7 @@ def book_an_order(demo: Demo, order_id: str) -> list[dict[str, Any]]:
                   {"id": "mill", "process": "machining.cnc_milling", "minutes_per_piece": 4.0,
                    "setup_min": 30, "after": ["cut"]}]})
     assert made.status_code == 201, made.text
+    order_id = made.json()["id"]  # in the SME's namespace: <org>.<id> (services.auth.namespace)
     quotes = httpx.post(f"{demo.base}/orders/{order_id}/quotes", headers=sme,
                         params={"time_limit_s": 2}, timeout=60).json()
     cheapest = next(q for q in quotes if q["kind"] == "cheapest")

@@ -2,7 +2,8 @@
 
 Swagger UI 3.x showed "Unable to render this definition" for FastAPI's 3.1 document; this test
 fails if the page regresses to that, if the operations list is empty, or if "Authorize" (the
-Bearer scheme of services.auth) is missing. The screenshot goes to docs/screenshots/.
+Bearer scheme of services.auth) is missing. `make screenshots` saves
+docs/screenshots/docs-en.png.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.web.conftest import SCREENSHOTS
+from tests.web.conftest import screenshot
 
 pytestmark = pytest.mark.slow
 
@@ -29,5 +30,4 @@ def test_docs__swagger_ui_renders_the_openapi_31_document(server: str, page: Any
     operations = sum(len(ops) for ops in document["paths"].values())
     assert shown == operations
     assert page.locator("button.authorize").count() == 1
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "docs-en.png"), full_page=False)
+    screenshot(page, "docs-en")

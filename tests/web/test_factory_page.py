@@ -97,7 +97,7 @@ def test_factory_page__work_orders_progress_earnings_and_resources(demo: Demo, p
         sme_page = sme_context.new_page()
         sign_in(sme_page, demo, org_of(demo, "sme"), "/app/sme")
         sme_page.wait_for_function("() => document.body.dataset.ready === '1'")
-        sme_page.click("#sme-orders-table tr[data-order='WEB-FACTORY-1'] button")
+        sme_page.click(f"#sme-orders-table tr[data-order='{lots[0]['order']}'] button")
         sme_page.locator("#sme-timeline li[data-type=work_order_accepted]").wait_for()
         sme_page.locator("#sme-timeline li[data-type=progress]").wait_for()
         assert sme_page.locator("#sme-timeline li[data-type=declined]").count() == 1

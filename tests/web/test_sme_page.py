@@ -34,12 +34,15 @@ def test_sme_page__post_quote_accept_and_follow_the_order(demo: Demo, page: Any)
         "xs => xs.map(x => x.value)") == ["mill"]
     third.locator(".step-remove").click()  # and removed again: the tutorial's two-step order
     assert page.locator("#sme-steps tbody tr").count() == 2
-    order_id = page.input_value("#sme-order-id")
+    sent_id = page.input_value("#sme-order-id")
 
     page.click("#sme-submit")
     cards = page.locator("#sme-quotes .quote")
     cards.first.wait_for(timeout=60_000)
     page.wait_for_function("() => document.querySelectorAll('#sme-quotes .quote').length >= 3")
+    # The page shows the id the API stored: the SME's namespace, <org>.<id>.
+    order_id = page.text_content("#sme-detail-id")
+    assert order_id == f"{org_of(demo, 'sme')}.{sent_id}"
     posted = httpx.get(f"{demo.base}/orders/{order_id}", headers=headers, timeout=10).json()
     assert [s["id"] for s in posted["steps"]] == ["cut", "mill"]
     assert posted["steps"][1]["after"] == ["cut"]
@@ -118,9 +121,10 @@ def test_sme_page__another_role_sees_nothing_of_it(demo: Demo, page: Any) -> Non
 
 def test_sme_page__rates_the_factories_once_the_order_is_done(demo: Demo, page: Any) -> None:
     lots = book_an_order(demo, "WEB-RATE-1")
+    order = lots[0]["order"]
     headers = sign_in(page, demo, org_of(demo, "sme"), "/app/sme")
     page.wait_for_function("() => document.body.dataset.ready === '1'")
-    page.click("#sme-orders-table tr[data-order='WEB-RATE-1'] button")
+    page.click(f"#sme-orders-table tr[data-order='{order}'] button")
     page.locator("#sme-lots tbody tr").first.wait_for()
     assert page.locator("#sme-rating").is_hidden()  # not before the order is done
     for lot in lots:  # every lot finished by its factory, earliest first
@@ -138,7 +142,7 @@ def test_sme_page__rates_the_factories_once_the_order_is_done(demo: Demo, page: 
     form.locator("input[name=comment]").fill("按时交货")
     form.locator("button[type=submit]").click()
     page.locator(f"#sme-ratings-given li[data-factory='{lots[0]['factory']}']").wait_for()
-    ratings = httpx.get(f"{demo.base}/orders/WEB-RATE-1/ratings", headers=headers,
+    ratings = httpx.get(f"{demo.base}/orders/{order}/ratings", headers=headers,
                         timeout=10).json()
     mine = [r for r in ratings if r["side"] == "customer"]
     assert [(r["factory"], r["scores"]["quality"], r["scores"]["on_time"], r["comment"])
@@ -152,17 +156,17 @@ def test_sme_page__a_viewer_reads_but_gets_no_form_and_no_accept(demo: Demo, pag
     key = httpx.post(f"{demo.base}/orgs/{org}/keys", headers=admin, json={"role": "viewer"},
                      timeout=10)
     assert key.status_code == 201, key.text
-    httpx.post(f"{demo.base}/orders", headers=admin, timeout=10, json={
+    order = httpx.post(f"{demo.base}/orders", headers=admin, timeout=10, json={
         "id": "WEB-VIEWER-2", "customer": "web-test", "material": "al6061", "quantity": 10,
         "due": "2027-01-01T00:00:00Z", "steps": [{"id": "s1", "process": "cutting.saw",
-                                                  "minutes_per_piece": 1.0}]})
-    httpx.post(f"{demo.base}/orders/WEB-VIEWER-2/quotes", headers=admin,
+                                                  "minutes_per_piece": 1.0}]}).json()["id"]
+    httpx.post(f"{demo.base}/orders/{order}/quotes", headers=admin,
                params={"time_limit_s": 1}, timeout=60)
     put_token(page, demo.base, key.json()["token"])
     page.goto(f"{demo.base}/app/sme")
     page.wait_for_function("() => document.body.dataset.ready === '1'")
     assert page.locator("#sme-order-form").count() == 0
-    page.click("#sme-orders-table tr[data-order='WEB-VIEWER-2'] button")
+    page.click(f"#sme-orders-table tr[data-order='{order}'] button")
     page.locator("#sme-quotes .quote").first.wait_for()
     assert page.locator("#sme-quotes button.accept").count() == 0
     assert page.locator("#sme-get-quotes").is_hidden()
