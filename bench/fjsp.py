@@ -279,7 +279,8 @@ _ABOUT: dict[str, str] = {
         "**Engine `platform-lns`: the platform's solve with its opt-in large neighbourhood "
         "search** (`SolveOptions(improve_share=0.5)`, `matching/improve.py`): the same path as "
         "`platform`, the CP-SAT lot model for half the time, then re-solves of <= 0.5 s with "
-        "about a tenth of the (order, step) lots freed, every other lot keeping its resource, "
+        "about a tenth of the (order, step) lots freed (at random, or a run of lots adjacent "
+        "in start time, in turn; the share adapts), every other lot keeping its resource, "
         "size and order on its resource. Not the engine's default (the platform runs "
         "`platform`)."),
     "fjsp": (

@@ -3,8 +3,9 @@
 The idea that served the FJSP-only search (``matching.fjsp.lns``), on the model every caller
 gets: keep the incumbent plan, free a few (order, step) lots, and let CP-SAT re-place them for a
 short time while every other lot keeps its resource, its size and its order on its resource
-(not its start: kept lots may still shift left or right). A better plan becomes the incumbent;
-the neighbourhood grows when steps stop paying and shrinks when they time out.
+(not its start: kept lots may still shift left or right). The freed lots are drawn at random
+or as a run of lots that start one after another in time, in turn. A better plan becomes the
+incumbent; the neighbourhood grows when steps stop paying and shrinks when they time out.
 
 Pure search: it reads a ``Problem`` and a ``Solution`` and returns a ``Solution``, no I/O.
 """
@@ -70,6 +71,23 @@ def _keep(mv: ModelVars, problem: Problem, incumbent: Solution,
             m.add(start_b >= end_a)
 
 
+def _neighbourhood(best: Solution, keys: list[tuple[str, str]], size: int, rng: random.Random,
+                   step: int) -> set[tuple[str, str]]:
+    """``size`` (order, step) pairs to free: on odd steps any pairs at random, on even steps the
+    pairs whose lots start next to each other in time from a random instant (lots that compete
+    for the same hours are the ones a better plan would reorder)."""
+    if step % 2 or not best.lots:
+        return set(rng.sample(keys, size))
+    by_start = sorted(best.lots, key=lambda x: x.start_min)
+    first = rng.randrange(len(by_start))
+    free: set[tuple[str, str]] = set()
+    for lot in by_start[first:] + by_start[:first]:
+        free.add((lot.order, lot.step))
+        if len(free) >= size:
+            break
+    return free
+
+
 def improve(problem: Problem, incumbent: Solution, budget: Budget, *,
             step_s: float = 0.5, seed: int = 0,
             stats: ImproveStats | None = None) -> Solution:
@@ -88,7 +106,7 @@ def improve(problem: Problem, incumbent: Solution, budget: Budget, *,
     share = 0.1  # of the (order, step) pairs freed per step; adapts below
     while (left := deadline - time.perf_counter()) > 0.05:
         size = max(2, min(len(keys), round(share * len(keys))))
-        free = set(rng.sample(keys, size)) if priced else set()
+        free = _neighbourhood(best, keys, size, rng, stats.steps) if priced else set()
         mv = build_model(problem)
         add_hint(mv, problem, best)
         _keep(mv, problem, best, free)
