@@ -75,16 +75,19 @@ def production_shape(db_url: str, prefix: str, group: str, port: int, *, api: in
     commands += [("match", [exe, "worker", "match"], {"SHAREFAB_MIGRATE_ON_START": "false"})
                  for _ in range(match)]
     procs: list[tuple[str, subprocess.Popen[bytes]]] = []
+    logs = Path(tempfile.mkdtemp(prefix="sharefab-load-logs-"))
     try:
-        for role, argv, extra in commands:
-            procs.append((role, subprocess.Popen(argv, env={**env, **extra}, cwd=ROOT,
-                                                 stdout=subprocess.DEVNULL,
-                                                 stderr=subprocess.DEVNULL)))
+        for n, (role, argv, extra) in enumerate(commands):
+            # stderr kept (a crashed process says why), in a file: a pipe nobody reads fills
+            with (logs / f"{role}-{n}.log").open("wb") as err:
+                procs.append((role, subprocess.Popen(argv, env={**env, **extra}, cwd=ROOT,
+                                                     stdout=subprocess.DEVNULL, stderr=err)))
             if role == "api":  # it migrates the schema; the workers start after
                 _wait_ready(port, 240, need_workers=False)
         pids: dict[str, list[int]] = {}
         for role, proc in procs:
             pids.setdefault(role, []).append(proc.pid)
+        print(f"process logs: {logs}", file=sys.stderr)
         yield pids
     finally:
         for _, proc in procs:
@@ -228,6 +231,7 @@ def run(*, resources: int = 1000, users: int = 30, duration_s: int = 60,
                        headers={"Authorization": f"Bearer {token}"})
         r.raise_for_status()
         _wait_ready(port, 120)
+        unloaded = _unloaded_ms(port, token, seed["parks"][0])
         cpu0 = {role: sum(_cpu_s(p) for p in ps) for role, ps in pids.items()}
         msgs0 = int(rds.get(f"{prefix}metrics:messages") or 0)
         started = time.perf_counter()
@@ -256,6 +260,7 @@ def run(*, resources: int = 1000, users: int = 30, duration_s: int = 60,
               "mqtt_rate_hz": mqtt_rate_hz, "mqtt_sent": sent, "mqtt_ingested": ingested,
               "quote_requests": queued, "quote_backlog": backlog, "dead_letters": dead,
               "cpu_cores": {k: round(v, 2) for k, v in cpu.items()}, "stats": stats,
+              "unloaded_ms": unloaded,
               "failures": failures, "load_before": [round(x, 1) for x in load_before],
               "load_after": [round(x, 1) for x in os.getloadavg()],
               "quotes_solved": _metric_sum(metrics, "sharefab_quote_solve_seconds_count")}
@@ -263,6 +268,24 @@ def run(*, resources: int = 1000, users: int = 30, duration_s: int = 60,
     (RESULTS / "load.md").write_text(render(result), encoding="utf-8")
     (RESULTS / "load.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return result
+
+
+def _unloaded_ms(port: int, token: str, park: str, repeat: int = 7) -> dict[str, float]:
+    """Median latency of each read endpoint, one request at a time, before the load starts:
+    the same run's baseline for the p95 under load (same processes, same data)."""
+    paths = {"GET /orders": "/orders", "GET /resources?park": f"/resources?park={park}&limit=200",
+             "GET /dashboard/data": "/dashboard/data"}
+    out: dict[str, float] = {}
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30,
+                      headers={"Authorization": f"Bearer {token}"}) as http:
+        for name, path in paths.items():
+            times = []
+            for _ in range(repeat):
+                started = time.perf_counter()
+                http.get(path).raise_for_status()
+                times.append((time.perf_counter() - started) * 1000)
+            out[name] = round(sorted(times)[repeat // 2], 1)
+    return out
 
 
 def _metric_sum(text: str, name: str) -> float:
@@ -308,12 +331,17 @@ def render(r: dict[str, Any]) -> str:
         f"with other work: load average {r['load_before'][0]} before, "
         f"{r['load_after'][0]} after.",
         "",
-        "| endpoint | requests | req/s | p50 ms | p95 ms | p99 ms | failures |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| endpoint | requests | req/s | p50 ms | p95 ms | p99 ms | failures | unloaded "
+        "median ms | p95 / unloaded |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    unloaded = r.get("unloaded_ms", {})
     for s in r["stats"]:
+        base = unloaded.get(s["name"])
+        ratio = f"{s['p95_ms'] / base:.1f}" if base and s["p95_ms"] else ""
         lines.append(f"| {s['name']} | {s['requests']} | {s['rps']} | {s['p50_ms']} | "
-                     f"{s['p95_ms']} | {s['p99_ms']} | {s['failures']} |")
+                     f"{s['p95_ms']} | {s['p99_ms']} | {s['failures']} | {base or ''} | "
+                     f"{ratio} |")
     lines += [
         "",
         f"- Refused with 429 (back-pressure, provoked): {provoked}; other errors: "

@@ -71,7 +71,8 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
             app.state.market_cache.watch(app.state.session_factory)
         app.state.live = live if live is not None else make_live_store(settings)
         app.state.metrics_registry = metrics.registry_for(app.state.live,
-                                                          app.state.session_factory)
+                                                          app.state.session_factory,
+                                                          clock=lambda: app.state.clock())
         if demo:
             from services.flows.demo import seed
             from services.flows.demo_orgs import how_to, seed_orgs

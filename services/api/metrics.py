@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import Request, Response
@@ -26,6 +27,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.api.fleet_metrics import FleetCollector
 from services.core.db import session_scope
 from services.core.metrics import BOOKING_CONFLICTS, BOOKINGS, QUOTE_SECONDS
 from services.live.store import LiveStateStore
@@ -110,9 +112,12 @@ class MarketCollector(Collector):
         yield age
 
 
-def registry_for(live: LiveStateStore, session_factory: sessionmaker[Session]) -> CollectorRegistry:
+def registry_for(live: LiveStateStore, session_factory: sessionmaker[Session],
+                 clock: Callable[[], datetime] | None = None) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(MarketCollector(live, session_factory))
+    registry.register(FleetCollector(live, session_factory,
+                                     clock or (lambda: datetime.now(UTC))))
     return registry
 
 

@@ -115,6 +115,8 @@ class Settings(BaseSettings):
     worker_id: str = Field(default="", max_length=40)
     # A `sharefab worker` process serves its own /metrics on 127.0.0.1 at this port (0: off).
     worker_metrics_port: int = Field(default=0, ge=0, le=65535)
+    # ... on this address: 0.0.0.0 in a container, so Prometheus in another one can scrape it.
+    worker_metrics_host: str = Field(default="127.0.0.1", max_length=64)
     # Matcher lease: a request pending this long without renewal is taken over; after
     # match_max_attempts take-overs it goes to the dead-letter stream.
     match_claim_idle_s: float = Field(default=15.0, gt=0)

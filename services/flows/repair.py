@@ -140,13 +140,18 @@ def repair_order(session: Session, *, order_id: str, cause: str, now: datetime,
 
 def _undo(session: Session, result: RepairResult, *, by_id: dict[str, Booking],
           was: dict[str, tuple[str, int]]) -> None:
-    """Put the order's lots back as they were; drop lots booked by earlier layers."""
-    for bid in [*result.released, *result.cut]:
-        by_id[bid].status, by_id[bid].quantity = was[bid]
+    """Put the order's lots back as they were; drop lots booked by earlier layers.
+
+    The new lots go first (flushed), so a lot put back never meets one of them in the
+    overlap constraint.
+    """
     for row in result.booked:
         booking = session.get(Booking, row.id)
         if booking is not None:
             session.delete(booking)
+    session.flush()
+    for bid in [*result.released, *result.cut]:
+        by_id[bid].status, by_id[bid].quantity = was[bid]
     session.flush()
     result.released, result.cut, result.booked = [], [], []
 

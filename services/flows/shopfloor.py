@@ -9,7 +9,7 @@ dispatches the new work orders it gets back.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -162,12 +162,17 @@ def check_overrun(session: Session, *, booking: Booking, now: datetime,
     if booking.order_id is None or booking.status not in (BookingState.BOOKED.value,
                                                           BookingState.RUNNING.value):
         return None
-    share, arrived = _input_shares(session, booking.order_id).get(booking.id, (None, None))
     start, end = ledger.lot_interval(booking.start, booking.end)
     lot = LotProgress(start=start, end=end, quantity=booking.quantity, done=booking.done,
-                      scrap=booking.scrap,
-                      ready=int(arrived.timestamp()) if arrived is not None else None)
-    verdict = judge(lot, now=int(now.timestamp()), grace=int(grace.total_seconds()),
+                      scrap=booking.scrap)
+    at, slack = int(now.timestamp()), int(grace.total_seconds())
+    # Judged first as if its input were on hand since its booked start: the harshest view.
+    # A lot on course even so (nearly every progress report) costs no more queries.
+    if judge(lot, now=at, grace=slack, input_on_hand=True) is None:
+        return None
+    share, arrived = _input_shares(session, booking.order_id).get(booking.id, (None, None))
+    lot = replace(lot, ready=int(arrived.timestamp()) if arrived is not None else None)
+    verdict = judge(lot, now=at, grace=slack,
                     input_on_hand=share is None or share >= booking.quantity)
     if verdict is None:
         return None

@@ -57,7 +57,13 @@ class Housekeeper:
                            allow_private=self.settings.webhook_allow_private)
 
     def repair_overruns(self) -> int:
-        """Repair the orders of overrunning lots; send the changed work orders after commit."""
+        """Repair the orders of overrunning lots; send the changed work orders after commit.
+
+        Only with a way to send work orders (the API's dispatcher): ``sharefab worker
+        webhooks`` has none, and there the ingest workers' sweep does it.
+        """
+        if self.dispatch is None:
+            return 0
         with session_scope(self.session_factory) as session:
             results = shopfloor.overrun_sweep(session, now=self.clock(),
                                               unavailable=self.unavailable(),

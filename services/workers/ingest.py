@@ -361,9 +361,10 @@ def run(settings: Any, *, processes_hint: str = "") -> None:
 
 
 def serve_worker_metrics(settings: Any) -> None:
-    """Prometheus text of this worker process on 127.0.0.1:worker_metrics_port (0: off)."""
+    """Prometheus text of this worker process on worker_metrics_host:worker_metrics_port
+    (port 0: off)."""
     port = int(getattr(settings, "worker_metrics_port", 0))
     if port:
         from prometheus_client import start_http_server
 
-        start_http_server(port, addr="127.0.0.1")
+        start_http_server(port, addr=str(getattr(settings, "worker_metrics_host", "127.0.0.1")))

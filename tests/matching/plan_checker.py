@@ -13,7 +13,17 @@ import math
 from collections import defaultdict
 from datetime import datetime
 
-from domain.model import Factory, Order, OrderPlan, OrderStatus, Plan, Resource, Scenario, Step
+from domain.model import (
+    Booking,
+    Factory,
+    Order,
+    OrderPlan,
+    OrderStatus,
+    Plan,
+    Resource,
+    Scenario,
+    Step,
+)
 
 
 def _minutes(a: datetime, b: datetime) -> float:
@@ -59,9 +69,13 @@ def check_plan(scenario: Scenario, plan: Plan, *, max_lots: int | None = None) -
         errors.append(f"plan orders {ids} differ from scenario orders")
     usage: dict[str, list[tuple[float, float]]] = defaultdict(list)  # the plan's lots
     orders = {o.id: o for o in scenario.orders}
+    bookings_of: dict[str, list[Booking]] = defaultdict(list)  # a market holds thousands
+    for b in scenario.bookings:
+        bookings_of[b.resource].append(b)
     for op in plan.orders:
         if op.id in orders:
-            errors += _check_order(scenario, orders[op.id], op, res, usage, max_lots)
+            errors += _check_order(scenario, orders[op.id], op, res, usage, max_lots,
+                                   bookings_of)
     booked: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for b in scenario.bookings:
         booked[b.resource].append((_minutes(origin, b.start), _minutes(origin, b.end)))
@@ -95,7 +109,8 @@ def _check_capacity(rid: str, capacity: int, lots: list[tuple[float, float]],
 
 def _check_order(scenario: Scenario, order: Order, op: OrderPlan,
                  res: dict[str, tuple[Factory, Resource]],
-                 usage: dict[str, list[tuple[float, float]]], max_lots: int | None) -> list[str]:
+                 usage: dict[str, list[tuple[float, float]]], max_lots: int | None,
+                 bookings_of: dict[str, list[Booking]]) -> list[str]:
     errors: list[str] = []
     origin = scenario.horizon_start
     if op.status is OrderStatus.UNMATCHED:
@@ -134,8 +149,8 @@ def _check_order(scenario: Scenario, order: Order, op: OrderPlan,
         if not any(w.start <= a.start and a.end <= w.end for w in r.windows):
             errors.append(f"{tag}: not inside one published window")
         if r.capacity == 1:
-            for b in scenario.bookings:
-                if b.resource == r.id and b.start < a.end and a.start < b.end:
+            for b in bookings_of.get(r.id, ()):
+                if b.start < a.end and a.start < b.end:
                     errors.append(f"{tag}: overlaps booking {b.id}")
         usage[r.id].append((start, end))
         prices = _prices(r, order, a.step, a.quantity, want)

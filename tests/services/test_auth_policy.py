@@ -9,22 +9,31 @@ route in the document but not here fails ``test_policy__every_route_is_declared`
 Each route gets a fresh world: two tenants of each kind (A and B), their factories, parks,
 orders (and quotes and bookings where the route needs them). Checks that change nothing run
 first; then tenant A acts on its own object (2xx) and the platform on B's (2xx).
+
+One app per backend serves the whole walk (starting one, with its migrations, took longer
+than most routes' checks); every table is emptied and the live store cleared between routes,
+so each still starts from nothing.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
 
+from services.api.app import create_app
 from services.auth import policy
+from services.core.db import Base
+from services.live.memory import InMemoryLiveStore
 from tests.services import builders as b
-from tests.services.auth_helpers import bearer, grant
+from tests.services.auth_helpers import as_platform, bearer, grant
+from tests.services.conftest import NOW, TABLES, make_settings, seed_park
 
 SME, FACTORY, PARK, ANALYST = "sme", "factory", "park", "analyst"
 ALL = frozenset({SME, FACTORY, PARK, ANALYST})
@@ -151,6 +160,45 @@ class World:
     callers: dict[str, Caller]
     ids: dict[str, dict[str, str]] = field(default_factory=dict)  # param -> {"A": id, "B": id}
     spare_keys: dict[str, str] = field(default_factory=dict)  # org -> a revocable key id
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def policy_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+               ) -> Iterator[tuple[TestClient, InMemoryLiveStore]]:
+    """One app per backend for the whole module (``client`` below empties it per test)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('policy') / 'sharefab.db'}"
+    else:
+        url = request.getfixturevalue("pg_schema_url")
+    live = InMemoryLiveStore()
+    app = create_app(make_settings(url), live=live, clock=lambda: NOW)
+    with TestClient(app) as c:
+        yield c, live
+
+
+def _empty(engine: Engine) -> None:
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(TABLES)} CASCADE"))
+        else:  # children first: SQLite enforces the foreign keys
+            for table in reversed(Base.metadata.sorted_tables):
+                # A trigger refuses DELETE on the audit trail (TRUNCATE above is no DELETE);
+                # its rows reference nothing and no status code below depends on them.
+                if table.name != "audit_events":
+                    conn.execute(table.delete())
+
+
+@pytest.fixture
+def client(policy_app: tuple[TestClient, InMemoryLiveStore]) -> TestClient:
+    """The module's app, emptied: no rows, no live states, the default park, platform admin."""
+    c, live = policy_app
+    _empty(c.app.state.engine)  # type: ignore[attr-defined]
+    with live._lock:  # the store has no clear(): it never needs one outside tests
+        live._states.clear()
+    seed_park(c.app)
+    c.headers.pop("Authorization", None)
+    c.cookies.clear()
+    return as_platform(c)
 
 
 ORGS = {"plat": "platform", "sme-a": SME, "sme-b": SME, "fac-a": FACTORY, "fac-b": FACTORY,

@@ -48,9 +48,10 @@ from tests.services.auth_helpers import as_platform
 pytestmark = [pytest.mark.mosquitto, pytest.mark.redis, pytest.mark.slow]
 
 SCALE = 120.0  # simulated seconds per wall second
-# A 2 s re-plan is 4 simulated minutes of ingest delay at this scale: lots judged overrunning
-# only an hour past their booked end (test_overrun_repair tests that path on its own).
-OVERRUN_GRACE = timedelta(hours=1)
+# A 2 s re-plan is 4 simulated minutes of ingest delay at this scale, and a loaded machine
+# stalls the gateways' threads for many more: this test is about the breakdown, so lots are
+# judged overrunning only a day late (test_overrun_repair tests that path on its own).
+OVERRUN_GRACE = timedelta(days=1)
 QUANTITY = 20
 
 

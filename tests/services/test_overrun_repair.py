@@ -95,9 +95,10 @@ def test_overrun__housekeeping_releases_a_lot_still_running_past_its_end(client)
     effects = DbEffects(client.app.state.session_factory, clock=lambda: _at(8.5))
     effects.record_progress(lot["id"], 30, 0)  # on pace at 08:30; then the machine stalls
     settings = Settings(database_url="sqlite://", environment="test")
-    keeper = Housekeeper(client.app.state.session_factory, settings, lambda: _at(8.52))
-    assert keeper.repair_overruns() == 0  # its pace so far still ends it by 09:10
     sent: list[Any] = []
+    keeper = Housekeeper(client.app.state.session_factory, settings, lambda: _at(8.52),
+                         dispatch=sent.extend)
+    assert keeper.repair_overruns() == 0  # its pace so far still ends it by 09:10
     keeper = Housekeeper(client.app.state.session_factory, settings, lambda: _at(9.25),
                          dispatch=sent.extend)
     assert keeper.repair_overruns() == 1
@@ -118,7 +119,8 @@ def test_overrun__pieces_of_a_released_lot_still_count_in_a_later_repair(client)
     effects = DbEffects(client.app.state.session_factory, clock=lambda: _at(8.5))
     effects.record_progress(lot["id"], 30, 0)
     settings = Settings(database_url="sqlite://", environment="test")
-    Housekeeper(client.app.state.session_factory, settings, lambda: _at(9.25)).repair_overruns()
+    Housekeeper(client.app.state.session_factory, settings, lambda: _at(9.25),
+                dispatch=list).repair_overruns()
     [new] = _open(client)
     start = datetime.fromisoformat(new["start"].replace("Z", "+00:00"))
     effects.clock = lambda: start + timedelta(minutes=10)
@@ -127,3 +129,16 @@ def test_overrun__pieces_of_a_released_lot_still_count_in_a_later_repair(client)
     assert len(rows) == 2
     assert {r["id"]: r["quantity"] for r in rows}[new["id"]] < 30  # cut
     assert 30 + sum(r["quantity"] for r in rows) == 60
+
+
+def test_overrun__the_ingest_workers_sweep_repairs_and_sends_the_work_orders(client):
+    lot = _market(client)
+    sent: list[Any] = []
+    effects = DbEffects(client.app.state.session_factory, clock=lambda: _at(8.5),
+                        dispatch=sent.extend)
+    effects.record_progress(lot["id"], 30, 0)
+    effects.clock = lambda: _at(9.25)
+    effects.sweep_overrun()
+    assert client.get(f"/bookings/{lot['id']}").json()["status"] == "cancelled"
+    [new] = _open(client)
+    assert {r.id for r in sent} == {lot["id"], new["id"]}
