@@ -88,16 +88,26 @@ def bench_fjsp(
     markdown: Annotated[Path | None, typer.Option(
         help="also write the BENCHMARKS.md section here (make bench writes "
              "bench/results/fjsp.md)")] = None,
+    engine: Annotated[str, typer.Option(
+        help="platform: matching.engine.solve on the instance as a market (what the batch "
+             "solve runs); fjsp: the FJSP-only search of matching/fjsp/; platform-lns: the "
+             "platform with its opt-in LNS (SolveOptions.improve_share); both: platform then "
+             "fjsp")] = "platform",
 ) -> None:
     """Solve FJSP instances with the matching engine; makespan vs best known."""
+    choices = {"platform": ("platform",), "fjsp": ("fjsp",), "both": ("platform", "fjsp"),
+               "platform-lns": ("platform-lns",)}
+    if engine not in choices:
+        raise typer.BadParameter(f"--engine must be one of {', '.join(choices)}")
     fjsp = load_bench("fjsp")
     rows = fjsp.run(directory, time_limit_s=time_limit, json_out=json_out, workers=workers,
-                    runs=runs, markdown=markdown)
+                    runs=runs, markdown=markdown, engines=choices[engine])
     table = Table(title="FJSP (makespan)")
-    for col in ("instance", "makespan", "bound", "BKS", "gap %", "greedy", "wall s"):
+    for col in ("engine", "instance", "makespan", "bound", "BKS", "gap %", "greedy", "wall s"):
         table.add_column(col)
     for r in rows:
-        table.add_row(r["instance"], str(r["makespan"]), str(r["bound"]), str(r["bks"]),
+        table.add_row(r["engine"], r["instance"], str(r["makespan"]), str(r["bound"]),
+                      str(r["bks"]),
                       f"{r['gap_pct']:.2f}" if r["gap_pct"] is not None else "-",
                       str(r["greedy_makespan"]), f"{r['wall_s']:.1f}")
     console.print(table)

@@ -95,6 +95,14 @@ class Resource:
         # Round before ceil so 0.1 * 30 = 3.0000000000000004 does not become 4 minutes.
         return math.ceil(round(quantity * minutes_per_piece / self.speed, 6))
 
+    def run_min_of(self, quantity: int, step: Step) -> int:
+        """Run time of a lot of ``step`` here: the step's cycle time on this resource when it
+        names one (a measured cycle time: speed is not applied again), else run_min."""
+        own = step.own_minutes_per_piece(self.id)
+        if own is None:
+            return self.run_min(quantity, step.minutes_per_piece)
+        return math.ceil(round(quantity * own, 6))
+
 
 @dataclass(frozen=True, slots=True)
 class Factory:
@@ -121,6 +129,22 @@ class Step:
     minutes_per_piece: float
     setup_min: int = 0
     after: tuple[str, ...] = ()
+    # Extensions (docs/formats.md#scenario): cycle times differ by machine, so a step may name
+    # a resource's own minutes per piece (resource id, minutes), used there instead of
+    # minutes_per_piece / speed; and ``only_on`` may restrict it to named resources (empty: any
+    # capable resource).
+    minutes_per_piece_on: tuple[tuple[str, float], ...] = ()
+    only_on: tuple[str, ...] = ()
+
+    def own_minutes_per_piece(self, resource_id: str) -> float | None:
+        """The resource's own cycle time for this step, if the step names one."""
+        for rid, minutes in self.minutes_per_piece_on:
+            if rid == resource_id:
+                return minutes
+        return None
+
+    def may_run_on(self, resource_id: str) -> bool:
+        return not self.only_on or resource_id in self.only_on
 
 
 @dataclass(frozen=True, slots=True)

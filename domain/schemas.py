@@ -174,15 +174,23 @@ class StepIn(Wire):
     minutes_per_piece: Annotated[float, Field(gt=0, le=10_000, allow_inf_nan=False)]
     setup_min: Annotated[int, Field(ge=0, le=7 * 24 * 60)] = 0
     after: list[Id] = []
+    # Extensions (docs/formats.md#scenario): per-resource cycle times, eligible resources.
+    minutes_per_piece_on: Annotated[
+        dict[Id, Annotated[float, Field(gt=0, le=10_000, allow_inf_nan=False)]],
+        Field(max_length=10_000)] = {}
+    only_on: Annotated[list[Id], Field(max_length=10_000)] = []
 
     def to_domain(self) -> m.Step:
         return m.Step(id=self.id, process=self.process, minutes_per_piece=self.minutes_per_piece,
-                      setup_min=self.setup_min, after=tuple(self.after))
+                      setup_min=self.setup_min, after=tuple(self.after),
+                      minutes_per_piece_on=tuple(sorted(self.minutes_per_piece_on.items())),
+                      only_on=tuple(self.only_on))
 
     @classmethod
     def of(cls, s: m.Step) -> StepIn:
         return cls(id=s.id, process=s.process, minutes_per_piece=s.minutes_per_piece,
-                   setup_min=s.setup_min, after=list(s.after))
+                   setup_min=s.setup_min, after=list(s.after),
+                   minutes_per_piece_on=dict(s.minutes_per_piece_on), only_on=list(s.only_on))
 
 
 PricingName = Literal["time_share", "per_piece", "by_value", "cheapest"]
@@ -343,7 +351,8 @@ def parse_scenario(data: Any) -> m.Scenario:
 def dump_scenario(scenario: m.Scenario) -> dict[str, Any]:
     """A domain Scenario as a JSON-ready scenario dict (docs/formats.md#scenario).
 
-    Extension fields (order ``certifications`` and ``parks``, top-level ``bookings``, the
+    Extension fields (order ``certifications`` and ``parks``, step ``minutes_per_piece_on`` and
+    ``only_on``, top-level ``bookings``, the
     objective's ``late_order_penalty``) are left out while empty, so a document without
     extensions comes back exactly as it went in.
     """
@@ -356,10 +365,15 @@ def dump_scenario(scenario: m.Scenario) -> dict[str, Any]:
         for key in _ORDER_EXTENSIONS:
             if order[key] is None or order[key] == []:
                 del order[key]
+        for step in order["steps"]:
+            for key in _STEP_EXTENSIONS:
+                if not step[key]:
+                    del step[key]
     return data
 
 
 _ORDER_EXTENSIONS = ("certifications", "parks", "min_credit")
+_STEP_EXTENSIONS = ("minutes_per_piece_on", "only_on")
 
 
 # ------------------------------------------------- plan (docs/formats.md#plan), output only

@@ -19,7 +19,7 @@ from domain.pricing import step_value_cny
 from domain.routing import topological_order
 from matching.candidates import Candidate, CandidateIndex
 from matching.factory_sets import best_assignments
-from matching.lots import lot_setup_min
+from matching.lots import lot_setup_min, minutes_per_piece_at_speed_1
 from matching.problem import (
     Option,
     OrderFacts,
@@ -79,7 +79,7 @@ def price_terms(order: Order, resource: Resource, step: Step) -> tuple[PriceTerm
 
 
 def make_option(order: Order, step: Step, cand: Candidate) -> Option:
-    num, den = run_rate(step.minutes_per_piece, cand.resource.speed)
+    num, den = run_rate(*minutes_per_piece_at_speed_1(cand.resource, step))
     return Option(cand.resource.id, cand.factory.id, lot_setup_min(cand.resource, step),
                   num, den, risk_adjusted(price_terms(order, cand.resource, step), cand.factory))
 
@@ -99,7 +99,8 @@ def _rough_cost(order: Order, step: Step, r: Resource, value_cny: float | None =
     best = math.inf
     if p.time_share_per_hour is not None:
         setup = r.setup_min if r.setup_min > step.setup_min else step.setup_min
-        best = p.time_share_per_hour / 60 * (setup + q * step.minutes_per_piece / r.speed)
+        mpp, speed = minutes_per_piece_at_speed_1(r, step)
+        best = p.time_share_per_hour / 60 * (setup + q * mpp / speed)
     if p.per_piece is not None and p.per_piece * q < best:
         best = p.per_piece * q
     if p.by_value_pct is not None and order.value > 0:  # domain.pricing.offered_modes
@@ -233,7 +234,11 @@ class _Builder:
         scored: dict[str, list[_Scored]] = {}
         capable: dict[str, list[Candidate]] = {}
         for sid in topological_order(order.steps):
-            capable[sid] = self.index.capable(order, by_id[sid])
+            found = self.index.capable(order, by_id[sid])
+            capable[sid] = [c for c in found if by_id[sid].may_run_on(c.resource.id)]
+            if found and not capable[sid]:
+                return (f"no capable resource for step {sid} '{by_id[sid].process}' among "
+                        f"the resources it may run on (only_on: {', '.join(by_id[sid].only_on)})")
             if not capable[sid]:
                 return self.index.why_none(order, by_id[sid])
         rough_hubs = _rough_hubs(capable, order.max_factories)

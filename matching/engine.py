@@ -20,6 +20,7 @@ from matching import quotes
 from matching.build import build_problem, narrow
 from matching.cpsat import Budget, run_cpsat
 from matching.greedy import greedy
+from matching.improve import improve
 from matching.plan import plan_objective, to_plan
 from matching.problem import Problem
 from matching.quotes import WIDE_FACTOR, QuoteKind
@@ -45,6 +46,10 @@ class SolveOptions:
     max_lots_per_step: int = 3
     candidates_per_step: int | None = 12
     light_presolve: bool = False  # see cpsat.Budget
+    # Share of time_limit_s that ``solve`` gives to large neighbourhood search after the full
+    # model (matching.improve); 0 keeps the single CP-SAT solve. Opt-in until it is measured
+    # on multi-order markets (bench/results/fjsp.md has the FJSP figures).
+    improve_share: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("time_limit_s", "workers", "max_lots_per_step"):
@@ -54,6 +59,8 @@ class SolveOptions:
             raise ValueError("SolveOptions.deterministic_time_s must be positive or None")
         if self.candidates_per_step is not None and self.candidates_per_step < 1:
             raise ValueError("SolveOptions.candidates_per_step must be >= 1 or None")
+        if not 0.0 <= self.improve_share < 1.0:
+            raise ValueError("SolveOptions.improve_share must be in [0, 1)")
 
     def budget(self, share: float = 1.0) -> Budget:
         det = None if self.deterministic_time_s is None else self.deterministic_time_s * share
@@ -93,11 +100,14 @@ def solve(scenario: Scenario, *, policy: Solver = "cpsat",
             plan.solver, objective=plan_objective(scenario, plan), bound=0.0))
     hint = _better(scenario, baseline, greedy(problem, cheapest_first=True))
     model_problem = problem if keep is None else narrow(problem, keep, [baseline, hint])
-    found, _, _ = run_cpsat(model_problem, opts.budget(), hint=hint)
+    found, _, _ = run_cpsat(model_problem, opts.budget(1.0 - opts.improve_share), hint=hint)
     if _better(scenario, found, hint) is not found:  # a budget too short to load the hint
         found = dataclasses.replace(
             hint, status=found.status, bound_cny=found.bound_cny, wall_s=found.wall_s,
             objective_cny=plan_objective(scenario, to_plan(scenario, hint)))
+    if opts.improve_share and found.status != "OPTIMAL" and found.lots:
+        better = improve(model_problem, found, opts.budget(opts.improve_share), seed=opts.seed)
+        found = _better(scenario, better, found)
     return to_plan(scenario, _explain(problem, found, baseline))
 
 

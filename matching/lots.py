@@ -22,8 +22,9 @@ def lot_setup_min(resource: Resource, step: Step) -> int:
 
 
 def lot_duration_min(resource: Resource, step: Step, quantity: int) -> int:
-    """Booked minutes of a lot of ``quantity`` pieces: setup + ceil(q * mpp / speed)."""
-    return lot_setup_min(resource, step) + resource.run_min(quantity, step.minutes_per_piece)
+    """Booked minutes of a lot of ``quantity`` pieces: setup + ceil(q * mpp / speed), or
+    setup + ceil(q * the step's own minutes per piece on this resource) when it names one."""
+    return lot_setup_min(resource, step) + resource.run_min_of(quantity, step)
 
 
 def lot_price(order: Order, resource: Resource, step: Step,
@@ -31,3 +32,11 @@ def lot_price(order: Order, resource: Resource, step: Step,
     """Mode and cost in CNY the order pays for this lot (None: resource lacks the order's mode)."""
     return resolve_mode(order, resource, step, quantity,
                         lot_duration_min(resource, step, quantity))
+
+
+def minutes_per_piece_at_speed_1(resource: Resource, step: Step) -> tuple[float, float]:
+    """(minutes per piece, speed) a lot of ``step`` runs at on ``resource``: the step's own cycle
+    time there at speed 1 when it names one (docs/formats.md), else the step's at the
+    resource's speed."""
+    own = step.own_minutes_per_piece(resource.id)
+    return (step.minutes_per_piece, resource.speed) if own is None else (own, 1.0)

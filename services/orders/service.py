@@ -54,9 +54,20 @@ def check_due(order_in: OrderIn, *, now: datetime) -> None:
                                        f"{format_utc(order_in.due)}")
 
 
+def check_storable(order_in: OrderIn) -> None:
+    """Refuse the step extensions the order table does not store yet (per-resource cycle
+    times, ``only_on``: docs/formats.md): storing the order without them would lose them."""
+    for i, step in enumerate(order_in.steps):
+        for key in ("minutes_per_piece_on", "only_on"):
+            if getattr(step, key):
+                raise InvalidError(f"body.steps.{i}.{key}", "is not stored by the API yet "
+                                   "(scenario files for `sharefab match` take it)")
+
+
 def create(session: Session, *, order_in: OrderIn, position: int | None = None,
            org_id: str | None = None) -> Order:
     """Store a new order; ``org_id`` is the SME organisation posting it."""
+    check_storable(order_in)
     if session.get(Order, order_in.id) is not None:
         raise ConflictError(f"order {order_in.id!r} already exists")
     order = Order(id=order_in.id, status=OrderState.NEW.value, org_id=org_id,
@@ -69,6 +80,7 @@ def create(session: Session, *, order_in: OrderIn, position: int | None = None,
 
 def replace(session: Session, *, order: Order, order_in: OrderIn) -> Order:
     """Overwrite an order that nothing is booked on yet (scenario merge)."""
+    check_storable(order_in)
     if order.status not in OPEN_STATES:
         raise ConflictError(f"order {order.id!r} is {order.status}; it cannot be replaced")
     order.steps.clear()

@@ -22,6 +22,7 @@ from domain.model import (
     Plan,
     Resource,
     Scenario,
+    Step,
 )
 
 
@@ -36,8 +37,12 @@ def _road_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return round(2 * 6371.0088 * math.asin(math.sqrt(h)) * 1.3, 1)
 
 
-def _duration(resource: Resource, setup_step: int, mpp: float, q: int) -> int:
-    return max(resource.setup_min, setup_step) + math.ceil(round(q * mpp / resource.speed, 6))
+def _duration(resource: Resource, step: Step, q: int) -> int:
+    """Setup + ceil(q * mpp / speed); a step's own cycle time on the resource replaces
+    mpp / speed (docs/formats.md, extension)."""
+    own = dict(step.minutes_per_piece_on).get(resource.id)
+    run = q * step.minutes_per_piece / resource.speed if own is None else q * own
+    return max(resource.setup_min, step.setup_min) + math.ceil(round(run, 6))
 
 
 def _prices(resource: Resource, order: Order, step_id: str, q: int,
@@ -127,6 +132,8 @@ def _check_order(scenario: Scenario, order: Order, op: OrderPlan,
             errors.append(f"{tag}: factory {a.factory} does not own the resource")
         if r.process != s.process:
             errors.append(f"{tag}: resource does {r.process}, step needs {s.process}")
+        if s.only_on and r.id not in s.only_on:
+            errors.append(f"{tag}: step may only run on {', '.join(s.only_on)}")
         if r.materials and order.material not in r.materials:
             errors.append(f"{tag}: resource cannot work {order.material}")
         if not set(order.certifications) <= set(fac.certifications):
@@ -136,7 +143,7 @@ def _check_order(scenario: Scenario, order: Order, op: OrderPlan,
         if a.quantity < floor:
             errors.append(f"{tag}: lot of {a.quantity} below min_lot {floor}")
         start, end = _minutes(origin, a.start), _minutes(origin, a.end)
-        want = _duration(r, s.setup_min, s.minutes_per_piece, a.quantity)
+        want = _duration(r, s, a.quantity)
         if abs((end - start) - want) > 1e-6:
             errors.append(f"{tag}: lasts {end - start} min, rule says {want}")
         if not any(w.start <= a.start and a.end <= w.end for w in r.windows):
