@@ -65,7 +65,8 @@ typecheck: $(VENV)/.installed-dev
 unit: $(VENV)/.installed-dev
 	$(BIN)/pytest
 
-## bench: run the benchmarks and rewrite BENCHMARKS.md (takes tens of minutes)
+## bench: run the benchmarks and rewrite BENCHMARKS.md (hours on 2 cores: the market simulation
+## alone is 5 seeds x 3 policies of 5,000 orders; `python -m bench.run_all --only NAME` runs one)
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.run_all
 

@@ -4,7 +4,7 @@ Each benchmark module writes its own markdown section to ``bench/results/<name>.
 script runs them in order and stitches the sections under a header that says where and when
 the numbers were measured, so figures from different machines never mix silently.
 
-    python -m bench.run_all                 # everything (tens of minutes)
+    python -m bench.run_all                 # everything (hours on 2 cores)
     python -m bench.run_all --only fjsp     # one benchmark, then re-render
     python -m bench.run_all --render-only   # re-render from the stored sections
 """
