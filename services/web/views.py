@@ -1,18 +1,22 @@
 """The web app's routes: ``/app`` and its pages, and ``/static`` for their assets.
 
-The pages are static HTML: they carry no data and need no credentials (the policy table marks
-them public). Every figure on a page comes from an API call the page makes with the signed-in
-user's token, so a page can never show more than the API allows that user. ``/app`` itself
-only sends the browser on: the client reads ``/me`` and opens the page of the user's role.
+The pages carry no data and need no credentials (the policy table marks them public). The four
+role pages share one frame (``pages/_role_page.html``: assets, header, language switch, notice
+box) through Jinja2 inheritance; each is rendered once and then served from memory. Every
+figure on a page comes from an API call the page makes with the signed-in user's token, so a
+page can never show more than the API allows that user. ``/app`` itself only sends the browser
+on: the client reads ``/me`` and opens the page of the user's role.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from services.core.errors import NotFoundError
 
@@ -23,6 +27,8 @@ STATIC_DIR = HERE / "static"
 PAGES = ("login", "park", "sme", "factory", "analyst")
 
 router = APIRouter(include_in_schema=False)
+_TEMPLATES = Environment(loader=FileSystemLoader(PAGES_DIR), autoescape=select_autoescape(["html"]),
+                         undefined=StrictUndefined, keep_trailing_newline=True)
 
 
 def page_path(name: str) -> Path:
@@ -33,6 +39,13 @@ def page_path(name: str) -> Path:
     return path
 
 
+@lru_cache(maxsize=len(PAGES))
+def render_page(name: str) -> str:
+    """Page ``name`` as the browser gets it (the pages hold no data, so once is enough)."""
+    page_path(name)
+    return _TEMPLATES.get_template(f"{name}.html").render()
+
+
 @router.get("/app")
 def app_home() -> FileResponse:
     """The role chooser: a tiny page that reads /me and opens the role's page."""
@@ -40,10 +53,9 @@ def app_home() -> FileResponse:
 
 
 def _page_route(name: str) -> None:
-    def serve() -> FileResponse:
+    def serve() -> HTMLResponse:
         # no-cache: a new release's page is picked up at once (assets are small)
-        return FileResponse(page_path(name), media_type="text/html",
-                            headers={"Cache-Control": "no-cache"})
+        return HTMLResponse(render_page(name), headers={"Cache-Control": "no-cache"})
 
     serve.__name__ = f"page_{name}"
     router.add_api_route(f"/app/{name}", serve, methods=["GET"], include_in_schema=False)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from services.web.views import PAGES_DIR, STATIC_DIR
+from services.web.views import PAGES, PAGES_DIR, STATIC_DIR, render_page
 
 LOCALES = STATIC_DIR / "locales"
 LANGS = ("zh-CN", "en")
@@ -47,14 +47,17 @@ def _names() -> list[str]:
 
 
 def _sources() -> list[Path]:
-    return sorted([*PAGES_DIR.glob("*.html"), *STATIC_DIR.glob("*.js")])
+    # _role_page.html is the pages' shared frame: its keys are read through the rendered pages
+    return sorted([*(p for p in PAGES_DIR.glob("*.html") if not p.name.startswith("_")),
+                   *STATIC_DIR.glob("*.js")])
 
 
 def used_keys() -> dict[str, set[str]]:
     """Every literal key, with the files that use it."""
     out: dict[str, set[str]] = {}
     for path in _sources():
-        text = path.read_text(encoding="utf-8")
+        text = (render_page(path.stem) if path.suffix == ".html" and path.stem in PAGES
+                else path.read_text(encoding="utf-8"))
         for key in {*_ATTR.findall(text), *_CALL.findall(text)}:
             out.setdefault(key, set()).add(path.name)
     return out

@@ -253,22 +253,27 @@
     return {close: function () { closed = true; if (controller) { controller.abort(); } }};
   };
 
-  /* Small DOM helper: el("td", {class: "num"}, "text" | node | [..]). */
-  sharefab.el = function (tag, attrs, children) {
+  /* Small DOM helper: el("td", {class: "num"}, "text", node, [more, nodes]...). Attributes that
+     are null, undefined or false are left out and true is a bare attribute; on* functions become
+     listeners; children may be strings, numbers, nodes or arrays of them. */
+  sharefab.el = function (tag, attrs) {
     var node = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (k) {
-      if (k === "text") { node.textContent = attrs[k]; }
-      else if (k.indexOf("on") === 0 && typeof attrs[k] === "function") {
-        node.addEventListener(k.slice(2), attrs[k]);
-      } else if (attrs[k] !== null && attrs[k] !== undefined && attrs[k] !== false) {
-        node.setAttribute(k, attrs[k]);
-      }
+      var v = attrs[k];
+      if (v === null || v === undefined || v === false) { return; }
+      if (k === "text") { node.textContent = v; }
+      else if (k === "class") { node.className = v; }
+      else if (k.indexOf("on") === 0 && typeof v === "function") {
+        node.addEventListener(k.slice(2), v);
+      } else { node.setAttribute(k, v === true ? "" : v); }
     });
-    [].concat(children === undefined ? [] : children).forEach(function (c) {
-      if (c === null || c === undefined) { return; }
-      node.appendChild(typeof c === "string" || typeof c === "number"
-        ? document.createTextNode(String(c)) : c);
-    });
+    (function add(items) {
+      items.forEach(function (c) {
+        if (c === null || c === undefined) { return; }
+        if (Array.isArray(c)) { add(c); return; }
+        node.appendChild(c instanceof Node ? c : document.createTextNode(String(c)));
+      });
+    })([].slice.call(arguments, 2));
     return node;
   };
 

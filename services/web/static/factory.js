@@ -16,18 +16,7 @@
     canWrite: false,  // a viewer only reads: no answers, no reports, no edits
   };
 
-  function facEl(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v === null || v === undefined || v === false) continue;
-      if (k === "class") node.className = v;
-      else if (k === "text") node.textContent = v;
-      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-      else node.setAttribute(k, v === true ? "" : v);
-    }
-    for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(c));
-    return node;
-  }
+  const facEl = sharefab.el;  // the shell's DOM helper
 
   function facError(box, err) {
     if (!err) { box.hidden = true; box.textContent = ""; return; }

@@ -19,18 +19,7 @@
 
   // ---- small helpers (the page's own; prefixed so they never clash with the shell's) -----
 
-  function smeEl(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v === null || v === undefined || v === false) continue;
-      if (k === "class") node.className = v;
-      else if (k === "text") node.textContent = v;
-      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-      else node.setAttribute(k, v === true ? "" : v);
-    }
-    for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(c));
-    return node;
-  }
+  const smeEl = sharefab.el;  // the shell's DOM helper
 
   function smeShowError(target, err) {
     const box = $(target);
