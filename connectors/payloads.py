@@ -103,6 +103,13 @@ class WorkOrderPayload(Envelope):
     # hand already, or none delivered yet.
     input_at: UtcDatetime | None = None
     cancelled: bool = False
+    # What the factory needs to make its step, from the order (extensions, None for bookings
+    # imported without a plan): the material, the step's process and its times. Never the
+    # order's value, its other steps or other factories' lots.
+    material: Id | None = None
+    process: Id | None = None
+    minutes_per_piece: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    setup_min: Annotated[int, Field(ge=0)] | None = None
 
 
 class RejectedPayload(BaseModel):

@@ -281,12 +281,13 @@ def read_all(session: Session, rows: Sequence[Booking]) -> list[BookingRead]:
         .where(Resource.id.in_(ids)))}
     reads = [to_read(b, park=owners[b.resource_id][0], factory=owners[b.resource_id][1])
              for b in rows]
-    return _with_step_facts(session, reads)
+    return with_step_facts(session, reads)
 
 
-def _with_step_facts(session: Session, reads: list[BookingRead]) -> list[BookingRead]:
-    """Each lot with its order's material and its own step's process and times (one query)."""
-    order_ids = {r.order for r in reads if r.order is not None}
+def with_step_facts(session: Session, reads: list[BookingRead]) -> list[BookingRead]:
+    """Each lot with its order's material and its own step's process and times (one query):
+    what the factory's lot view and its work orders carry."""
+    order_ids = {r.order for r in reads if r.order is not None and r.process is None}
     if not order_ids:
         return reads
     rows = session.execute(

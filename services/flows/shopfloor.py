@@ -253,8 +253,9 @@ DELIVERED = (BookingState.DONE.value, BookingState.CANCELLED.value)
 
 
 def with_inputs(session: Session, rows: list[BookingRead]) -> list[BookingRead]:
-    """``rows`` with ``input_ready`` and ``input_at`` set: the good input pieces delivered to
-    each lot so far, and when they are at its factory.
+    """``rows`` as work orders: with ``input_ready`` and ``input_at`` set (the good input pieces
+    delivered to each lot so far, and when they are at its factory) and the step's facts
+    (material, process, times) where a row lacks them.
 
     A step's delivered pieces (the finished lots of the steps it comes after, the fewest of
     them) are handed to its lots in start order, each up to its quantity. A first step's
@@ -262,7 +263,7 @@ def with_inputs(session: Session, rows: list[BookingRead]) -> list[BookingRead]:
     """
     out: list[BookingRead] = []
     cache: dict[str, dict[str, tuple[int, datetime | None]]] = {}
-    for row in rows:
+    for row in booking_service.with_step_facts(session, rows):
         if row.order is None or row.step is None:
             out.append(row)
             continue

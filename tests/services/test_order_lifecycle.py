@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
+from connectors.payloads import WorkOrderPayload
 from services import bookings
+from services.bookings.dispatch import work_order_fields
 from services.core.db import session_scope
 from services.orders import lifecycle
 from services.orders import service as order_service
@@ -168,3 +170,24 @@ def test_expiry__lapsed_offers_expire_the_order_which_may_be_quoted_again(client
     _quote(client, "O0")  # asked again: offers at the new time
     assert client.get("/orders/O0").json()["status"] == "quoted"
     assert _types(client, "O0") == ["quoted", "expired", "quoted"]
+
+
+def test_work_orders__carry_the_steps_material_process_and_times(client):
+    # What a factory needs to make its step travels with the work order (as with its lot view),
+    # and nothing of the order beyond that: no value, no other steps.
+    _market(client)
+    dispatcher = _Dispatcher()
+    client.app.state.dispatcher = dispatcher
+    order = client.get("/orders/O0").json()
+    offer = _quote(client, "O0")[0]
+    assert client.post(f"/quotes/{offer['id']}/accept").status_code == 201
+    assert dispatcher.sent, "accepting sent no work order"
+    step = order["steps"][0]
+    for row in dispatcher.sent:
+        payload = work_order_fields(row)
+        assert (payload["material"], payload["process"]) == (order["material"], step["process"])
+        assert (payload["minutes_per_piece"], payload["setup_min"]) == (
+            step["minutes_per_piece"], step["setup_min"])
+        assert not {"value", "steps"} & set(payload)  # and nothing of the order beyond that
+        payload.pop("park")  # the topic's, not the payload's
+        WorkOrderPayload.model_validate({**payload, "ts": row.start, "seq": 1}, strict=False)
