@@ -20,7 +20,6 @@ client address.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
@@ -39,19 +38,6 @@ from services.auth.callers import CallerDirectory, CallerKeys, bearer_token, by_
 EXEMPT = frozenset({"/healthz", "/readyz", "/metrics"})
 QUOTE_PATH = re.compile(r"^/orders/[^/]+/quotes/?$")
 MAX_TENANTS = 100_000  # buckets kept; the least recently seen are forgotten first
-
-
-def tenant_key(scope: Scope) -> str:
-    """A label for a request's raw credentials (a hash, never the secret), else its address.
-
-    Not what the limits count by any more: that is ``BackPressure._caller_keys`` (the
-    authenticated API key / account and organisation, services.auth.callers).
-    """
-    for name, value in scope.get("headers", []):
-        if name == b"authorization" and value:
-            return "auth:" + hashlib.sha256(value).hexdigest()[:16]
-    client = scope.get("client")
-    return f"ip:{client[0]}" if client else "ip:unknown"
 
 
 class TokenBuckets:

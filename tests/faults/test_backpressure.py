@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from matching import engine as matching_engine
 from services.api.app import create_app
-from services.api.backpressure import TokenBuckets, tenant_key
+from services.api.backpressure import TokenBuckets
 from services.live.memory import InMemoryLiveStore
 from tests.services import builders as b
 from tests.services.auth_helpers import as_platform, bearer, grant
@@ -113,11 +113,3 @@ def test_token_bucket_refills_at_its_rate():
     assert buckets.take("a", now=0.0) == 0.5
     assert buckets.take("a", now=0.6) == 0.0  # 1.2 tokens after 0.6 s
     assert buckets.take("b", now=0.6) == 0.0  # another tenant's bucket is full
-
-
-def test_tenant_key_hashes_credentials_never_keeps_them():
-    scope = {"headers": [(b"authorization", b"Bearer secret-key")], "client": ("1.2.3.4", 1)}
-    key = tenant_key(scope)
-    assert key.startswith("auth:")
-    assert "secret" not in key
-    assert tenant_key({"headers": [], "client": ("1.2.3.4", 1)}) == "ip:1.2.3.4"
