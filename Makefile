@@ -1,5 +1,5 @@
 # The two set-up commands of the README: `make run` and `make test`. Everything a fresh clone
-# needs is installed from here; nothing is assumed to be on the machine but python3.
+# needs is installed from here; the machine needs python3, make and npm (and apt-get for the browser).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
