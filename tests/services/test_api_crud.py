@@ -100,7 +100,13 @@ def test_order__create_get_and_filter_by_status(client):
     assert created.status_code == 201, created.text
     got = client.get("/orders/O1").json()
     assert got["status"] == "new"
-    assert {k: got[k] for k in doc} == doc
+    steps = got.pop("steps")
+    assert {k: got[k] for k in doc if k != "steps"} == {k: v for k, v in doc.items()
+                                                         if k != "steps"}
+    # A read shows the step extensions too (docs/formats.md), empty for an order without them.
+    assert [{k: s[k] for k in sent} for s, sent in zip(steps, doc["steps"], strict=True)] == \
+        doc["steps"]
+    assert all(s["minutes_per_piece_on"] == {} and s["only_on"] == [] for s in steps)
     assert [o["id"] for o in client.get("/orders", params={"status": "new"}).json()] == ["O1"]
     assert client.get("/orders", params={"status": "booked"}).json() == []
 
