@@ -7,7 +7,10 @@ the test is skipped with the reason shown (pytest -ra prints it).
 from __future__ import annotations
 
 import os
+import re
 import socket
+import time
+from collections.abc import Iterator
 from urllib.parse import urlparse
 
 import pytest
@@ -51,6 +54,47 @@ def redis_url() -> str:
     return require_server("Redis", REDIS_URL, 6379)
 
 
+# The park ids the tests make up (``f"P{uuid4().hex[:8]}"``): their retained messages are the
+# tests' own and are cleared, never anybody else's.
+_TEST_PARK = re.compile(r"^P[0-9a-f]{8}$")
+
+
+def clear_test_retained(url: str, *, listen_s: float = 1.0) -> int:
+    """Delete the retained messages that earlier test runs' gateways left on the broker.
+
+    They pile up on a long-lived broker, and each one is replayed to every new ingest when it
+    subscribes: enough of them use up the ingest's lookup budget for unknown ids, so a test's
+    own new factory could be refused as unknown. Returns how many were cleared.
+    """
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    parsed = urlparse(url)
+    topics: list[str] = []
+
+    def on_message(_client: object, _userdata: object, msg: mqtt.MQTTMessage) -> None:
+        parts = msg.topic.split("/")
+        if msg.retain and msg.payload and len(parts) > 2 and _TEST_PARK.match(parts[2]):
+            topics.append(msg.topic)
+
+    client = mqtt.Client(CallbackAPIVersion.VERSION2)
+    client.on_message = on_message
+    client.connect(parsed.hostname or "127.0.0.1", parsed.port or 1883)
+    client.loop_start()
+    try:
+        client.subscribe("sharefab/v1/#", qos=0)
+        time.sleep(listen_s)
+        for topic in topics:
+            client.publish(topic, b"", qos=1, retain=True).wait_for_publish(timeout=5)
+    finally:
+        client.loop_stop()
+        client.disconnect()
+    return len(topics)
+
+
 @pytest.fixture(scope="session")
-def mqtt_url() -> str:
-    return require_server("Mosquitto", MQTT_URL, 1883)
+def mqtt_url() -> Iterator[str]:
+    url = require_server("Mosquitto", MQTT_URL, 1883)
+    clear_test_retained(url)
+    yield url
+    clear_test_retained(url)
