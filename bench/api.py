@@ -77,9 +77,10 @@ def _database(backend: str, workdir: Path) -> Iterator[str]:
         yield url
 
 
-def _postgres_up() -> bool:
+def postgres_reachable(url: str = POSTGRES_URL) -> bool:
+    """Whether a PostgreSQL answers at ``url`` within 2 s (the benches measure it only then)."""
     try:
-        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 2})
+        engine = create_engine(url, connect_args={"connect_timeout": 2})
         with engine.connect():
             pass
         engine.dispose()
@@ -151,7 +152,7 @@ def run(sizes: tuple[int, ...] = (1000, 5000), requests: int = 300, accepts: int
         workdir: Path = Path("var/bench"),
         markdown: Path | None = RESULTS / "api.md") -> list[dict[str, Any]]:
     workdir.mkdir(parents=True, exist_ok=True)
-    chosen = [b for b in backends if b != "postgres" or _postgres_up()]
+    chosen = [b for b in backends if b != "postgres" or postgres_reachable()]
     rows = [measure(b, n, requests, accepts, seed, workdir) for n in sizes for b in chosen]
     if markdown is not None:
         markdown.parent.mkdir(parents=True, exist_ok=True)

@@ -40,8 +40,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, select
+from sqlalchemy import select
 
+from bench.api import postgres_reachable
 from bench.market_gen import generate
 from bench.market_load import load
 from domain.model import OrderStatus
@@ -75,24 +76,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _reachable(url: str) -> bool:
-    try:
-        engine = create_engine(url, connect_args={"connect_timeout": 2})
-        with engine.connect():
-            pass
-        engine.dispose()
-        return True
-    except Exception:
-        return False
-
-
 @contextmanager
 def backend(workdir: Path, production: bool = True) -> Iterator[Backend]:
     """A fresh database (a PostgreSQL schema dropped afterwards, or a SQLite file) and Redis.
 
     With CI=true a missing PostgreSQL is a failure, never a quiet fall-back to SQLite.
     """
-    if production and _reachable(POSTGRES_URL):
+    if production and postgres_reachable(POSTGRES_URL):
         with scratch_schema(POSTGRES_URL, prefix="benchquote") as url:
             yield Backend("PostgreSQL + Redis", url, REDIS_URL)
         return
