@@ -1,8 +1,9 @@
 """The web app's routes: ``/app`` and its pages, and ``/static`` for their assets.
 
-The pages carry no data and need no credentials (the policy table marks them public). The four
-role pages share one frame (``pages/_role_page.html``: assets, header, language switch, notice
-box) through Jinja2 inheritance; each is rendered once and then served from memory. Every
+The pages carry no data and need no credentials (the policy table marks them public). Every
+page extends ``pages/_page.html`` (the shared head and assets), and the four role pages its
+frame ``pages/_role_page.html`` (header, language switch, notice box), through Jinja2
+inheritance; each is rendered once and then served from memory. Every
 figure on a page comes from an API call the page makes with the signed-in user's token, so a
 page can never show more than the API allows that user. ``/app`` itself only sends the browser
 on: the client reads ``/me`` and opens the page of the user's role.
@@ -14,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -39,17 +40,22 @@ def page_path(name: str) -> Path:
     return path
 
 
-@lru_cache(maxsize=len(PAGES))
+@lru_cache(maxsize=len(PAGES) + 1)
+def _render(template: str) -> str:
+    """A template as the browser gets it (the pages hold no data, so once is enough)."""
+    return _TEMPLATES.get_template(template).render()
+
+
 def render_page(name: str) -> str:
-    """Page ``name`` as the browser gets it (the pages hold no data, so once is enough)."""
+    """Page ``name`` of the contract as the browser gets it."""
     page_path(name)
-    return _TEMPLATES.get_template(f"{name}.html").render()
+    return _render(f"{name}.html")
 
 
 @router.get("/app")
-def app_home() -> FileResponse:
+def app_home() -> HTMLResponse:
     """The role chooser: a tiny page that reads /me and opens the role's page."""
-    return FileResponse(PAGES_DIR / "home.html", media_type="text/html")
+    return HTMLResponse(_render("home.html"), headers={"Cache-Control": "no-cache"})
 
 
 def _page_route(name: str) -> None:
