@@ -103,3 +103,23 @@ def test_gives_up_after_give_up_s(address: BrokerAddress) -> None:
     finally:
         client.disconnect()
         client.loop_stop()
+
+
+def test_unrouted__uses_no_private_name_of_paho() -> None:
+    """The client keeps its own books (mids, held messages) through paho's public API only,
+    so paho can be upgraded (pyproject.toml no longer caps it): no ``self._x`` or
+    ``super()._x`` it uses may be one of paho's own private names."""
+    import ast
+    from pathlib import Path
+
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    import connectors.unrouted as unrouted
+
+    tree = ast.parse(Path(unrouted.__file__).read_text(encoding="utf-8"))
+    paho_private = {n for n in dir(mqtt.Client) if n.startswith("_") and not n.startswith("__")}
+    paho_private |= set(vars(mqtt.Client(CallbackAPIVersion.VERSION2)))
+    used = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)
+            and node.attr.startswith("_") and not node.attr.startswith("__")}
+    assert used & paho_private == set()
+    assert "_out_messages" in paho_private  # the probe knows paho's internals
