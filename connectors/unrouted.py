@@ -166,12 +166,16 @@ class RedeliveringClient(mqtt.Client):
 
     def _connected(self, client: mqtt.Client, userdata: Any, *args: Any) -> None:
         """Network thread, before paho re-sends what was in flight: note that backlog."""
-        user = self._user_on_connect
-        if user is not None:
-            user(client, userdata, *args)
-        reason = args[1] if len(args) > 1 else None
-        if reason is not None and getattr(reason, "is_failure", False):
-            return
+        try:
+            user = self._user_on_connect
+            if user is not None:
+                user(client, userdata, *args)
+        finally:  # a failing user callback must not leave the gate shut for good
+            reason = args[1] if len(args) > 1 else None
+            if reason is None or not getattr(reason, "is_failure", False):
+                self._note_backlog()
+
+    def _note_backlog(self) -> None:
         with self._cond:
             self._connects += 1
             connects = self._connects
