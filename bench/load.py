@@ -222,6 +222,7 @@ def run(*, resources: int = 1000, users: int = 30, duration_s: int = 60,
                                      "parks": sorted({f.park for f in market.factories})}))
     rds = redis.Redis.from_url(REDIS, decode_responses=True)
     load_before = os.getloadavg()
+    bench_started = time.perf_counter()
     with scratch_schema(POSTGRES, prefix="load") as db_url, \
             production_shape(db_url, prefix, group, port) as pids:
         token = _platform_token(db_url)
@@ -263,7 +264,9 @@ def run(*, resources: int = 1000, users: int = 30, duration_s: int = 60,
               "unloaded_ms": unloaded,
               "failures": failures, "load_before": [round(x, 1) for x in load_before],
               "load_after": [round(x, 1) for x in os.getloadavg()],
-              "quotes_solved": _metric_sum(metrics, "sharefab_quote_solve_seconds_count")}
+              "quotes_solved": _metric_sum(metrics, "sharefab_quote_solve_seconds_count"),
+              "bench_wall_s": round(time.perf_counter() - bench_started, 1),
+              "measured": f"{datetime.now(UTC):%Y-%m-%d %H:%M}"}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "load.md").write_text(render(result), encoding="utf-8")
     (RESULTS / "load.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
@@ -317,19 +320,64 @@ def _read_failures(path: Path) -> list[dict[str, Any]]:
                 for r in csv.DictReader(fh)]
 
 
+def refusals(failures: list[dict[str, Any]]) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    """The 429s by guard (``rate``, ``quotes``, ``queue``; "429" alone: an older locustfile)
+    and every other failure, which the issue allows none of."""
+    by_guard: dict[str, int] = {}
+    errors = []
+    for f in failures:
+        text = str(f["error"])
+        if "429" in text:
+            guard = text.split("429", 1)[1].strip(" ')\"") or "unnamed"
+            by_guard[guard] = by_guard.get(guard, 0) + int(f["count"])
+        else:
+            errors.append(f)
+    return by_guard, errors
+
+
+def saturation(r: dict[str, Any], cores: int | None = None) -> list[str]:
+    """What ran out first, then what else did, from the run's own figures (most certain
+    first): the machine's CPU, our processes' CPU, the quote slots, the matchers, the ingest."""
+    cores = cores or os.cpu_count() or 1
+    used = sum(r["cpu_cores"].values())
+    found = []
+    if r["load_before"][0] >= cores:
+        found.append(f"the machine's CPU: 1-minute load {r['load_before'][0]} on {cores} cores "
+                     f"before the run (other work), our processes got {used:.2f} cores")
+    elif used >= 0.8 * cores:
+        found.append(f"CPU: our processes used {used:.2f} of {cores} cores")
+    by_guard, _ = refusals(r["failures"])
+    if by_guard.get("quotes"):
+        found.append(f"the API's solver slots for quotes solved on the spot (wait=true): "
+                     f"{by_guard['quotes']} refused with 429 (quote_tenant_max per process; "
+                     f"every Locust SME shares one tenant)")
+    if by_guard.get("rate"):
+        found.append(f"the rate limit: {by_guard['rate']} requests refused with 429")
+    if by_guard.get("queue") or r["quote_backlog"]:
+        found.append(f"the matcher workers: {r['quote_backlog']} of {r['quote_requests']} "
+                     f"queued requests still waiting at the end, {by_guard.get('queue', 0)} "
+                     f"refused (match_queue_max)")
+    if r["mqtt_sent"] and r["mqtt_ingested"] < 0.95 * r["mqtt_sent"]:
+        found.append(f"the ingest: {r['mqtt_ingested']} of {r['mqtt_sent']} messages counted "
+                     f"2 s after the end")
+    return found or ["nothing measured here: no guard refused, no backlog, CPU to spare"]
+
+
 def render(r: dict[str, Any]) -> str:
-    provoked = sum(f["count"] for f in r["failures"] if "429" in f["error"])
-    errors = [f for f in r["failures"] if "429" not in f["error"]]
+    by_guard, errors = refusals(r["failures"])
+    provoked = sum(by_guard.values())
     lines = [
         "## Load: the production shape under the realistic mix (issue 12)",
         "",
-        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `sharefab bench load`: 2 API "
+        f"Measured {r.get('measured', f'{datetime.now(UTC):%Y-%m-%d %H:%M}')} UTC by "
+        f"`sharefab bench load`: 2 API "
         f"processes (`sharefab serve --workers 2`), 2 ingest and 2 matcher workers on the "
         f"local PostgreSQL, Redis and Mosquitto; {r['resources']} resources; Locust headless "
         f"with {r['users']} users (SMEs 2 : park dashboards 3) for {r['duration_s']} s; "
         f"gateways publishing {r['mqtt_rate_hz']:g} msg/s. The machine's 2 cores were shared "
         f"with other work: load average {r['load_before'][0]} before, "
-        f"{r['load_after'][0]} after.",
+        f"{r['load_after'][0]} after."
+        + (f" The whole bench took {r['bench_wall_s']:.0f} s." if r.get("bench_wall_s") else ""),
         "",
         "| endpoint | requests | req/s | p50 ms | p95 ms | p99 ms | failures | unloaded "
         "median ms | p95 / unloaded |",
@@ -344,8 +392,10 @@ def render(r: dict[str, Any]) -> str:
                      f"{ratio} |")
     lines += [
         "",
-        f"- Refused with 429 (back-pressure, provoked): {provoked}; other errors: "
-        f"{sum(f['count'] for f in errors)}"
+        f"- Refused with 429 (back-pressure, provoked): {provoked}"
+        + (f" ({', '.join(f'{g}: {n}' for g, n in sorted(by_guard.items()))})"
+           if by_guard else "")
+        + f"; other errors: {sum(f['count'] for f in errors)}"
         + ("".join(f"\n  - {f['name']}: {f['error']} x{f['count']}" for f in errors)),
         f"- MQTT: {r['mqtt_sent']} messages published, {r['mqtt_ingested']} counted by the "
         f"ingest workers ({r['mqtt_ingested'] / r['duration_s']:.0f} msg/s)",
@@ -354,15 +404,26 @@ def render(r: dict[str, Any]) -> str:
         f"spot: {r['quotes_solved']:.0f}",
         "- CPU used per role (cores, averaged over the run): "
         + ", ".join(f"{k} {v}" for k, v in r["cpu_cores"].items()),
+        "- Saturates first: " + "; then ".join(saturation(r)),
         "",
     ]
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
-    result = run()
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--render-only", action="store_true",
+                        help="re-render load.md from the stored load.json")
+    args = parser.parse_args([] if argv is None else argv)  # run_all: main()
+    if args.render_only:
+        result = json.loads((RESULTS / "load.json").read_text(encoding="utf-8"))
+        (RESULTS / "load.md").write_text(render(result), encoding="utf-8")
+    else:
+        result = run()
     print(render(result))
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

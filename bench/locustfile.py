@@ -2,7 +2,9 @@
 
 Run only by ``bench/load.py`` (headless, against 127.0.0.1, bounded in time). It reads the
 order templates and park ids the driver wrote to ``SHAREFAB_LOAD_SEED`` (JSON). A 429 is marked
-a failure with the message "429" so the driver can tell provoked refusals from real errors.
+a failure with the message "429 <guard>" (``rate``, ``quotes`` or ``queue``: the field of its
+body, services/api/backpressure.py) so the driver can tell provoked refusals from real errors
+and say which guard refused; anything else keeps its status and the start of its body.
 """
 
 from __future__ import annotations
@@ -24,9 +26,17 @@ def _check(response: Any, *ok: int) -> None:
     if response.status_code in ok:
         response.success()
     elif response.status_code == 429:
-        response.failure("429")
+        response.failure(f"429 {_guard(response)}")
     else:
         response.failure(f"{response.status_code}: {response.text[:120]}")
+
+
+def _guard(response: Any) -> str:
+    """Which back-pressure guard refused: the 429 body's first error field."""
+    try:
+        return str(response.json()["errors"][0]["field"])
+    except (ValueError, KeyError, IndexError, TypeError):
+        return "unknown"
 
 
 class Sme(HttpUser):

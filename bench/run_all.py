@@ -22,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
-ORDER = ("fjsp", "quote", "multiorder", "ingest", "api", "sim", "load")
+ORDER = ("fjsp", "quote", "multiorder", "ingest", "api", "stall", "sim", "load")
 
 
 def _cpu_model() -> str:

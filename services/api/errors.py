@@ -10,8 +10,12 @@ nothing was half done (the request's transaction rolled back).
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
+from anyio import to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -24,6 +28,49 @@ from services.core.errors import ConflictError, InvalidError, NotFoundError
 
 log = logging.getLogger(__name__)
 _MAX_ERRORS = 20
+# One warning per dependency per this many seconds while it stays down (with the count of the
+# 503s in between): an outage answers hundreds of requests a second, and a log line each
+# (written on the event loop) slowed the requests that need no Redis (bench/stall.py).
+OUTAGE_LOG_EVERY_S = 10.0
+
+
+class OutageLog:
+    """Rate-limited warnings for a dependency that is down: the first 503 is logged at once,
+    the next ones are counted and summed up in one line at most every ``every_s``."""
+
+    def __init__(self, every_s: float = OUTAGE_LOG_EVERY_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.every_s, self.clock = every_s, clock
+        self._lock = threading.Lock()
+        self._last: dict[str, float] = {}
+        self._quiet: dict[str, int] = {}
+
+    def warn(self, dependency: str, message: str, *args: object) -> bool:
+        """Log ``message`` unless ``dependency`` was logged less than ``every_s`` ago; True
+        when it was logged."""
+        now = self.clock()
+        with self._lock:
+            if now - self._last.get(dependency, -self.every_s) < self.every_s:
+                self._quiet[dependency] = self._quiet.get(dependency, 0) + 1
+                return False
+            self._last[dependency] = now
+            quiet = self._quiet.pop(dependency, 0)
+        suffix = f" ({quiet} more 503s since the last warning)" if quiet else ""
+        log.warning(message + suffix, *args)
+        return True
+
+
+async def _free_off_loop(exc: BaseException) -> None:
+    """Drop the failed request's traceback in a worker thread, not on the event loop.
+
+    Its frames hold what the route had read before the dependency failed (hundreds of ORM
+    rows for ``GET /resources``); Starlette frees them by clearing the traceback on the event
+    loop, which then stood still for every request, ``GET /orders`` included, while a Redis
+    stall turned each Redis-backed request into a 503 (py-spy: a quarter of the loop's time).
+    """
+    held = [exc.__traceback__]
+    exc.__traceback__ = None
+    await to_thread.run_sync(held.clear)
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -53,6 +100,9 @@ def _answer(status: int, errors: list[dict[str, str]]) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
+    outages = OutageLog()
+    app.state.outage_log = outages
+
     @app.exception_handler(RequestValidationError)
     async def _request_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         return _answer(422, compact(list(exc.errors())))
@@ -88,17 +138,20 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     async def _busy(_: Request, exc: OperationalError) -> JSONResponse:
-        log.warning("database busy or unavailable: %s", exc.orig)
+        outages.warn("database", "database busy or unavailable: %s", exc.orig)
+        await _free_off_loop(exc)
         return unavailable("database", "database busy or unavailable; retry")
 
     @app.exception_handler(PoolTimeoutError)
     async def _pool_exhausted(_: Request, exc: PoolTimeoutError) -> JSONResponse:
-        log.warning("no database connection free: %s", exc)
+        outages.warn("database pool", "no database connection free: %s", exc)
+        await _free_off_loop(exc)
         return unavailable("database", "no database connection free in time; retry")
 
     @app.exception_handler(RedisError)
     async def _redis_down(_: Request, exc: RedisError) -> JSONResponse:
-        log.warning("Redis unavailable: %s: %s", type(exc).__name__, exc)
+        outages.warn("redis", "Redis unavailable: %s: %s", type(exc).__name__, exc)
+        await _free_off_loop(exc)
         return unavailable("redis", "live state (Redis) unavailable or too slow; retry")
 
 

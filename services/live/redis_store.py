@@ -20,6 +20,28 @@ from services.live.store import LiveState
 UNAVAILABLE = frozenset({"down", "offline"})
 
 
+def client_identity() -> dict[str, Any]:
+    """Keyword arguments naming this client to Redis (CLIENT SETINFO) without a lookup.
+
+    redis-py 8 reads its own version from the installed package's metadata (an email-parser
+    pass over METADATA, milliseconds of CPU) for every new connection of a pool made by
+    ``from_url``. A stalled Redis times every connection out, so each request made a new one:
+    that parsing, under the GIL, slowed the requests that need no Redis (py-spy, bench/stall.py).
+    The version is read once here. redis-py < 7 has no ``driver_info`` (and reads it once).
+    """
+    try:
+        from redis.driver_info import DriverInfo
+    except ImportError:
+        return {}
+    return {"driver_info": DriverInfo(lib_version=redis.__version__)}
+
+
+def redis_from_url(url: str, **kwargs: Any) -> redis.Redis:
+    """``redis.Redis.from_url`` with the client's identity computed once (``client_identity``)."""
+    client: redis.Redis = redis.Redis.from_url(url, **client_identity(), **kwargs)
+    return client
+
+
 class RedisLiveStore:
     """Reads live state from Redis; ``state`` is shared with the ingest in the same process."""
 
@@ -53,9 +75,9 @@ def make_live_store(settings: Any) -> RedisLiveStore:
     url = getattr(settings, "redis_url", None)
     # A stalled Redis fails the call within redis_timeout_s (503) instead of hanging it.
     timeout_s = float(getattr(settings, "redis_timeout_s", 1.0))
-    client: redis.Redis = (redis.Redis.from_url(url, health_check_interval=30,
-                                                socket_timeout=timeout_s,
-                                                socket_connect_timeout=timeout_s) if url
+    client: redis.Redis = (redis_from_url(url, health_check_interval=30,
+                                          socket_timeout=timeout_s,
+                                          socket_connect_timeout=timeout_s) if url
                            else fakeredis.FakeRedis())
     prefix = getattr(settings, "redis_key_prefix", "sharefab:")
     ttl = int(getattr(settings, "heartbeat_ttl_s", DEFAULT_HEARTBEAT_TTL_S))

@@ -85,6 +85,10 @@ class OrderStep(Base):
     minutes_per_piece: Mapped[float] = mapped_column(Float)
     setup_min: Mapped[int] = mapped_column(Integer, default=0)
     after: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Extensions (docs/formats.md#scenario): resource id -> its own minutes per piece, and the
+    # resources the step may run on (empty: any capable one). Migration 0014_step_extensions.
+    minutes_per_piece_on: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    only_on: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     order: Mapped[Order] = relationship(back_populates="steps")
 

@@ -15,6 +15,7 @@ from services.core.db import page
 from services.core.errors import ConflictError, InvalidError, NotFoundError
 from services.orders import lifecycle
 from services.orders.models import Order, OrderRead, OrderState, OrderStep
+from services.resources.models import Resource
 
 # An order in these states may still be replaced or re-quoted: nothing is booked yet.
 OPEN_STATES = tuple(s.value for s in lifecycle.OPEN_STATES)
@@ -54,20 +55,27 @@ def check_due(order_in: OrderIn, *, now: datetime) -> None:
                                        f"{format_utc(order_in.due)}")
 
 
-def check_storable(order_in: OrderIn) -> None:
-    """Refuse the step extensions the order table does not store yet (per-resource cycle
-    times, ``only_on``: docs/formats.md): storing the order without them would lose them."""
+def check_step_resources(session: Session, order_in: OrderIn) -> None:
+    """Refuse step extensions (``minutes_per_piece_on``, ``only_on``: docs/formats.md) naming
+    resources the market does not hold: a cycle time or restriction on a resource nobody has
+    would be stored and silently never apply (``only_on`` of only unknown ids: never quoted)."""
+    named = {rid for s in order_in.steps for rid in (*s.minutes_per_piece_on, *s.only_on)}
+    if not named:
+        return
+    known = set(session.scalars(select(Resource.id).where(Resource.id.in_(sorted(named)))))
     for i, step in enumerate(order_in.steps):
-        for key in ("minutes_per_piece_on", "only_on"):
-            if getattr(step, key):
-                raise InvalidError(f"body.steps.{i}.{key}", "is not stored by the API yet "
-                                   "(scenario files for `sharefab match` take it)")
+        for key, ids in (("minutes_per_piece_on", list(step.minutes_per_piece_on)),
+                         ("only_on", step.only_on)):
+            unknown = sorted(set(ids) - known)
+            if unknown:
+                raise InvalidError(f"body.steps.{i}.{key}",
+                                   f"names unknown resources: {', '.join(unknown)}")
 
 
 def create(session: Session, *, order_in: OrderIn, position: int | None = None,
            org_id: str | None = None) -> Order:
     """Store a new order; ``org_id`` is the SME organisation posting it."""
-    check_storable(order_in)
+    check_step_resources(session, order_in)
     if session.get(Order, order_in.id) is not None:
         raise ConflictError(f"order {order_in.id!r} already exists")
     order = Order(id=order_in.id, status=OrderState.NEW.value, org_id=org_id,
@@ -80,7 +88,7 @@ def create(session: Session, *, order_in: OrderIn, position: int | None = None,
 
 def replace(session: Session, *, order: Order, order_in: OrderIn) -> Order:
     """Overwrite an order that nothing is booked on yet (scenario merge)."""
-    check_storable(order_in)
+    check_step_resources(session, order_in)
     if order.status not in OPEN_STATES:
         raise ConflictError(f"order {order.id!r} is {order.status}; it cannot be replaced")
     order.steps.clear()
@@ -122,7 +130,8 @@ def _apply(order: Order, o: OrderIn) -> None:
     order.min_credit = o.min_credit
     order.steps = [
         OrderStep(id=s.id, position=i, process=s.process, minutes_per_piece=s.minutes_per_piece,
-                  setup_min=s.setup_min, after=list(s.after))
+                  setup_min=s.setup_min, after=list(s.after),
+                  minutes_per_piece_on=dict(s.minutes_per_piece_on), only_on=list(s.only_on))
         for i, s in enumerate(o.steps)
     ]
 
@@ -134,7 +143,9 @@ def to_wire(order: Order) -> OrderIn:
         pricing=order.pricing,  # type: ignore[arg-type]  # stored from a validated PricingName
         max_factories=order.max_factories, min_lot=order.min_lot,
         steps=[StepIn(id=s.id, process=s.process, minutes_per_piece=s.minutes_per_piece,
-                      setup_min=s.setup_min, after=list(s.after)) for s in order.steps],
+                      setup_min=s.setup_min, after=list(s.after),
+                      minutes_per_piece_on=dict(s.minutes_per_piece_on or {}),
+                      only_on=list(s.only_on or [])) for s in order.steps],
         certifications=list(order.certifications), parks=list(order.parks),
         min_credit=order.min_credit,
     )

@@ -44,6 +44,7 @@ from services.core.errors import ConflictError, NotFoundError
 from services.flows import pricing
 from services.jobs import service as job_service
 from services.jobs.models import JobState
+from services.live.redis_store import redis_from_url
 from services.live.store import LiveStateStore
 from services.quotes.runner import DEFAULT_CANDIDATES, QuoteFn, QuoteRunner
 
@@ -58,9 +59,8 @@ def make_redis(url: str | None, *, timeout_s: float = 2.0) -> redis.Redis:
     a stalled server; blocking reads ask for less than that (``take`` blocks at most 1 s).
     """
     if url:
-        return redis.Redis.from_url(url, decode_responses=True, health_check_interval=30,
-                                    socket_timeout=timeout_s + 1.0,
-                                    socket_connect_timeout=timeout_s)
+        return redis_from_url(url, decode_responses=True, health_check_interval=30,
+                              socket_timeout=timeout_s + 1.0, socket_connect_timeout=timeout_s)
     import fakeredis
 
     client: redis.Redis = fakeredis.FakeRedis(decode_responses=True)

@@ -103,3 +103,49 @@ def test_gives_up_after_give_up_s(address: BrokerAddress) -> None:
     finally:
         client.disconnect()
         client.loop_stop()
+
+
+def test_held_while_offline__published_in_order_once_connected(address: BrokerAddress) -> None:
+    """Published before the connection is up (the gate is shut until the backlog of the
+    connection is acknowledged): held here, not lost, sent in order, and the returned info
+    becomes the real message's."""
+    topic = f"{unique('held')}/t"
+    got: list[bytes] = []
+    subscriber = _subscriber(address, topic, got)
+    publisher = Publisher(address)
+    try:
+        infos = [publisher.publish(topic, f"m{i}".encode(), qos=1) for i in range(30)]
+        assert all(info.rc == 0 for info in infos)
+        assert publisher.client.held == 30
+        assert not infos[0].is_published()
+        assert publisher.start()
+        infos[-1].wait_for_publish(timeout=10)
+        assert infos[-1].is_published()
+        assert wait_for(lambda: len(got) == 30, 10), got
+        assert got == [f"m{i}".encode() for i in range(30)]
+        assert publisher.client.held == 0
+        assert publisher.client.held_total == 30
+        assert len({info.mid for info in infos}) == 30  # each got its real mid
+    finally:
+        publisher.stop()
+        subscriber.disconnect()
+        subscriber.loop_stop()
+
+def test_unrouted__uses_no_private_name_of_paho() -> None:
+    """The client keeps its own books (mids, held messages) through paho's public API only,
+    so paho can be upgraded (pyproject.toml no longer caps it): no ``self._x`` or
+    ``super()._x`` it uses may be one of paho's own private names."""
+    import ast
+    from pathlib import Path
+
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    import connectors.unrouted as unrouted
+
+    tree = ast.parse(Path(unrouted.__file__).read_text(encoding="utf-8"))
+    paho_private = {n for n in dir(mqtt.Client) if n.startswith("_") and not n.startswith("__")}
+    paho_private |= set(vars(mqtt.Client(CallbackAPIVersion.VERSION2)))
+    used = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)
+            and node.attr.startswith("_") and not node.attr.startswith("__")}
+    assert used & paho_private == set()
+    assert "_out_messages" in paho_private  # the probe knows paho's internals
