@@ -66,6 +66,7 @@ def gateway(
     from connectors.gateway import SimulatedGateway
     from connectors.mqtt import negotiate
     from services.core.broker import broker_address
+    from services.core.clock import platform_clock
     from services.core.settings import get_settings
 
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(message)s")
@@ -90,8 +91,9 @@ def gateway(
         chosen = {f"{park}-F{i + 1}": [f"{park}-F{i + 1}-R{j + 1}" for j in range(resources)]
                   for i in range(factories)}
     logins = _gateway_logins(credentials) if credentials else {}
+    clock = platform_clock(get_settings())  # SHAREFAB_CLOCK_*: the platform's own time
     gateways = [SimulatedGateway(_as_gateway(address, logins, park, f), park, f, rids,
-                                 rate_hz=rate, seed=seed + i)
+                                 rate_hz=rate, seed=seed + i, clock=clock)
                 for i, (f, rids) in enumerate(chosen.items())]
     stuck = [gw.factory for gw in gateways if not gw.start(timeout_s=10.0)]
     if stuck:

@@ -4,6 +4,7 @@ floor accepts or declines work orders and reports progress under /bookings/{id}.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from fastapi import APIRouter, Query, Request
 from fastapi import status as http
@@ -106,7 +107,8 @@ def report_progress(db: DbSession, request: Request, dispatcher: DispatcherDep,
     result = shopfloor.report_progress(db, booking_id=booking_id, done=progress.done,
                                        scrap=progress.scrap, now=state.clock(),
                                        unavailable=state.live.unavailable(),
-                                       actor=principal.actor)
+                                       actor=principal.actor,
+                                       grace=timedelta(seconds=state.settings.overrun_grace_s))
     answer = service.read_all(db, [result.booking])[0]
     db.commit()
     _dispatch(dispatcher, result.send)
