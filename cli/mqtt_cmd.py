@@ -18,15 +18,21 @@ log = logging.getLogger(__name__)
 @worker_app.command("ingest")
 def worker_ingest(
     log_level: str = typer.Option("INFO", help="Python logging level."),
+    park: str | None = typer.Option(
+        None, "--park", help="Consume only this park's topics (sharefab/v1/PARK/#): one worker "
+                             "group per park. Default: every park."),
 ) -> None:
     """Consume gateway messages (shared subscription $share/ingest/sharefab/v1/#) into Redis
     and the database. Start several for more throughput; needs SHAREFAB_MQTT_URL and
     SHAREFAB_REDIS_URL."""
+    from connectors.topics import ROOT
     from services.core.settings import get_settings
     from services.workers.ingest import run
 
+    if park is not None and not park.replace("-", "").replace("_", "").isalnum():
+        raise typer.BadParameter("a park id: letters, digits, - and _", param_hint="--park")
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
-    run(get_settings())
+    run(get_settings(), topic_filter=f"{ROOT}/{park}/#" if park else None)
 
 
 def _factories_from_db(park: str, limit: int) -> dict[str, list[str]]:

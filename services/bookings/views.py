@@ -74,10 +74,12 @@ def _own_lot(db: DbSession, principal: CurrentPrincipal, booking_id: str) -> Non
 
 
 @router.post("/bookings/{booking_id}/accept-work", response_model=BookingRead)
-def accept_work(db: DbSession, principal: CurrentPrincipal, booking_id: str) -> BookingRead:
+def accept_work(db: DbSession, request: Request, principal: CurrentPrincipal,
+                booking_id: str) -> BookingRead:
     """The factory confirms the work order of the booking."""
     _own_lot(db, principal, booking_id)
-    booking = shopfloor.accept_work(db, booking_id=booking_id, actor=principal.actor)
+    booking = shopfloor.accept_work(db, booking_id=booking_id, actor=principal.actor,
+                                    now=request.app.state.clock())
     return service.read_all(db, [booking])[0]
 
 

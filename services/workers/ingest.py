@@ -32,6 +32,7 @@ from connectors.ingest import EffectUnavailable, Ingest
 from connectors.metrics import register_mqtt_metrics
 from connectors.mqtt import IngestClient
 from connectors.state import RedisState
+from connectors.topics import ALL_FILTER
 from domain.model import Window
 from services import resources
 from services.audit import service as audit
@@ -194,7 +195,7 @@ class DbEffects:
     def reply_work_order(self, booking: str, accepted: bool, reason: str | None) -> None:
         def work(session: Session) -> list[BookingRead]:
             if accepted:
-                shopfloor.accept_work(session, booking_id=booking, actor=ACTOR)
+                shopfloor.accept_work(session, booking_id=booking, actor=ACTOR, now=self.clock())
                 return []
             result = shopfloor.decline_work(
                 session, booking_id=booking, reason=reason or "declined by the gateway",
@@ -436,8 +437,10 @@ def attach_dispatcher(ingest: Ingest, client: IngestClient) -> None:
         effects.dispatch = dispatcher.dispatch
 
 
-def run(settings: Any, *, processes_hint: str = "", sweep_every_s: float = 10.0) -> None:
-    """Run one ingest process until SIGINT/SIGTERM (the ``sharefab worker ingest`` command)."""
+def run(settings: Any, *, processes_hint: str = "", sweep_every_s: float = 10.0,
+        topic_filter: str | None = None) -> None:
+    """Run one ingest process until SIGINT/SIGTERM (the ``sharefab worker ingest`` command);
+    ``topic_filter``: only those topics (one park's), else all of ``sharefab/v1/#``."""
     from services.core.db import engine_for, make_session_factory
     from services.live.redis_store import make_live_store
 
@@ -457,6 +460,7 @@ def run(settings: Any, *, processes_hint: str = "", sweep_every_s: float = 10.0)
     worker_id = settings.worker_id
     name = f"ingest-{socket.gethostname()}-{worker_id or os.getpid()}"
     client = IngestClient(broker_address(settings), ingest,
+                          topic_filter=topic_filter or ALL_FILTER,
                           group=settings.mqtt_share_group, client_id=name[:64],
                           persistent=bool(worker_id), session_expiry_s=600)
     attach_dispatcher(ingest, client)
