@@ -1,7 +1,7 @@
 """End to end over the real Mosquitto, Redis and PostgreSQL: a breakdown repaired.
 
 A 3-step order (milling at F1 -> anodizing at F2 -> polishing at F1) is accepted; simulated
-gateways run the work orders on a clock 120x faster than the wall. The anodizing machine goes
+gateways run the work orders on a clock 180x faster than the wall. The anodizing machine goes
 ``down`` before its lot starts; the ingest worker that gets the state message repairs the
 order onto F3's anodizing line, the new work orders go out, and the order completes with
 every piece. The ingest runs as two OS processes (``sharefab worker ingest --park``) sharing
@@ -55,7 +55,7 @@ from tests.services.auth_helpers import as_platform
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.redis, pytest.mark.slow]
 
-SCALE = 120.0  # simulated seconds per wall second
+SCALE = 180.0  # simulated seconds per wall second
 # A 2 s re-plan is 4 simulated minutes of ingest delay at this scale, and a loaded machine
 # stalls the gateways' threads for many more: this test is about the breakdown, so lots are
 # judged overrunning only a day late and resources offline only after a day of silence
