@@ -56,7 +56,7 @@ from tests.services.auth_helpers import as_platform
 pytestmark = [pytest.mark.mosquitto, pytest.mark.redis, pytest.mark.slow]
 
 SCALE = 180.0  # simulated seconds per wall second
-# A 2 s re-plan is 4 simulated minutes of ingest delay at this scale, and a loaded machine
+# A 2 s re-plan is 6 simulated minutes of ingest delay at this scale, and a loaded machine
 # stalls the gateways' threads for many more: this test is about the breakdown, so lots are
 # judged overrunning only a day late and resources offline only after a day of silence
 # (test_overrun_repair tests those paths on their own).
@@ -180,10 +180,17 @@ def platform(postgres_url: str, redis_url: str, mqtt_url: str,
                             offline_grace_s=GRACE_S)
         clock = platform_clock(settings)  # what every process computes from the same settings
         assert isinstance(clock, AcceleratedClock)
-        live = make_live_store(settings)
-        app = create_app(settings, live=live)  # its clock: platform_clock(settings)
         stop: list[Any] = []
+        live = make_live_store(settings)
         try:
+            # Two ingest processes, one shared subscription (of this park only), started
+            # first: they import while the schema migrates (they touch the database at their
+            # first message, once the gateways publish).
+            workers = IngestProcesses(_worker_env(url, redis_url, mqtt_url,
+                                                  settings.redis_key_prefix, f"g{tag}", clock),
+                                      park, tmp_path, INGEST_PROCESSES)
+            stop.append(workers.stop)
+            app = create_app(settings, live=live)  # its clock: platform_clock(settings)
             with TestClient(app) as client:
                 as_platform(client)
                 assert client.post("/parks", json={"id": park, "name": park,
@@ -197,11 +204,6 @@ def platform(postgres_url: str, redis_url: str, mqtt_url: str,
                 assert publisher.start(10)
                 stop.append(publisher.stop)
                 app.state.dispatcher = Dispatcher(publisher, DbDirectory(sf), work_order_fields)
-                # Two ingest processes, one shared subscription (of this park only).
-                workers = IngestProcesses(
-                    _worker_env(url, redis_url, mqtt_url, settings.redis_key_prefix,
-                                f"g{tag}", clock), park, tmp_path, INGEST_PROCESSES)
-                stop.append(workers.stop)
                 redis_client = live.state.redis
                 _wait(lambda: heartbeat.alive(redis_client, settings.redis_key_prefix)[
                     "ingest"] == INGEST_PROCESSES, 120, "both ingest processes subscribed",
