@@ -18,15 +18,21 @@ log = logging.getLogger(__name__)
 @worker_app.command("ingest")
 def worker_ingest(
     log_level: str = typer.Option("INFO", help="Python logging level."),
+    park: str | None = typer.Option(
+        None, "--park", help="Consume only this park's topics (sharefab/v1/PARK/#): one worker "
+                             "group per park. Default: every park."),
 ) -> None:
     """Consume gateway messages (shared subscription $share/ingest/sharefab/v1/#) into Redis
     and the database. Start several for more throughput; needs SHAREFAB_MQTT_URL and
     SHAREFAB_REDIS_URL."""
+    from connectors.topics import ROOT
     from services.core.settings import get_settings
     from services.workers.ingest import run
 
+    if park is not None and not park.replace("-", "").replace("_", "").isalnum():
+        raise typer.BadParameter("a park id: letters, digits, - and _", param_hint="--park")
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
-    run(get_settings())
+    run(get_settings(), topic_filter=f"{ROOT}/{park}/#" if park else None)
 
 
 def _factories_from_db(park: str, limit: int) -> dict[str, list[str]]:
@@ -66,6 +72,7 @@ def gateway(
     from connectors.gateway import SimulatedGateway
     from connectors.mqtt import negotiate
     from services.core.broker import broker_address
+    from services.core.clock import platform_clock
     from services.core.settings import get_settings
 
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(message)s")
@@ -90,8 +97,9 @@ def gateway(
         chosen = {f"{park}-F{i + 1}": [f"{park}-F{i + 1}-R{j + 1}" for j in range(resources)]
                   for i in range(factories)}
     logins = _gateway_logins(credentials) if credentials else {}
+    clock = platform_clock(get_settings())  # SHAREFAB_CLOCK_*: the platform's own time
     gateways = [SimulatedGateway(_as_gateway(address, logins, park, f), park, f, rids,
-                                 rate_hz=rate, seed=seed + i)
+                                 rate_hz=rate, seed=seed + i, clock=clock)
                 for i, (f, rids) in enumerate(chosen.items())]
     stuck = [gw.factory for gw in gateways if not gw.start(timeout_s=10.0)]
     if stuck:

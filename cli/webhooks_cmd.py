@@ -16,8 +16,8 @@ def worker_webhooks() -> None:
     """
     import signal
     import threading
-    from datetime import UTC, datetime
 
+    from services.core.clock import platform_clock
     from services.core.db import make_engine, make_session_factory, migrate
     from services.core.settings import get_settings
     from services.workers.housekeeping import Housekeeper
@@ -26,7 +26,7 @@ def worker_webhooks() -> None:
     engine = make_engine(settings.sqlalchemy_url)
     if settings.migrate_on_start:
         migrate(engine)
-    keeper = Housekeeper(make_session_factory(engine), settings, lambda: datetime.now(UTC))
+    keeper = Housekeeper(make_session_factory(engine), settings, platform_clock(settings))
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

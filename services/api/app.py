@@ -11,7 +11,7 @@ import logging
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 
 from fastapi import Depends, FastAPI
 
@@ -27,6 +27,7 @@ from services.auth.views import router as auth_router
 from services.bookings.dispatch import NullDispatcher
 from services.bookings.views import router as bookings_router
 from services.catalog.views import router as catalog_router
+from services.core.clock import platform_clock
 from services.core.db import engine_for, make_session_factory, migrate
 from services.core.query import StrictQuery
 from services.core.settings import Settings, get_settings
@@ -123,7 +124,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
                     "capacity, orders are split by process step across factories.",
     )
     app.state.settings = settings
-    app.state.clock = clock or (lambda: datetime.now(UTC))
+    app.state.clock = clock or platform_clock(settings)  # SHAREFAB_CLOCK_*: services.core.clock
     app.state.quote_runner = QuoteRunner(quote_fn or matching_engine.quote,
                                          settings.quote_concurrency,
                                          settings.quote_candidates_per_step)

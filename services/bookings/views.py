@@ -4,6 +4,7 @@ floor accepts or declines work orders and reports progress under /bookings/{id}.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from fastapi import APIRouter, Query, Request
 from fastapi import status as http
@@ -73,10 +74,12 @@ def _own_lot(db: DbSession, principal: CurrentPrincipal, booking_id: str) -> Non
 
 
 @router.post("/bookings/{booking_id}/accept-work", response_model=BookingRead)
-def accept_work(db: DbSession, principal: CurrentPrincipal, booking_id: str) -> BookingRead:
+def accept_work(db: DbSession, request: Request, principal: CurrentPrincipal,
+                booking_id: str) -> BookingRead:
     """The factory confirms the work order of the booking."""
     _own_lot(db, principal, booking_id)
-    booking = shopfloor.accept_work(db, booking_id=booking_id, actor=principal.actor)
+    booking = shopfloor.accept_work(db, booking_id=booking_id, actor=principal.actor,
+                                    now=request.app.state.clock())
     return service.read_all(db, [booking])[0]
 
 
@@ -106,7 +109,8 @@ def report_progress(db: DbSession, request: Request, dispatcher: DispatcherDep,
     result = shopfloor.report_progress(db, booking_id=booking_id, done=progress.done,
                                        scrap=progress.scrap, now=state.clock(),
                                        unavailable=state.live.unavailable(),
-                                       actor=principal.actor)
+                                       actor=principal.actor,
+                                       grace=timedelta(seconds=state.settings.overrun_grace_s))
     answer = service.read_all(db, [result.booking])[0]
     db.commit()
     _dispatch(dispatcher, result.send)

@@ -7,6 +7,7 @@ the real servers (see docker-compose.yml).
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal, Self
@@ -131,6 +132,15 @@ class Settings(BaseSettings):
     rate_limit_per_s: float = Field(default=100.0, ge=0)
     rate_limit_burst: int = Field(default=200, ge=1)
 
+    # Shop floor (issue 11). A lot still running this long past its booked end is overrunning
+    # (its order is repaired); a resource unheard-of this long is treated as down.
+    overrun_grace_s: float = Field(default=600.0, gt=0)
+    offline_grace_s: float = Field(default=300.0, gt=0)
+    # One accelerated simulated clock for every process (services.core.clock): now = epoch +
+    # (wall - epoch) * speed. Demos and end-to-end tests only; unset: the wall clock.
+    clock_epoch: datetime | None = None
+    clock_speed: float = Field(default=1.0, gt=0, le=1_000_000)
+
     @property
     def sqlalchemy_url(self) -> str:
         """The database URL actually used: the configured one or the embedded SQLite file."""
@@ -156,6 +166,11 @@ class Settings(BaseSettings):
                              "local use (it signs the login tokens)")
         if self.quote_default_time_limit_s > self.quote_max_time_limit_s:
             raise ValueError("quote_default_time_limit_s exceeds quote_max_time_limit_s")
+        if self.clock_speed != 1.0 and self.clock_epoch is None:
+            raise ValueError("SHAREFAB_CLOCK_SPEED needs SHAREFAB_CLOCK_EPOCH (one epoch for "
+                             "every process, or each runs on its own time)")
+        if self.clock_epoch is not None and self.clock_epoch.tzinfo is None:
+            raise ValueError("SHAREFAB_CLOCK_EPOCH needs a time zone, e.g. 2026-01-01T08:00:00Z")
         return self
 
 

@@ -132,9 +132,10 @@ def repair_order(session: Session, *, order_id: str, cause: str, now: datetime,
                 now=now, blocked=blocked, quote_fn=quote_fn)
     if not result.planned and fallback_finish is not None:
         _undo(session, result, by_id=by_id, was=was)
-        _emit_kept_late(session, result, order=order, finish=fallback_finish, actor=actor)
+        _emit_kept_late(session, result, order=order, finish=fallback_finish, actor=actor,
+                        at=now)
         return result
-    _emit(session, result, order=order, decision=decision, kept=kept, actor=actor)
+    _emit(session, result, order=order, decision=decision, kept=kept, actor=actor, at=now)
     return result
 
 
@@ -157,8 +158,10 @@ def _undo(session: Session, result: RepairResult, *, by_id: dict[str, Booking],
 
 
 def _emit_kept_late(session: Session, result: RepairResult, *, order: Order,
-                    finish: datetime, actor: str) -> None:
-    """Nothing faster was found: the plan stays, and the customer learns how late it runs."""
+                    finish: datetime, actor: str, at: datetime) -> None:
+    """Nothing faster was found: the plan stays, and the customer learns how late it runs.
+
+    ``at``: the repair's clock (the platform's, not the host's: services.core.clock)."""
     result.finish = max(finish, max((b.end for b in _open_lots(session, order.id)),
                                     default=finish))
     result.late_by_min = max(0, math.ceil((result.finish - order.due) / timedelta(minutes=1)))
@@ -169,7 +172,7 @@ def _emit_kept_late(session: Session, result: RepairResult, *, order: Order,
         "reason": f"{result.reason or 'no room elsewhere'}: the plan stays as it is and "
                   "finishes late",
         "finish": format_utc(result.finish), "due": format_utc(order.due),
-        "late_by_min": result.late_by_min})
+        "late_by_min": result.late_by_min}, at=at)
 
 
 def _open_lots(session: Session, order_id: str) -> list[Booking]:
@@ -331,7 +334,7 @@ def _sub_order(order: Order, layer: RemakeLayer, kept_factories: set[str],
 
 
 def _emit(session: Session, result: RepairResult, *, order: Order, decision: RepairDecision,
-          kept: Sequence[Booking], actor: str) -> None:
+          kept: Sequence[Booking], actor: str, at: datetime) -> None:
     ends = [b.end for b in kept if b.status != BookingState.CANCELLED.value] + [
         b.end for b in result.booked]
     result.finish = max(ends) if ends else None
@@ -353,15 +356,16 @@ def _emit(session: Session, result: RepairResult, *, order: Order, decision: Rep
     }
     if result.reason:
         details["reason"] = result.reason
-    events.record(session, order_id=order.id, kind="repaired", actor=actor, details=details)
+    events.record(session, order_id=order.id, kind="repaired", actor=actor, details=details,
+                  at=at)
     for b in result.booked:
         events.record(session, order_id=order.id, kind="work_order_sent", actor=actor,
                       details={"booking": b.id, "resource": b.resource, "step": b.step,
                                "quantity": b.quantity, "start": format_utc(b.start),
-                               "end": format_utc(b.end)})
+                               "end": format_utc(b.end)}, at=at)
     if not result.planned or result.late_by_min > 0:
         events.record(session, order_id=order.id, kind="delayed", actor=actor,
                       details={"late_by_min": result.late_by_min, "planned": result.planned,
                                "reason": result.reason or "repaired plan finishes late",
                                "cause": result.cause,
-                               "finish": details["finish"], "due": details["due"]})
+                               "finish": details["finish"], "due": details["due"]}, at=at)

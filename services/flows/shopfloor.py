@@ -44,8 +44,9 @@ def _locked_booking(session: Session, booking_id: str) -> Booking:
     return booking
 
 
-def accept_work(session: Session, *, booking_id: str, actor: str = "system") -> Booking:
-    """The factory confirms it will make the lot (idempotent)."""
+def accept_work(session: Session, *, booking_id: str, actor: str = "system",
+                now: datetime | None = None) -> Booking:
+    """The factory confirms it will make the lot (idempotent); ``now``: the event's time."""
     booking = _locked_booking(session, booking_id)
     if booking.work_order == WorkOrderState.DECLINED.value:
         raise ConflictError(f"work order {booking_id} was declined; it cannot be accepted")
@@ -56,7 +57,7 @@ def accept_work(session: Session, *, booking_id: str, actor: str = "system") -> 
         if booking.order_id is not None:
             events.record(session, order_id=booking.order_id, kind="work_order_accepted",
                           actor=actor, details={"booking": booking_id,
-                                                "resource": booking.resource_id})
+                                                "resource": booking.resource_id}, at=now)
     session.flush()
     return booking
 
@@ -82,7 +83,7 @@ def decline_work(session: Session, *, booking_id: str, reason: str, now: datetim
         return None
     events.record(session, order_id=booking.order_id, kind="declined", actor=actor,
                   details={"booking": booking_id, "resource": booking.resource_id,
-                           "reason": reason})
+                           "reason": reason}, at=now)
     result = repair_order(session, order_id=booking.order_id, cause=f"declined: {reason}",
                           now=now, broken=Breakage(lots=frozenset({booking_id})),
                           unavailable=unavailable, actor=actor, quote_fn=quote_fn)

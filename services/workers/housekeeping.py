@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -66,6 +66,8 @@ class Housekeeper:
             return 0
         with session_scope(self.session_factory) as session:
             results = shopfloor.overrun_sweep(session, now=self.clock(),
+                                              grace=timedelta(
+                                                  seconds=self.settings.overrun_grace_s),
                                               unavailable=self.unavailable(),
                                               actor="housekeeping")
             send = [b for r in results for b in shopfloor.work_orders_of(session, r)]

@@ -29,7 +29,7 @@ from services.bookings.dispatch import work_order_fields
 from services.core.broker import broker_address
 from services.core.settings import Settings
 from services.live.redis_store import RedisLiveStore
-from services.workers.ingest import DbDirectory, DbEffects
+from services.workers.ingest import DbDirectory, DbEffects, effects_for
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +67,9 @@ class MqttRuntime:
             self.address = await self.broker.start()
         register_mqtt_metrics(self.live.state)
         if not url or getattr(self.settings, "mqtt_in_process", True):
-            self.effects = DbEffects(self.session_factory, unavailable=self.live.unavailable,
-                                     clock=self.clock)
-            ingest = Ingest(self.live.state, self.directory, self.effects)
+            self.effects = effects_for(self.settings, self.session_factory,
+                                       unavailable=self.live.unavailable, clock=self.clock)
+            ingest = Ingest(self.live.state, self.directory, self.effects, clock=self.clock)
             self.ingest_client = IngestClient(
                 self.address, ingest, group=getattr(self.settings, "mqtt_share_group", "ingest"),
                 hold_acks=self.broker is None)  # embedded: the broker dies with us anyway

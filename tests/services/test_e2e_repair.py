@@ -1,11 +1,13 @@
 """End to end over the real Mosquitto, Redis and PostgreSQL: a breakdown repaired.
 
 A 3-step order (milling at F1 -> anodizing at F2 -> polishing at F1) is accepted; simulated
-gateways run the work orders on a clock 120x faster than the wall (the API, both ingest
-workers and the gateways share it). The anodizing machine goes ``down`` before its lot
-starts; the ingest worker that gets the state message repairs the order onto F3's anodizing
-line, the new work orders go out, and the order completes with every piece. Two ingest
-workers share one MQTT 5 subscription, each with its own client.
+gateways run the work orders on a clock 180x faster than the wall. The anodizing machine goes
+``down`` before its lot starts; the ingest worker that gets the state message repairs the
+order onto F3's anodizing line, the new work orders go out, and the order completes with
+every piece. The ingest runs as two OS processes (``sharefab worker ingest --park``) sharing
+one MQTT 5 subscription; the API (in-test), both of them and the gateways share one simulated
+clock through the settings ``SHAREFAB_CLOCK_EPOCH`` / ``SHAREFAB_CLOCK_SPEED``
+(``services.core.clock``): a function of the wall clock that every process computes alike.
 
 The checks at the end import nothing from scheduling/ or matching/: from the stored bookings
 and the progress messages seen on the broker they find no resource over capacity at any
@@ -18,6 +20,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -25,6 +31,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -34,36 +41,28 @@ from sqlalchemy import create_engine, text
 
 from connectors.dispatch import Dispatcher
 from connectors.gateway import Behaviour, SimulatedGateway
-from connectors.ingest import Ingest
-from connectors.mqtt import BrokerAddress, IngestClient, Publisher
+from connectors.mqtt import BrokerAddress, Publisher
 from services.api.app import create_app
 from services.bookings.dispatch import work_order_fields
+from services.core.clock import AcceleratedClock, platform_clock
 from services.core.db import scratch_schema
 from services.core.settings import Settings
 from services.live.redis_store import make_live_store
-from services.workers.ingest import DbDirectory, DbEffects, attach_dispatcher
+from services.workers import heartbeat
+from services.workers.ingest import DbDirectory
 from tests.services import builders as b
 from tests.services.auth_helpers import as_platform
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.redis, pytest.mark.slow]
 
-SCALE = 120.0  # simulated seconds per wall second
-# A 2 s re-plan is 4 simulated minutes of ingest delay at this scale, and a loaded machine
+SCALE = 180.0  # simulated seconds per wall second
+# A 2 s re-plan is 6 simulated minutes of ingest delay at this scale, and a loaded machine
 # stalls the gateways' threads for many more: this test is about the breakdown, so lots are
-# judged overrunning only a day late (test_overrun_repair tests that path on its own).
-OVERRUN_GRACE = timedelta(days=1)
+# judged overrunning only a day late and resources offline only after a day of silence
+# (test_overrun_repair tests those paths on their own).
+GRACE_S = 86_400.0
 QUANTITY = 20
-
-
-class FastClock:
-    """Simulated time: starts at a whole minute now, runs SCALE times the wall clock."""
-
-    def __init__(self) -> None:
-        self.t0 = datetime.now(UTC).replace(second=0, microsecond=0)
-        self.wall0 = time.monotonic()
-
-    def __call__(self) -> datetime:
-        return self.t0 + timedelta(seconds=(time.monotonic() - self.wall0) * SCALE)
+INGEST_PROCESSES = 2
 
 
 @dataclass
@@ -119,25 +118,85 @@ def _market(park: str, t0: datetime) -> list[dict[str, Any]]:
     ]
 
 
+def _worker_env(url: str, redis_url: str, mqtt_url: str, prefix: str, group: str,
+                clock: AcceleratedClock) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHAREFAB_")}
+    env.update(SHAREFAB_DATABASE_URL=url, SHAREFAB_REDIS_URL=redis_url,
+               SHAREFAB_MQTT_URL=mqtt_url, SHAREFAB_ENVIRONMENT="test",
+               SHAREFAB_REDIS_KEY_PREFIX=prefix, SHAREFAB_MQTT_SHARE_GROUP=group,
+               SHAREFAB_OVERRUN_GRACE_S=str(GRACE_S), SHAREFAB_OFFLINE_GRACE_S=str(GRACE_S),
+               # a beat every 0.5 s: the test sees both workers subscribed without waiting 5 s
+               SHAREFAB_WORKER_HEARTBEAT_TTL_S="1.5", **clock.env())
+    return env
+
+
+class IngestProcesses:
+    """``sharefab worker ingest --park PARK`` x N, each an OS process with its own log."""
+
+    def __init__(self, env: dict[str, str], park: str, logs: Path, n: int) -> None:
+        exe = Path(sys.executable).with_name("sharefab")
+        self.logs = [logs / f"ingest{i}.log" for i in range(n)]
+        self.procs = []
+        for path in self.logs:
+            with path.open("wb") as out:
+                self.procs.append(subprocess.Popen(
+                    [str(exe), "worker", "ingest", "--park", park, "--log-level", "INFO"],
+                    env=env, stdout=out, stderr=subprocess.STDOUT))
+
+    def check_alive(self) -> None:
+        for proc, path in zip(self.procs, self.logs, strict=True):
+            if proc.poll() is not None:
+                raise AssertionError(f"ingest process exited with {proc.returncode}:\n"
+                                     f"{self.tail(path)}")
+
+    @staticmethod
+    def tail(path: Path, lines: int = 30) -> str:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
 @pytest.fixture
-def platform(postgres_url: str, redis_url: str, mqtt_url: str) -> Iterator[dict[str, Any]]:
+def platform(postgres_url: str, redis_url: str, mqtt_url: str,
+             tmp_path: Path) -> Iterator[dict[str, Any]]:
     tag = uuid.uuid4().hex[:8]
     park = f"P{tag}"
-    clock = FastClock()
+    epoch = datetime.now(UTC)
     address = BrokerAddress.from_url(mqtt_url, mqtt5=True)
     with scratch_schema(postgres_url, prefix="t_e2e") as url:
         settings = Settings(database_url=url, environment="test", mqtt_enabled=False,
                             match_in_process=False, redis_url=redis_url,
-                            redis_key_prefix=f"t{tag}:", quote_default_time_limit_s=2.0)
-        live = make_live_store(settings)
-        app = create_app(settings, live=live, clock=clock)
+                            redis_key_prefix=f"t{tag}:", quote_default_time_limit_s=2.0,
+                            clock_epoch=epoch, clock_speed=SCALE, overrun_grace_s=GRACE_S,
+                            offline_grace_s=GRACE_S)
+        clock = platform_clock(settings)  # what every process computes from the same settings
+        assert isinstance(clock, AcceleratedClock)
         stop: list[Any] = []
+        live = make_live_store(settings)
         try:
+            # Two ingest processes, one shared subscription (of this park only), started
+            # first: they import while the schema migrates (they touch the database at their
+            # first message, once the gateways publish).
+            workers = IngestProcesses(_worker_env(url, redis_url, mqtt_url,
+                                                  settings.redis_key_prefix, f"g{tag}", clock),
+                                      park, tmp_path, INGEST_PROCESSES)
+            stop.append(workers.stop)
+            app = create_app(settings, live=live)  # its clock: platform_clock(settings)
             with TestClient(app) as client:
                 as_platform(client)
                 assert client.post("/parks", json={"id": park, "name": park,
                                                    "city": ""}).status_code == 201
-                for f in _market(park, clock.t0):
+                t0 = epoch.replace(second=0, microsecond=0)
+                for f in _market(park, t0):
                     answer = client.post("/factories", json=f)
                     assert answer.status_code == 201, answer.text
                 sf = app.state.session_factory
@@ -145,18 +204,10 @@ def platform(postgres_url: str, redis_url: str, mqtt_url: str) -> Iterator[dict[
                 assert publisher.start(10)
                 stop.append(publisher.stop)
                 app.state.dispatcher = Dispatcher(publisher, DbDirectory(sf), work_order_fields)
-                workers = []
-                for _ in range(2):  # two ingest workers, one shared subscription
-                    ingest = Ingest(live.state, DbDirectory(sf),
-                                    DbEffects(sf, unavailable=live.unavailable, clock=clock,
-                                              overrun_grace=OVERRUN_GRACE),
-                                    clock=clock)
-                    worker = IngestClient(address, ingest, topic_filter=f"sharefab/v1/{park}/#",
-                                          group=f"g{tag}")
-                    attach_dispatcher(ingest, worker)
-                    assert worker.start(timeout_s=10)
-                    stop.append(worker.stop)
-                    workers.append(worker)
+                redis_client = live.state.redis
+                _wait(lambda: heartbeat.alive(redis_client, settings.redis_key_prefix)[
+                    "ingest"] == INGEST_PROCESSES, 120, "both ingest processes subscribed",
+                      workers)  # 120 s: two processes importing on a busy box
                 tap = ProgressTap(address, park)
                 stop.append(tap.stop)
                 gateways = {}
@@ -171,7 +222,7 @@ def platform(postgres_url: str, redis_url: str, mqtt_url: str) -> Iterator[dict[
                     stop.append(gw.stop)
                     gateways[fid] = gw
                 yield {"client": client, "gateways": gateways, "tap": tap, "url": url,
-                       "workers": workers, "clock": clock}
+                       "workers": workers, "clock": clock, "t0": t0}
         finally:
             for fn in reversed(stop):
                 fn()
@@ -183,22 +234,26 @@ def _bookings(client: TestClient) -> list[dict[str, Any]]:
     return rows
 
 
-def _wait(predicate: Any, timeout_s: float, what: str) -> None:
+def _wait(predicate: Any, timeout_s: float, what: str,
+          workers: IngestProcesses | None = None) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
+        if workers is not None:
+            workers.check_alive()  # a crashed worker fails at once, with its log
         if predicate():
             return
         time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+    logs = "" if workers is None else "\n".join(
+        f"--- {p.name}\n{workers.tail(p)}" for p in workers.logs)
+    raise AssertionError(f"timed out waiting for {what}\n{logs}")
 
 
 @pytest.mark.timeout(300)
-def test_e2e__machine_down_before_its_step_is_repaired_and_the_order_completes(
-        platform, caplog):
-    caplog.set_level("INFO", logger="sharefab.events")
+def test_e2e__machine_down_before_its_step_is_repaired_and_the_order_completes(platform):
     client, gateways, tap = platform["client"], platform["gateways"], platform["tap"]
+    workers: IngestProcesses = platform["workers"]
     order = b.order("O1", quantity=QUANTITY, min_lot=QUANTITY, max_factories=3,
-                    due=b.format_utc(platform["clock"].t0 + timedelta(days=1)), steps=[
+                    due=b.format_utc(platform["t0"] + timedelta(days=1)), steps=[
                         b.step("s1", "machining.cnc_milling", 0.5),
                         b.step("s2", "surface.anodizing", 0.5, after=["s1"]),
                         b.step("s3", "surface.polishing", 0.5, after=["s2"])])
@@ -211,21 +266,27 @@ def test_e2e__machine_down_before_its_step_is_repaired_and_the_order_completes(
 
     s1 = next(x for x in _bookings(client) if x["step"] == "s1")
     _wait(lambda: client.get(f"/bookings/{s1['id']}").json()["status"] == "running", 60,
-          "the first step to start")
+          "the first step to start", workers)
     gateways["F2"].break_down("M2")  # before its lot (waiting for s1's pieces) starts
     _wait(lambda: any(x["resource"] == "M3" and x["status"] != "cancelled"
-                      for x in _bookings(client)), 60, "the repair onto M3")
-    _wait(lambda: client.get("/orders/O1").json()["status"] == "done", 180, "the order")
+                      for x in _bookings(client)), 60, "the repair onto M3", workers)
+    _wait(lambda: client.get("/orders/O1").json()["status"] == "done", 180, "the order",
+          workers)
 
     rows = _bookings(client)
-    good = defaultdict(int)
+    good: defaultdict[str, int] = defaultdict(int)
     for x in rows:
         good[x["step"]] += x["done"]
     assert dict(good) == {"s1": QUANTITY, "s2": QUANTITY, "s3": QUANTITY}
     m2 = [x for x in rows if x["resource"] == "M2"]
     assert [(x["status"], x["done"]) for x in m2] == [("cancelled", 0)]
     _check_independently(platform["url"], rows, tap.seen)
-    _check_story(caplog.records, m2[0]["id"])
+    _check_story(client.get("/orders/O1/events").json(), m2[0]["id"])
+    # Both ingest processes applied shop-floor facts of the order: each logged events of it
+    # (the log line of an event is written after its commit, by the process that made it).
+    workers.stop()
+    lines = [p.read_text(errors="replace").count("order O1: ") for p in workers.logs]
+    assert all(n > 0 for n in lines), lines
 
 
 SITES = {"F1": (31.3, 120.6), "F2": (31.3, 120.62), "F3": (31.3, 120.64)}
@@ -249,7 +310,8 @@ def _check_independently(url: str, rows: list[dict[str, Any]], seen: list[Seen])
     and arrived."""
     engine = create_engine(url)
     with engine.connect() as conn:
-        capacity = dict(conn.execute(text("SELECT id, capacity FROM resources")).all())
+        capacity: dict[str, int] = dict(
+            conn.execute(text("SELECT id, capacity FROM resources")).all())
     engine.dispose()
     held = defaultdict(list)
     for x in rows:
@@ -286,9 +348,9 @@ def _check_independently(url: str, rows: list[dict[str, Any]], seen: list[Seen])
             assert made <= delivered, (msg, made, delivered)
 
 
-def _check_story(records: list[Any], m2_booking: str) -> None:
-    story = [(r.kind, r.details) for r in records if hasattr(r, "kind") and
-             getattr(r, "order_id", None) == "O1"]
+def _check_story(events: list[dict[str, Any]], m2_booking: str) -> None:
+    """The order's history as GET /orders/{id}/events tells it (written by three processes)."""
+    story = [(e["type"], e["details"]) for e in events]
     kinds = [k for k, _ in story]
     repaired = kinds.index("repaired")
     assert kinds[:5] == ["quoted", "accepted"] + ["work_order_sent"] * 3
@@ -300,3 +362,16 @@ def _check_story(records: list[Any], m2_booking: str) -> None:
     assert {x["resource"] for x in details["booked"]} >= {"M3"}
     assert kinds[-2:] == ["completed", "done"]  # the last lot, then the order
     assert kinds.count("completed") == 3
+    # Every process stamps events with the one platform clock: the order's milestones are in
+    # time order (a wall-clock stamp would fall hours of simulated time behind).
+    milestones = [(e["type"], e["time"]) for e in events
+                  if e["type"] in ("quoted", "accepted", "in_production", "repaired", "done")]
+    assert [k for k, _ in milestones] == ["quoted", "accepted", "in_production", "repaired",
+                                          "done"], milestones
+    assert [t for _, t in milestones] == sorted(t for _, t in milestones), milestones
+    # Progress is ordered per booking, whichever process applied it: counts never go back.
+    counts: defaultdict[str, list[int]] = defaultdict(list)
+    for kind, d in story:
+        if kind in ("progress", "completed"):
+            counts[d["booking"]].append(d["done"] + d["scrap"])
+    assert all(c == sorted(c) for c in counts.values()), dict(counts)

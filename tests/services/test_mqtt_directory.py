@@ -71,7 +71,41 @@ def test_directory__flood_of_unknown_ids_looked_up_at_a_bounded_rate(session_fac
         assert not directory.has_resource("P1", "F1", f"X{i}")
         clock.t += 0.001  # 1000 made-up ids within one second
     assert directory.lookups == 50
-    assert directory.refreshes == 1
+    # Past the budget, full reloads instead, at most one per reload_min_s (0.25 s): the first
+    # load at t=0, then at 0.25, 0.5 and 0.75 s.
+    assert directory.budget_reloads == 3
+    assert directory.refreshes == 4
+
+
+def test_directory__factory_registered_after_a_burst_of_unknown_ids_is_found(session_factory):
+    """Retained messages of 200 departed factories use up the lookup budget at once; a factory
+    registered within that second still gets its first message accepted (issue 11)."""
+    clock = Clock()
+    add_factory(session_factory, "F1", "P1", ["F1-R1"])
+    directory = DbDirectory(session_factory, clock=clock, max_lookups_per_s=50)
+    for i in range(200):
+        assert not directory.has_factory("P1", f"GONE{i}")
+        assert not directory.has_resource("P1", f"GONE{i}", f"GONE{i}-R1")
+        clock.t += 0.001
+    assert directory.lookups == 50  # the budget is spent
+    clock.t = 0.5  # still within the burst's second
+    add_factory(session_factory, "F2", "P1", ["F2-R1"])
+    assert directory.has_factory("P1", "F2")
+    assert directory.has_resource("P1", "F2", "F2-R1")
+    assert directory.resources_of("P1", "F2") == ["F2-R1"]
+    assert directory.lookups == 50  # found by a full reload, not by more lookups
+    assert directory.budget_reloads >= 1
+
+
+def test_directory__reloads_after_the_budget_are_rate_limited(session_factory):
+    clock = Clock()
+    directory = DbDirectory(session_factory, clock=clock, max_lookups_per_s=5,
+                            reload_min_s=0.25)
+    for i in range(500):  # all within 0.05 s
+        directory.has_resource("P1", "F1", f"X{i}")
+        clock.t += 0.0001
+    assert directory.lookups == 5
+    assert directory.refreshes == 1  # the first load; the next reload is due at 0.25 s
 
 
 def test_db_effects__windows_replaced_and_progress_recorded(session_factory):

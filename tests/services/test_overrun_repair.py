@@ -142,3 +142,19 @@ def test_overrun__the_ingest_workers_sweep_repairs_and_sends_the_work_orders(cli
     assert client.get(f"/bookings/{lot['id']}").json()["status"] == "cancelled"
     [new] = _open(client)
     assert {r.id for r in sent} == {lot["id"], new["id"]}
+
+
+def test_overrun__grace_is_the_setting(client):
+    """SHAREFAB_OVERRUN_GRACE_S: 15 min past its booked end a stalled lot overruns the
+    default 10 min grace; with a 2 h grace its pace so far still ends it in time."""
+    lot = _market(client)
+    effects = DbEffects(client.app.state.session_factory, clock=lambda: _at(8.5))
+    effects.record_progress(lot["id"], 30, 0)  # on pace at 08:30; then the machine stalls
+    sf = client.app.state.session_factory
+    long = Settings(database_url="sqlite://", environment="test", overrun_grace_s=7200)
+    assert Housekeeper(sf, long, lambda: _at(9.25), dispatch=list).repair_overruns() == 0
+    assert _events(client, "repaired") == []
+    default = Settings(database_url="sqlite://", environment="test")
+    assert Housekeeper(sf, default, lambda: _at(9.25), dispatch=list).repair_overruns() == 1
+    [repaired] = _events(client, "repaired")
+    assert "still not finished 15 min after its booked end" in repaired["cause"]
