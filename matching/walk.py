@@ -67,7 +67,13 @@ class _State:
     seq: dict[str, list[int]] = field(default_factory=dict)
 
     def copy(self) -> _State:
-        return _State(list(self.res), {r: list(s) for r, s in self.seq.items()})
+        """A copy whose sequences are shared until ``own`` replaces one (moves touch two)."""
+        return _State(list(self.res), dict(self.seq))
+
+    def own(self, rid: str) -> list[int]:
+        """The sequence of ``rid`` as a list of this state's own, safe to change."""
+        mine = self.seq[rid] = list(self.seq.get(rid, []))
+        return mine
 
 
 class _Decoder:
@@ -81,13 +87,33 @@ class _Decoder:
         self.by_order: dict[int, list[int]] = {}
         for i, op in enumerate(ops):
             self.by_order.setdefault(op.order, []).append(i)
+        # The hot loop reads plain dicts: minutes per (op, resource), factory per resource,
+        # driving minutes per factory pair; orders whose candidates cannot break max_factories
+        # are not counted.
+        self.dur = [{r: o.duration_min(op.quantity) for r, o in op.options.items()} for op in ops]
+        self.price = [{r: o.cost_fen(op.quantity) for r, o in op.options.items()} for op in ops]
+        self.factory = {r: f.factory for r, f in problem.resources.items()}
+        self.one_site = len(set(self.factory.values())) <= 1
+        self.travel: dict[tuple[str, str], int] = {}
+        self.capped = [oi for oi, members in self.by_order.items()
+                       if len({self.factory[r] for i in members for r in ops[i].options})
+                       > problem.orders[oi].max_factories]
+
+    def minutes(self, f: str, g: str) -> int:
+        if f == g:
+            return 0
+        t = self.travel.get((f, g))
+        if t is None:
+            t = self.travel[(f, g)] = self.p.leg(f, g).minutes
+        return t
 
     def decode(self, st: _State) -> _Decoded | None:
         """Earliest start times for ``st``; None if its sequences contradict the precedences,
         a lot fits no window, or an order uses more factories than it allows."""
         ops, p, n = self.ops, self.p, len(self.ops)
-        for oi, members in self.by_order.items():
-            if len({p.resources[st.res[i]].factory for i in members}) > p.orders[oi].max_factories:
+        fac, res, dur, one_site = self.factory, st.res, self.dur, self.one_site
+        for oi in self.capped:
+            if len({fac[res[i]] for i in self.by_order[oi]}) > p.orders[oi].max_factories:
                 return None
         prev_on = [-1] * n
         indeg = [len(op.preds) for op in ops]
@@ -106,14 +132,20 @@ class _Decoder:
         while ready:
             i = ready.pop()
             count += 1
-            op, rid = ops[i], st.res[i]
+            rid = res[i]
             facts = p.resources[rid]
             est, by = 0, -1
-            for j in op.preds:
-                t = end[j] + p.leg(p.resources[st.res[j]].factory, facts.factory).minutes
-                if t > est:
-                    est, by = t, j
-            d = op.options[rid].duration_min(op.quantity)
+            if one_site:
+                for j in ops[i].preds:
+                    if end[j] > est:
+                        est, by = end[j], j
+            else:
+                g = fac[rid]
+                for j in ops[i].preds:
+                    t = end[j] + self.minutes(fac[res[j]], g)
+                    if t > est:
+                        est, by = t, j
+            d = dur[i][rid]
             if facts.capacity <= 1:
                 a = prev_on[i]
                 if a >= 0 and end[a] >= est:
@@ -146,8 +178,7 @@ class _Decoder:
         p, w, ops = self.p, self.p.weights, self.ops
         units = 0
         if w.cost:
-            units += w.cost * sum(op.options[st.res[i]].cost_fen(op.quantity)
-                                  for i, op in enumerate(ops))
+            units += w.cost * sum(self.price[i][r] for i, r in enumerate(st.res))
         done = [0] * len(p.orders)
         for oi, members in self.by_order.items():
             done[oi] = max(end[i] for i in members)
@@ -172,6 +203,10 @@ class _Decoder:
 
 def _fit(free: tuple[tuple[int, int], ...], est: int, d: int) -> int | None:
     """Earliest start >= est of a ``d``-minute lot inside one free interval."""
+    if len(free) == 1:
+        lo, hi = free[0]
+        s = lo if lo > est else est
+        return s if s + d <= hi else None
     k = max(0, bisect.bisect_right(free, (est, 1 << 62)) - 1)
     for lo, hi in free[k:]:
         s = max(lo, est)
@@ -314,7 +349,7 @@ def _moves(problem: Problem, dec: _Decoder, st: _State, cur: _Decoded,
         pos = seq.index(i)
         if pos > 0 and problem.resources[rid].capacity <= 1:  # swap with the lot before it
             nxt = st.copy()
-            s = nxt.seq[rid]
+            s = nxt.own(rid)
             s[pos - 1], s[pos] = s[pos], s[pos - 1]
             out.append((nxt, (seq[pos - 1], rid)))
         for other in ops[i].options:
@@ -333,8 +368,8 @@ def _moves(problem: Problem, dec: _Decoder, st: _State, cur: _Decoded,
 def _moved(st: _State, cur: _Decoded, i: int, to: str) -> _State:
     """``st`` with op ``i`` on resource ``to``, placed among its lots by its current start."""
     nxt = st.copy()
-    nxt.seq[nxt.res[i]].remove(i)
-    target = nxt.seq.setdefault(to, [])
+    nxt.own(nxt.res[i]).remove(i)
+    target = nxt.own(to)
     starts = [cur.start[k] for k in target]
     target.insert(bisect.bisect_left(starts, cur.start[i]), i)
     nxt.res[i] = to
