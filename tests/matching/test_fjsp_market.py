@@ -64,9 +64,7 @@ def test_solve_instance__platform_row_and_the_section_names_each_engine(tmp_path
 
 
 def test_subset__every_kept_instance_parses_and_has_its_published_bound() -> None:
-    from bench.fjsp import BKS, SUBSET, instance_name
-
-    from bench.fjsp import pyjobshop_900s
+    from bench.fjsp import BKS, SUBSET, instance_name, pyjobshop_900s
 
     names = [instance_name(p) for p in SUBSET]
     assert len(names) == 19
@@ -79,7 +77,7 @@ def test_subset__every_kept_instance_parses_and_has_its_published_bound() -> Non
         assert jobs
         assert BKS[instance_name(path)] > 0
         # PyJobShop's 900 s CP-SAT makespan is feasible, so never below the best known
-        status, span, bound = reference[instance_name(path)]
+        _, span, bound = reference[instance_name(path)]
         assert bound <= BKS[instance_name(path)] <= span
 
 
