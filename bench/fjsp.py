@@ -57,10 +57,26 @@ BKS = {"mk01": 40, "mk02": 26, "mk03": 204, "mk04": 60, "mk05": 172, "mk06": 57,
        # closed (LB = UB).
        "rdata/la01": 570, "rdata/la02": 529, "rdata/la03": 477, "rdata/la04": 502,
        "rdata/la05": 457, "vdata/la01": 570, "vdata/la02": 529, "vdata/la03": 477,
-       "vdata/la04": 502, "vdata/la05": 457, "01a": 2505, "02a": 2228, "03a": 2228}
+       "vdata/la04": 502, "vdata/la05": 457, "01a": 2505, "02a": 2228, "03a": 2228,
+       # Harder ones of the same sets, same source and field: rdata/la21 (LB 809) and 07a
+       # (LB 2216), 13a (LB 2206) are open; rdata/la36, vdata/la21 and vdata/la36 closed.
+       "rdata/la21": 825, "rdata/la36": 1023, "vdata/la21": 800, "vdata/la36": 948,
+       "07a": 2254, "13a": 2236}
 INSTANCES = ROOT / "bench" / "instances"
 # A stated subset of the other published sets (bench/instances/README.md), not the full sets.
 SUBSET = sorted([*(INSTANCES / "hurink").rglob("*.fjs"), *(INSTANCES / "dauzere").glob("*.fjs")])
+# PyJobShop's CP-SAT runs (OR-Tools 9.11, 900 s, 8 workers) on the instances kept here:
+# PyJobShop/Experiments data/results.csv (MIT), commit 754bb11 (bench/instances/README.md).
+PYJOBSHOP = INSTANCES / "bounds" / "pyjobshop_cpsat_900s.csv"
+
+
+def pyjobshop_900s() -> dict[str, tuple[str, float, float]]:
+    """instance -> (status, makespan, bound) of PyJobShop's 900 s CP-SAT run."""
+    out = {}
+    for line in PYJOBSHOP.read_text().splitlines()[1:]:
+        name, status, objective, bound, _ = line.split(",")
+        out[name] = (status, float(objective), float(bound))
+    return out
 
 
 def check_schedule(jobs: Jobs, schedule: list[Scheduled]) -> None:
@@ -112,8 +128,10 @@ def _solve_on_platform(path: Path, time_limit_s: float, workers: int,
     baseline = solve_as_market(jobs, time_limit_s=time_limit_s, workers=workers,
                                policy="greedy").schedule
     check_schedule(jobs, baseline)
+    cpu0 = time.process_time()
     found = solve_as_market(jobs, time_limit_s=time_limit_s, workers=workers,
                             improve_share=improve_share)
+    cpu = round(time.process_time() - cpu0, 1)
     check_schedule(jobs, found.schedule)
     span = makespan(found.schedule)
     # CP-SAT's objective bound of the general model, floored by the trivial bound.
@@ -121,22 +139,22 @@ def _solve_on_platform(path: Path, time_limit_s: float, workers: int,
     assert bound <= span, "bound above a feasible makespan"
     status = "OPTIMAL" if span <= bound else found.status
     return _row(path, "platform-lns" if improve_share else "platform", found.schedule, bound,
-                status, makespan(baseline), found.wall_s, {})
+                status, makespan(baseline), found.wall_s, {"cpu_s": cpu})
 
 
 def _solve_fjsp_only(path: Path, time_limit_s: float, workers: int) -> dict[str, Any]:
     jobs = parse_fjs(path.read_text())
     greedy_schedule = greedy_fjsp(jobs)
     check_schedule(jobs, greedy_schedule)
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     schedule, found = solve_fjsp(jobs, Budget(time_limit_s, workers))
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, round(time.process_time() - cpu0, 1)
     check_schedule(jobs, schedule)
     assert found.makespan == makespan(schedule), "reported makespan differs from the schedule"
     assert found.bound <= makespan(schedule), "bound above a feasible makespan"
     stats = {"lns_steps": found.stats.steps, "lns_improvements": found.stats.improvements,
              "tabu_iterations": found.stats.tabu_iterations,
-             "tabu_improvements": found.stats.tabu_improvements}
+             "tabu_improvements": found.stats.tabu_improvements, "cpu_s": cpu}
     return _row(path, "fjsp", schedule, found.bound, found.status,
                 makespan(greedy_schedule), round(wall, 2), stats)
 
@@ -148,7 +166,7 @@ def instance_name(path: Path) -> str:
 
 
 def _row(path: Path, engine: Engine, schedule: list[Scheduled], bound: int, status: str,
-         greedy_span: int, wall_s: float, stats: dict[str, int]) -> dict[str, Any]:
+         greedy_span: int, wall_s: float, stats: dict[str, float]) -> dict[str, Any]:
     name = instance_name(path)
     span = makespan(schedule)
     bks = BKS.get(name)
@@ -217,13 +235,14 @@ def _meta_path(json_path: Path) -> Path:
 
 
 LNS_TITLE = "### FJSP: the platform's solve with and without its LNS (a run of its own)"
-SUBSET_TITLE = ("### FJSP beyond Brandimarte: a subset (Hurink rdata and vdata la01-la05, "
-                "Dauzere-Peres & Paulli 01a-03a; 13 of the 150 instances of those sets)")
+SUBSET_TITLE = ("### FJSP beyond Brandimarte: a subset (Hurink rdata and vdata la01-la05, la21, "
+                "la36, Dauzere-Peres & Paulli 01a-03a, 07a, 13a; 19 of the 150 instances of "
+                "those sets)")
 
 
 def render_stored(json_path: Path = RESULTS / "fjsp.json",
                   markdown: Path = RESULTS / "fjsp.md",
-                  lns_json: Path | None = RESULTS / "fjsp_lns.json",
+                  lns_json: Path | None = None,
                   subset_json: Path | None = RESULTS / "fjsp_subset.json") -> str:
     """Re-render the section from stored runs (rows + meta), keeping their measurement dates;
     the LNS run and the subset run, when stored, follow as sub-sections."""
@@ -270,8 +289,13 @@ _ABOUT: dict[str, str] = {
         "docs/formats.md), objective `makespan_per_hour` 1, cost and tardiness 0, which the "
         "engine's objective expresses exactly (the largest completion). Solved by "
         "`matching.engine.solve`, the batch solve's path, with its defaults but the time limit "
-        "(greedy hints, the CP-SAT lot model of `matching/cpsat_model.py` on at most 12 "
-        "candidates per step); every plan passes the independent checker "
+        "(greedy hints the CP-SAT lot model of `matching/cpsat_model.py` on at most 12 "
+        "candidates per step; a job of one piece is one lot, so its step is one fixed-size "
+        "interval per candidate, and since greedy places every job placement is a constant and "
+        "a load cut per machine bounds the makespan; then, the budget being >= 2 s, the tabu "
+        "walk of `matching/walk.py` over resource assignment and sequence for 40 % of what is "
+        "left, and CP-SAT again hinted with the walk's plan for the rest, "
+        "`SolveOptions.walk_share`); every plan passes the independent checker "
         "(`tests/matching/plan_checker.py`) and the schedule check of `bench/fjsp.py`. Bound = "
         "that model's CP-SAT objective bound, floored by the longest job / average machine "
         "load. Greedy = `solve(policy=\"greedy\")` on the same market."),
@@ -298,16 +322,22 @@ _ABOUT: dict[str, str] = {
 
 def _engine_lines(rows: list[dict[str, Any]], engine: str, *, about: bool = True) -> list[str]:
     searches = engine == "fjsp"  # only the FJSP-only search counts its LNS and tabu steps
-    head = "| instance | makespan | bound | BKS | gap % | greedy | engine / greedy | wall s |"
+    head = ("| instance | makespan | bound | BKS | gap % | PyJobShop CP-SAT 900 s | greedy "
+            "| engine / greedy | wall s | CPU s |")
+    pjs = pyjobshop_900s()
     lines = [_ABOUT.get(engine, f"**Engine `{engine}`.**") if about
              else f"**Engine `{engine}`** (as described above).", "",
              head + (" LNS steps (gains) | tabu iterations (gains) |" if searches else ""),
-             "|---" * (10 if searches else 8) + "|"]
+             "|---" * (12 if searches else 10) + "|"]
     for r in rows:
         gap = "-" if r["gap_pct"] is None else f"{r['gap_pct']:.2f}"
+        ref = pjs.get(r["instance"])
+        ref_text = "-" if ref is None else f"{ref[1]:g} ({ref[0].lower()}, bound {ref[2]:g})"
+        cpu = r.get("cpu_s")
         line = (f"| {r['instance']} | {r['makespan']} | {r['bound']} | {r['bks']} | {gap} "
-                f"| {r['greedy_makespan']} | {r['makespan'] / r['greedy_makespan']:.3f} "
-                f"| {r['wall_s']:.1f} |")
+                f"| {ref_text} | {r['greedy_makespan']} "
+                f"| {r['makespan'] / r['greedy_makespan']:.3f} "
+                f"| {r['wall_s']:.1f} | {'-' if cpu is None else f'{cpu:.1f}'} |")
         if searches:
             line += (f" {r.get('lns_steps', 0)} ({r.get('lns_improvements', 0)}) "
                      f"| {r.get('tabu_iterations', 0):,} ({r.get('tabu_improvements', 0)}) |")
@@ -318,6 +348,20 @@ def _engine_lines(rows: list[dict[str, Any]], engine: str, *, about: bool = True
         lines += ["", f"Engine `{engine}`: mean gap to BKS **{statistics.mean(gaps):.2f} %** "
                   f"over {len(gaps)} instances; max {max(gaps):.2f} %. It beats its greedy on "
                   f"{ahead} of {len(rows)} instances."]
+    versus = [(r["makespan"], pjs[r["instance"]][1]) for r in rows if r["instance"] in pjs]
+    if versus:
+        ref_gaps = [100.0 * (m - ref) / ref for m, ref in versus]
+        lines += ["", f"Against PyJobShop's CP-SAT (900 s, 8 workers) on the same "
+                  f"{len(versus)} instances: mean (makespan - theirs) / theirs "
+                  f"{statistics.mean(ref_gaps):+.2f} %; lower on "
+                  f"{sum(1 for m, ref in versus if m < ref)}, equal on "
+                  f"{sum(1 for m, ref in versus if m == ref)}."]
+    cpus = [r["cpu_s"] for r in rows if r.get("cpu_s") is not None]
+    if cpus:
+        lines += ["", f"CPU time (process, all threads) per instance: mean "
+                  f"{statistics.mean(cpus):.1f} s of {2 * max(r['wall_s'] for r in rows):.0f} "
+                  "core-seconds at most on 2 cores: the rest went to other work on the "
+                  "machine."]
     n_runs = min((len(r.get("makespan_runs", [])) for r in rows), default=0)
     if n_runs > 1:
         per_run = [g for g in (_mean_gap(rows, i) for i in range(n_runs)) if g is not None]
@@ -391,12 +435,12 @@ def render(rows: list[dict[str, Any]], time_limit_s: float, workers: int,
 
 
 def main() -> None:
-    """`make bench`: platform and FJSP-only in one run, then platform with and without its
-    LNS in another; one section from both."""
+    """`make bench`: platform and FJSP-only on Brandimarte in one run, then on the subset in
+    another; one section from both. (The opt-in LNS, engine `platform-lns`, is no longer run
+    by default: the walk replaced it; `sharefab bench fjsp --engine platform-lns` still runs
+    it, and ``render_stored(lns_json=...)`` renders such a run.)"""
     run(DEFAULT_DIR, time_limit_s=30.0, json_out=RESULTS / "fjsp.json", engines=ENGINES,
         markdown=None)
-    run(DEFAULT_DIR, time_limit_s=30.0, json_out=RESULTS / "fjsp_lns.json",
-        engines=LNS_ENGINES, markdown=None)
     run(DEFAULT_DIR, time_limit_s=30.0, json_out=RESULTS / "fjsp_subset.json",
         engines=ENGINES, markdown=None, paths=SUBSET)
     render_stored()

@@ -107,6 +107,19 @@ def _check_capacity(rid: str, capacity: int, lots: list[tuple[float, float]],
     return []
 
 
+def _stretches(r: Resource) -> list[tuple[datetime, datetime]]:
+    """The resource's windows with touching or overlapping ones joined: a lot may run from one
+    window into the next that starts as it ends (docs/formats.md; scheduling.booking.book
+    commits such lots, as the engine plans them)."""
+    out: list[tuple[datetime, datetime]] = []
+    for w in sorted(r.windows, key=lambda w: w.start):
+        if out and w.start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], w.end))
+        else:
+            out.append((w.start, w.end))
+    return out
+
+
 def _check_order(scenario: Scenario, order: Order, op: OrderPlan,
                  res: dict[str, tuple[Factory, Resource]],
                  usage: dict[str, list[tuple[float, float]]], max_lots: int | None,
@@ -146,7 +159,7 @@ def _check_order(scenario: Scenario, order: Order, op: OrderPlan,
         want = _duration(r, s, a.quantity)
         if abs((end - start) - want) > 1e-6:
             errors.append(f"{tag}: lasts {end - start} min, rule says {want}")
-        if not any(w.start <= a.start and a.end <= w.end for w in r.windows):
+        if not any(lo <= a.start and a.end <= hi for lo, hi in _stretches(r)):
             errors.append(f"{tag}: not inside one published window")
         if r.capacity == 1:
             for b in bookings_of.get(r.id, ()):

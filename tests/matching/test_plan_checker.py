@@ -83,3 +83,23 @@ def test_checker__flags_a_lot_where_a_service_line_is_full() -> None:
     assert check_plan(s, _one_lot_at(s, 0)) == []  # 0-1 h: one slot free
     errors = check_plan(s, _one_lot_at(s, 1.5))  # 1.5-2.5 h: meets the full span
     assert any("F1-V runs more than 2" in e for e in errors)
+
+
+def _across_midnight(windows: tuple[tuple[float, float], ...]) -> tuple[Scenario, Plan]:
+    """One 60-piece lot (1 h) moved to run 23:30-00:30 on a machine with the given windows."""
+    s = scenario([factory("F1", resource("F1-M", windows=windows))], [order("O1", quantity=60)])
+    plan = checked_solve(s, "greedy")
+    a = plan.orders[0].allocations[0]
+    moved = dataclasses.replace(a, start=at(23.5), end=at(24.5))
+    op = dataclasses.replace(plan.orders[0], allocations=(moved,), completion=at(24.5))
+    return s, dataclasses.replace(plan, orders=(op,))
+
+
+def test_checker__a_lot_may_run_from_one_window_into_the_next_that_touches_it() -> None:
+    s, plan = _across_midnight(((0, 24), (24, 48)))
+    assert check_plan(s, plan) == []
+
+
+def test_checker__flags_a_lot_across_a_gap_between_windows() -> None:
+    s, plan = _across_midnight(((0, 24), (24.25, 48)))
+    assert any("window" in e for e in check_plan(s, plan))
