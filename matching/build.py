@@ -23,7 +23,13 @@ from domain.routing import topological_order
 from matching.candidates import Candidate, CandidateIndex
 from matching.factory_sets import HOSTS_PER_GROUP, MAX_EXACT_STEPS, best_assignments
 from matching.lots import lot_setup_min, minutes_per_piece_at_speed_1
-from matching.market_index import MarketIndex, ProcessArrays, first_open, index_of
+from matching.market_index import (
+    MarketIndex,
+    ProcessArrays,
+    factories_by_id,
+    first_open,
+    index_of,
+)
 from matching.problem import (
     Option,
     OrderFacts,
@@ -224,7 +230,7 @@ class _Builder:
         for b in scenario.bookings:
             self.bookings[b.resource].append(b)
         self.facts: dict[str, ResourceFacts] = {}
-        self.factories = {f.id: f for f in scenario.factories}
+        self.factories = factories_by_id(scenario)
 
     @property
     def index(self) -> CandidateIndex:
@@ -527,8 +533,10 @@ class _Indexed:
                 able = np.flatnonzero(np.isfinite(total))
                 best = able[np.lexsort((rank[able], total[able]))][:HOSTS_PER_GROUP]
                 wanted_hosts.update(best.tolist())
-        cost = {sid: {market.factory_ids[f]: float(cheapest[k, f]) for f in sorted(wanted_hosts)
-                      if math.isfinite(cheapest[k, f])} for k, sid in enumerate(sids)}
+        hosts = sorted(wanted_hosts)
+        ids = [market.factory_ids[f] for f in hosts]
+        cost = {sid: {fid: c for fid, c in zip(ids, cheapest[k, hosts].tolist(), strict=True)
+                      if math.isfinite(c)} for k, sid in enumerate(sids)}
         sites = {f.id: (f.lat, f.lon) for f in self.b.scenario.factories}
         t = self.b.scenario.transport
 

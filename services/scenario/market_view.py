@@ -65,11 +65,20 @@ def market_for_order(session: Session, *, order: Order, unavailable: set[str],
     index = cache.snapshot(session).index_at(horizon)
     known, blank = _recorded_credit(session, index.factory_at)
     factories = index.factories_for(processes, unavailable, known, blank)
-    offered = {r.id for f in factories for r in f.resources}
-    bookings = tuple(sorted((
-        b if b.start >= horizon else dataclasses.replace(b, start=horizon)
-        for b in cache.bookings(session, horizon) if b.end > horizon and b.resource in offered),
-        key=lambda b: (b.start, b.id)))
+    # The bookings of offered resources (of the order's processes, not down), in the copy's
+    # (start, id) order; those begun before the horizon start at it, and are sorted in.
+    wanted, down = set(processes), set(unavailable)
+    process_of = index.process_of
+    ahead, begun = [], []
+    for bk in cache.bookings(session, horizon):
+        if (bk.end > horizon and process_of.get(bk.resource) in wanted
+                and bk.resource not in down):
+            if bk.start >= horizon:
+                ahead.append(bk)
+            else:
+                begun.append(dataclasses.replace(bk, start=horizon))
+    bookings = (tuple(sorted(begun + ahead, key=lambda bk: (bk.start, bk.id))) if begun
+                else tuple(ahead))
     return index.view(m.Scenario(horizon_start=horizon, factories=factories, orders=orders,
                                  transport=transport, objective=objective, bookings=bookings),
                       factories, unavailable)

@@ -36,7 +36,8 @@ def _views(client: Any, order_id: str = "O1") -> tuple[m.Scenario, m.Scenario]:
         cached = quote_service.market_for(db, order_id=order_id, unavailable=set(), now=NOW,
                                           cache=state.market_cache)
         fresh = quote_service.market_for(db, order_id=order_id, unavailable=set(), now=NOW)
-    assert isinstance(cached, IndexedScenario) and cached.index() is not None
+    assert isinstance(cached, IndexedScenario)
+    assert cached.index() is not None
     return cached.plain(), fresh
 
 
