@@ -13,13 +13,23 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 
+import numpy as np
+import numpy.typing as npt
+
 from domain.geo import road_km
 from domain.model import Booking, Factory, Order, PricingMode, Resource, Scenario, Step
 from domain.pricing import step_value_cny
 from domain.routing import topological_order
 from matching.candidates import Candidate, CandidateIndex
-from matching.factory_sets import best_assignments
+from matching.factory_sets import HOSTS_PER_GROUP, MAX_EXACT_STEPS, best_assignments
 from matching.lots import lot_setup_min, minutes_per_piece_at_speed_1
+from matching.market_index import (
+    MarketIndex,
+    ProcessArrays,
+    factories_by_id,
+    first_open,
+    index_of,
+)
 from matching.problem import (
     Option,
     OrderFacts,
@@ -210,14 +220,24 @@ class _Builder:
                  processes: set[str] | None = None, layouts: bool = False) -> None:
         self.scenario = scenario
         self.layouts = layouts
-        self.index = CandidateIndex(scenario, processes)
+        self.processes = processes
+        self._index: CandidateIndex | None = None
+        self.market = index_of(scenario)
+        self.unavailable: frozenset[str] = getattr(scenario, "unavailable", frozenset())
         self.keep = keep_per_step
         self.max_lots = max_lots
         self.bookings: dict[str, list[Booking]] = defaultdict(list)
         for b in scenario.bookings:
             self.bookings[b.resource].append(b)
         self.facts: dict[str, ResourceFacts] = {}
-        self.factories = {f.id: f for f in scenario.factories}
+        self.factories = factories_by_id(scenario)
+
+    @property
+    def index(self) -> CandidateIndex:
+        """The per-scenario index of the exact path (built on first use: O(market))."""
+        if self._index is None:
+            self._index = CandidateIndex(self.scenario, self.processes)
+        return self._index
 
     def facts_of(self, cand: Candidate) -> ResourceFacts:
         rid = cand.resource.id
@@ -228,6 +248,14 @@ class _Builder:
 
     def order(self, order: Order) -> OrderFacts | str:
         """The order's facts, or the reason it cannot be met."""
+        if self.market is not None and _indexable(order):
+            fast = _Indexed(self, self.market, order).facts()
+            if fast is not None:
+                return fast
+        return self.order_exact(order)
+
+    def order_exact(self, order: Order) -> OrderFacts | str:
+        """``order`` with every capable candidate looked at in Python (no market index)."""
         floor = max(1, min(order.min_lot, order.quantity))
         lots = max(1, min(self.max_lots, order.quantity // floor))
         by_id = {s.id: s for s in order.steps}
@@ -261,6 +289,11 @@ class _Builder:
             if isinstance(options, str):
                 return options
             scored[sid] = options
+        return self.finish(order, by_id, scored, lots, assigned)
+
+    def finish(self, order: Order, by_id: dict[str, Step], scored: dict[str, list[_Scored]],
+               lots: int, assigned: dict[str, list[str]]) -> OrderFacts:
+        """Prune each step's scored options to the keep and assemble the order's facts."""
         hubs = _hub_factories(scored, order.max_factories)
         steps = []
         for sid, items in scored.items():
@@ -393,3 +426,164 @@ def narrow(problem: Problem, keep: int, hints: Iterable[Solution]) -> Problem:
     kept = {x.resource for o in orders for s in o.steps for x in s.options}
     return dataclasses.replace(problem, orders=tuple(orders), resources={
         rid: f for rid, f in problem.resources.items() if rid in kept})
+
+
+def _indexable(order: Order) -> bool:
+    """Orders the market index serves exactly; the rest (credit floors, per-resource cycle
+    times, ``only_on``) take the exact path, whose filters know them."""
+    return order.min_credit is None and not any(s.only_on or s.minutes_per_piece_on
+                                                for s in order.steps)
+
+
+class _Indexed:
+    """``_Builder.order_exact`` for one order on a ``MarketIndex``: the same filters, rough
+    prices, hubs, rough assignments and shortlists, computed on arrays, with ``Candidate``
+    objects made only for what the shortlist keeps. Same candidates, same order, so the
+    same problem; ``facts`` answers None where the exact path must word a refusal."""
+
+    def __init__(self, builder: _Builder, market: MarketIndex, order: Order) -> None:
+        self.b = builder
+        self.market = market
+        self.order = order
+        self.by_id = {s.id: s for s in order.steps}
+        self.at: dict[str, npt.NDArray[np.int64]] = {}  # capable positions per step
+        self.arrays: dict[str, ProcessArrays] = {}
+        self.rough: dict[str, npt.NDArray[np.float64]] = {}
+
+    def facts(self) -> OrderFacts | str | None:
+        order, b = self.order, self.b
+        floor = max(1, min(order.min_lot, order.quantity))
+        lots = max(1, min(b.max_lots, order.quantity // floor))
+        if not self.capable():
+            return None
+        for sid, at in self.at.items():
+            self.rough[sid] = self.arrays[sid].rough_cost(order, self.by_id[sid], at)
+        hubs = self.rough_hubs()
+        assigned = self.rough_assigned() if b.keep is not None and b.layouts else {}
+        scored: dict[str, list[_Scored]] = {}
+        for sid, at in self.at.items():
+            step = self.by_id[sid]
+            options: list[_Scored] | str = "no shortlist"
+            if b.keep is not None and len(at) > SHORTLIST_FACTOR * b.keep:
+                short = self.shortlist(sid, SHORTLIST_FACTOR * b.keep, hubs, assigned.get(sid))
+                options = b.step_options(order, step, self.candidates(sid, short), floor, lots)
+            if isinstance(options, str):
+                everyone = np.arange(len(at))
+                options = b.step_options(order, step, self.candidates(sid, everyone), floor,
+                                         lots)
+            if isinstance(options, str):
+                return options
+            scored[sid] = options
+        return b.finish(order, self.by_id, scored, lots, assigned)
+
+    def capable(self) -> bool:
+        """Each step's capable resources (``CandidateIndex.capable``); False if one has none."""
+        order, market = self.order, self.market
+        factory_ok = np.ones(len(market.factories), dtype=bool)
+        if order.certifications:
+            factory_ok &= market.certified(order.certifications)
+        if order.parks:
+            factory_ok &= market.in_parks(order.parks)
+        for sid in topological_order(order.steps):
+            arrays = market.processes.get(self.by_id[sid].process)
+            if arrays is None:
+                return False
+            mask = arrays.accepts(order.material) & arrays.offers(order)
+            mask &= factory_ok[arrays.factory]
+            for rid in self.b.unavailable:
+                i = arrays.position.get(rid)
+                if i is not None:
+                    mask[i] = False
+            at = np.flatnonzero(mask)
+            if not len(at):
+                return False
+            self.at[sid], self.arrays[sid] = at, arrays
+        return True
+
+    def _factories(self, sid: str) -> npt.NDArray[np.int64]:
+        return self.arrays[sid].factory[self.at[sid]]
+
+    def rough_hubs(self) -> set[str]:
+        """``_rough_hubs``: the factories able to run the most steps, a few of them."""
+        count = np.zeros(len(self.market.factories), dtype=np.int64)
+        for sid in self.at:
+            count[np.unique(self._factories(sid))] += 1
+        many = np.flatnonzero(count > 1)
+        ranked = many[np.lexsort((self.market.factory_rank[many], -count[many]))]
+        return {self.market.factory_ids[i]
+                for i in ranked[: 2 * max(2, self.order.max_factories)]}
+
+    def rough_assigned(self) -> dict[str, list[str]]:
+        """``_rough_assigned``, with ``best_assignments`` given only the factories that can
+        be one of a group's ``HOSTS_PER_GROUP`` best hosts (the others it never looks at)."""
+        market, order = self.market, self.order
+        sids = list(self.at)
+        if len(sids) > MAX_EXACT_STEPS:
+            return {}  # best_assignments gives none either
+        cheapest = np.full((len(sids), len(market.factories)), math.inf)
+        for k, sid in enumerate(sids):
+            np.minimum.at(cheapest[k], self._factories(sid), self.rough[sid])
+        rank = market.factory_rank
+        wanted_hosts: set[int] = set()
+        for size in range(1, len(sids) + 1):
+            for group in itertools.combinations(range(len(sids)), size):
+                total = cheapest[group[0]].copy()
+                for k in group[1:]:
+                    total += cheapest[k]  # the order best_assignments sums a block in
+                able = np.flatnonzero(np.isfinite(total))
+                best = able[np.lexsort((rank[able], total[able]))][:HOSTS_PER_GROUP]
+                wanted_hosts.update(best.tolist())
+        hosts = sorted(wanted_hosts)
+        ids = [market.factory_ids[f] for f in hosts]
+        cost = {sid: {fid: c for fid, c in zip(ids, cheapest[k, hosts].tolist(), strict=True)
+                      if math.isfinite(c)} for k, sid in enumerate(sids)}
+        sites = {f.id: (f.lat, f.lon) for f in self.b.scenario.factories}
+        t = self.b.scenario.transport
+
+        def truck(f: str, g: str) -> float:
+            return t.cost_cny(road_km(*sites[f], *sites[g]))
+
+        steps = [(sid, self.by_id[sid].after) for sid in sids]
+        wanted: dict[str, list[str]] = defaultdict(list)
+        for _, where in best_assignments(steps, cost, truck, order.max_factories,
+                                         ROUGH_ASSIGNMENTS):
+            for sid, f in where.items():
+                if f not in wanted[sid]:
+                    wanted[sid].append(f)
+        keep: dict[str, list[str]] = {}
+        for sid, factories in wanted.items():
+            arrays, at, here = self.arrays[sid], self.at[sid], self._factories(sid)
+            keep[sid] = []
+            for fid in factories:
+                inside = np.flatnonzero(here == market.factory_at[fid])
+                keep[sid] += [rid for _, rid in heapq.nsmallest(PER_ASSIGNED, (
+                    (float(self.rough[sid][j]), arrays.ids[at[j]]) for j in inside))]
+        return keep
+
+    def shortlist(self, sid: str, n: int, hubs: set[str],
+                  assigned: list[str] | None) -> npt.NDArray[np.int64]:
+        """``shortlist``'s picks (positions among the step's capable), in its order."""
+        arrays, at = self.arrays[sid], self.at[sid]
+        by_cost = np.argsort(self.rough[sid], kind="stable")[: n // 2]
+        opens = first_open(arrays, at, self.order.due)
+        by_open = np.lexsort((arrays.id_rank[at], opens))[: n // 2]
+        also = np.zeros(len(at), dtype=bool)
+        if hubs:
+            hub_at = [self.market.factory_at[f] for f in hubs]
+            also |= np.isin(arrays.factory[at], hub_at)
+        for rid in assigned or ():
+            g = arrays.position.get(rid)
+            j = int(np.searchsorted(at, g)) if g is not None else len(at)
+            if j < len(at) and at[j] == g:
+                also[j] = True
+        picked = dict.fromkeys([*by_cost.tolist(), *by_open.tolist(),
+                                *np.flatnonzero(also).tolist()])
+        return np.fromiter(picked, dtype=np.int64, count=len(picked))
+
+    def candidates(self, sid: str, local: npt.NDArray[np.int64]) -> list[Candidate]:
+        arrays, market, factories = self.arrays[sid], self.market, self.b.factories
+        out = []
+        for g in self.at[sid][local].tolist():
+            out.append(Candidate(factories[market.factory_ids[arrays.factory[g]]],
+                                 arrays.resources[g]))
+        return out

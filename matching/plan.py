@@ -25,6 +25,7 @@ from domain.model import (
     TransportLeg,
 )
 from matching.lots import lot_duration_min, lot_price
+from matching.market_index import factories_by_id, resources_of
 from matching.solution import Solution
 from scheduling.calendar import at_minute, to_minute
 
@@ -33,6 +34,9 @@ Lookup = Mapping[str, tuple[Factory, Resource]]
 
 def resource_lookup(scenario: Scenario, ids: set[str]) -> dict[str, tuple[Factory, Resource]]:
     """Factory and resource of just ``ids`` (cheaper than ``Scenario.resources`` at 10,000)."""
+    indexed = resources_of(scenario, ids)
+    if indexed is not None:
+        return indexed
     return {r.id: (f, r) for f in scenario.factories for r in f.resources if r.id in ids}
 
 
@@ -73,7 +77,7 @@ def _transport_legs(scenario: Scenario, order: Order,
     leaves when the last of them ends, and each lot of the next step starts after it arrives.
     """
     origin, t = scenario.horizon_start, scenario.transport
-    factories = {f.id: f for f in scenario.factories}
+    factories = factories_by_id(scenario)
     legs = []
     for step in order.steps:
         to_factories = sorted({f for f, _ in ends.get(step.id, [])})

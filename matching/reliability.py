@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from domain.model import Factory, Order, OrderPlan, Scenario
+from matching.market_index import factories_by_id
 from matching.problem import PriceTerm
 
 # A factory of credit 0 looks 30% dearer than its price; one of credit 0.8 looks 6% dearer.
@@ -43,6 +44,6 @@ def meets_min_credit(order: Order, factory: Factory) -> bool:
 
 def risk_cny(scenario: Scenario, plan: OrderPlan) -> float:
     """The plan's risk term in CNY: what its lots' prices add when scaled by risk_factor."""
-    factories = {f.id: f for f in scenario.factories}
+    factories = factories_by_id(scenario)
     return sum((risk_factor(factories[a.factory]) - 1.0) * a.cost
                for a in plan.allocations if a.factory in factories)

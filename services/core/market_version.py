@@ -39,12 +39,17 @@ from services.core.db import Base
 
 # Tables whose rows end up in the market copy (directly or through a factory's facts).
 MARKET_TABLES = frozenset({"factories", "resources", "windows", "parks", "market"})
+# Bookings change with every accepted quote: they have a counter of their own (row 2), so a
+# booking drops the API's copy of the bookings (``MarketCache.bookings``), not the market's.
+BOOKING_TABLES = frozenset({"bookings"})
 _WRITTEN = "sharefab.market_written"  # Session.info: this transaction wrote the market
-_ROW = 1  # the id of market_version's only row
+_BOOKED = "sharefab.bookings_written"  # Session.info: this transaction wrote bookings
+_ROW = 1  # the market's row of market_version
+BOOKINGS_ROW = 2  # the bookings' row
 
 
 class MarketVersion(Base):
-    """A single row (id 1): how many transactions have written the market so far."""
+    """Row 1: how many transactions have written the market so far; row 2: the bookings."""
 
     __tablename__ = "market_version"
 
@@ -58,13 +63,20 @@ def current(session: Session) -> int:
                               .where(MarketVersion.id == _ROW)) or 0)
 
 
-def bump(session: Session) -> None:
-    """Count one more market write, inside ``session``'s transaction."""
+def bookings_current(session: Session) -> int:
+    """The database's bookings version (0 before any booking write)."""
+    return int(session.scalar(select(MarketVersion.version)
+                              .where(MarketVersion.id == BOOKINGS_ROW)) or 0)
+
+
+def bump(session: Session, row: int = _ROW) -> None:
+    """Count one more market (or, ``row=BOOKINGS_ROW``, bookings) write, inside ``session``'s
+    transaction."""
     dialect = session.get_bind().dialect.name
     upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(MarketVersion)
     table = MarketVersion.__table__
     session.connection().execute(
-        upsert.values(id=_ROW, version=1).on_conflict_do_update(
+        upsert.values(id=row, version=1).on_conflict_do_update(
             index_elements=[table.c.id], set_={"version": table.c.version + 1}))
 
 
@@ -80,18 +92,22 @@ def install() -> None:
 
 def _note_flushed_market_rows(session: Session, _context: Any) -> None:
     for obj in (*session.new, *session.dirty, *session.deleted):
-        if getattr(obj, "__tablename__", None) in MARKET_TABLES:
+        table = getattr(obj, "__tablename__", None)
+        if table in MARKET_TABLES:
             session.info[_WRITTEN] = True
-            return
+        elif table in BOOKING_TABLES:
+            session.info[_BOOKED] = True
 
 
 def _note_bulk_market_write(state: Any) -> None:
     """``session.execute(insert / update / delete(...))`` on a market table."""
     if not (state.is_insert or state.is_update or state.is_delete):
         return
-    table = getattr(state.statement, "table", None)
-    if getattr(table, "name", None) in MARKET_TABLES:
+    name = getattr(getattr(state.statement, "table", None), "name", None)
+    if name in MARKET_TABLES:
         state.session.info[_WRITTEN] = True
+    elif name in BOOKING_TABLES:
+        state.session.info[_BOOKED] = True
 
 
 def _bump_if_the_market_was_written(session: Session) -> None:
@@ -99,6 +115,8 @@ def _bump_if_the_market_was_written(session: Session) -> None:
     session.flush()
     if session.info.get(_WRITTEN):
         bump(session)
+    if session.info.get(_BOOKED):  # always after the market's row: one lock order for all
+        bump(session, BOOKINGS_ROW)
 
 
 def _forget_writes(session: Session, transaction: SessionTransaction) -> None:
@@ -107,3 +125,4 @@ def _forget_writes(session: Session, transaction: SessionTransaction) -> None:
     reload); forgetting an earlier write of the transaction would cost a stale price."""
     if transaction.parent is None:
         session.info.pop(_WRITTEN, None)
+        session.info.pop(_BOOKED, None)

@@ -15,20 +15,30 @@ What the bump cannot see is SQL that bypasses the ORM ``Session`` (a hand-typed 
 psql): ``max_age_s`` (``quote_market_cache_s``) remains the safety net that bounds how long a
 copy is trusted at all.
 
-Bookings, live availability and credit are not cached: they change with every accepted quote
-and every heartbeat, and the view reads them fresh.
+With the copy goes its ``matching.market_index.MarketIndex`` (resources by process as arrays,
+factories by id), built on the copy's first quote: per quote, the view and the candidate search
+then cost what the order's candidates cost, not what the market holds.
+
+Bookings change with every accepted quote: they are kept apart (``bookings``), under their own
+counter (``market_version.bookings_current``, bumped by every booking write the same way), so
+a booking drops the bookings' copy only. Live availability and credit are never cached: they
+change with every heartbeat, and the view reads them fresh.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain import model as m
+from matching.market_index import MarketIndex
+from services.bookings.models import ACTIVE_STATES, Booking
 from services.core import market_version
 from services.core.market_version import MARKET_TABLES
 from services.factories.models import Factory
@@ -60,6 +70,80 @@ class MarketCopy:
     by_process: dict[str, tuple[tuple[str, int, m.Resource], ...]]
     version: int
     loaded_at: float
+    # The market's index per calendar cut (None: no window starts before the quote's horizon,
+    # one index serves every such quote), built on first use; at most two kept.
+    indexes: dict[datetime | None, MarketIndex] = field(default_factory=dict)
+    earliest: list[datetime] = field(default_factory=list)  # a memo: [] until computed
+
+    def index_at(self, horizon: datetime) -> MarketIndex:
+        """The index of the market with every calendar cut to ``horizon`` on.
+
+        Calendars that reach before the horizon are cut per minute (the first quote of a minute
+        then builds the index again); a market whose windows all lie ahead shares one index.
+        """
+        key = horizon if self.earliest_window() < horizon else None
+        index = self.indexes.get(key)
+        if index is None:
+            index = MarketIndex(self.whole(horizon if key is not None else None))
+            if len(self.indexes) >= 2:
+                self.indexes.pop(next(iter(self.indexes)))
+            self.indexes[key] = index
+        return index
+
+    def earliest_window(self) -> datetime:
+        """The earliest window start of the market (computed once)."""
+        if not self.earliest:
+            found = [r.windows[0].start for rs in self.by_process.values()
+                     for _, _, r in rs if r.windows]
+            self.earliest.append(min(found) if found else datetime.max.replace(tzinfo=UTC))
+        return self.earliest[0]
+
+    def whole(self, horizon: datetime | None) -> tuple[m.Factory, ...]:
+        """Every factory with all its resources in position order (``market_view``'s order),
+        calendars cut to ``horizon`` when given; no credit."""
+        placed: dict[str, list[tuple[int, m.Resource]]] = {}
+        for rs in self.by_process.values():
+            for factory_id, position, r in rs:
+                placed.setdefault(factory_id, []).append(
+                    (position, r if horizon is None else cut_calendar(r, horizon)))
+        return tuple(
+            m.Factory(id=f.id, name=f.name, park=f.park, lat=f.lat, lon=f.lon, rating=f.rating,
+                      certifications=f.certifications,
+                      resources=tuple(r for _, r in sorted(placed[f.id], key=lambda pr: pr[0])))
+            for f in sorted((self.factories[fid] for fid in placed if fid in self.factories),
+                            key=lambda f: (f.position, f.id)))
+
+
+def cut_calendar(resource: m.Resource, horizon: datetime) -> m.Resource:
+    """``resource`` with its calendar cut to ``horizon`` on (itself when nothing is earlier:
+    the usual case, so a cached resource is shared, not copied)."""
+    if not resource.windows or resource.windows[0].start >= horizon:
+        return resource
+    return dataclasses.replace(resource, windows=tuple(
+        m.Window(max(w.start, horizon), w.end) for w in resource.windows if w.end > horizon))
+
+
+@dataclass(frozen=True, slots=True)
+class BookingsCopy:
+    """The active bookings that ended after ``since``, sorted by (start, id), as of a
+    bookings version."""
+
+    bookings: tuple[m.Booking, ...]
+    since: datetime
+    version: int
+    loaded_at: float
+
+
+def read_bookings(session: Session, since: datetime) -> tuple[m.Booking, ...]:
+    """Every active booking ending after ``since`` (no join: see ``market_view``)."""
+    return tuple(sorted((
+        m.Booking(id=b.id, resource=b.resource_id, start=b.start, end=b.end,
+                  order=b.order_id, step=b.step_id, quantity=b.quantity)
+        for b in session.execute(
+            select(Booking.id, Booking.resource_id, Booking.start, Booking.end,
+                   Booking.order_id, Booking.step_id, Booking.quantity)
+            .where(Booking.status.in_(ACTIVE_STATES), Booking.end > since))),
+        key=lambda b: (b.start, b.id)))
 
 
 def read_market(session: Session, processes: list[str] | None = None,
@@ -107,13 +191,34 @@ class MarketCache:
     def __init__(self, max_age_s: float) -> None:
         self.max_age_s = max_age_s
         self.reloads = 0  # whole-market reads (for tests and the benchmark)
+        self.booking_reloads = 0  # bookings reads
         self._lock = threading.Lock()
         self._copy: MarketCopy | None = None
+        self._bookings: BookingsCopy | None = None
 
     def invalidate(self) -> None:
-        """Forget the copy (the next quote reads the market again)."""
+        """Forget the copies (the next quote reads the market and the bookings again)."""
         with self._lock:
             self._copy = None
+            self._bookings = None
+
+    def bookings(self, session: Session, since: datetime) -> tuple[m.Booking, ...]:
+        """The active bookings ending after ``since`` or earlier (the caller drops those),
+        read again when the database's bookings version moved on, or for an earlier
+        ``since`` than the copy's."""
+        version = market_version.bookings_current(session)  # before the rows, as above
+        now = time.monotonic()
+        with self._lock:
+            copy = self._bookings
+        if (copy is not None and copy.version == version and copy.since <= since
+                and now - copy.loaded_at < self.max_age_s):
+            return copy.bookings
+        copy = BookingsCopy(read_bookings(session, since), since, version, now)
+        with self._lock:
+            self.booking_reloads += 1
+            if self._bookings is None or self._bookings.version <= version:
+                self._bookings = copy
+        return copy.bookings
 
     def snapshot(self, session: Session) -> MarketCopy:
         """The market copy, read again when the database's market version moved on."""

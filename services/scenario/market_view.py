@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
+from collections.abc import Container
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -24,7 +25,7 @@ from services.orders import service as order_service
 from services.orders.models import Order
 from services.ratings.credit import scores as credit_scores
 from services.ratings.models import LotRecord, Rating
-from services.scenario.market_cache import MarketCache, read_market
+from services.scenario.market_cache import MarketCache, cut_calendar, read_market
 from services.scenario.models import MarketFacts
 
 
@@ -49,17 +50,44 @@ def market_for_order(session: Session, *, order: Order, unavailable: set[str],
     Resources of the order's processes, minus those the live store reports down or offline;
     windows and bookings that end before ``now`` are dropped, the others start at ``now`` at
     the earliest, so nothing is planned in the past. ``cache``: the API process's copy of the
-    resources and calendars (``market_cache``); without one they are read now.
+    resources, calendars and bookings (``market_cache``), and its market index: the view is
+    then cut from the index (``MarketIndex.factories_for``) and carries it to the engine
+    (``IndexedScenario``); without one everything is read now.
     """
     horizon = floor_minute(now)
     _, transport, objective = market_facts(session, now)
     processes = sorted({s.process for s in order.steps})
-    if cache is not None:
-        copy = cache.snapshot(session)
-        facts, by_process = copy.factories, copy.by_process
-    else:
-        facts, by_process = read_market(session, processes)
+    orders = (order_service.to_domain(order),)
+    if cache is None:
+        return _read_now(session, processes, unavailable, horizon, m.Scenario(
+            horizon_start=horizon, factories=(), orders=orders, transport=transport,
+            objective=objective))
+    index = cache.snapshot(session).index_at(horizon)
+    known, blank = _recorded_credit(session, index.factory_at)
+    factories = index.factories_for(processes, unavailable, known, blank)
+    # The bookings of offered resources (of the order's processes, not down), in the copy's
+    # (start, id) order; those begun before the horizon start at it, and are sorted in.
+    wanted, down = set(processes), set(unavailable)
+    process_of = index.process_of
+    ahead, begun = [], []
+    for bk in cache.bookings(session, horizon):
+        if (bk.end > horizon and process_of.get(bk.resource) in wanted
+                and bk.resource not in down):
+            if bk.start >= horizon:
+                ahead.append(bk)
+            else:
+                begun.append(dataclasses.replace(bk, start=horizon))
+    bookings = (tuple(sorted(begun + ahead, key=lambda bk: (bk.start, bk.id))) if begun
+                else tuple(ahead))
+    return index.view(m.Scenario(horizon_start=horizon, factories=factories, orders=orders,
+                                 transport=transport, objective=objective, bookings=bookings),
+                      factories, unavailable)
 
+
+def _read_now(session: Session, processes: list[str], unavailable: set[str],
+              horizon: datetime, base: m.Scenario) -> m.Scenario:
+    """``market_for_order`` without a cache: the order's resources and the bookings read now."""
+    facts, by_process = read_market(session, processes)
     placed: dict[str, list[tuple[int, m.Resource]]] = defaultdict(list)
     for process in processes:
         for factory_id, position, r in by_process.get(process, ()):
@@ -88,22 +116,21 @@ def market_for_order(session: Session, *, order: Order, unavailable: set[str],
                    Booking.order_id, Booking.step_id, Booking.quantity)
             .where(Booking.status.in_(ACTIVE_STATES), Booking.end > horizon))
         if b.resource_id in offered), key=lambda b: (b.start, b.id)))
-    return m.Scenario(horizon_start=horizon, transport=transport, objective=objective,
-                      factories=factories, orders=(order_service.to_domain(order),),
-                      bookings=bookings)
+    return dataclasses.replace(base, factories=factories, bookings=bookings)
 
 
-def _from(resource: m.Resource, horizon: datetime) -> m.Resource:
-    """``resource`` with its calendar cut to ``horizon`` on (itself when nothing is earlier:
-    the usual case, so a cached resource is shared, not copied)."""
-    if not resource.windows or resource.windows[0].start >= horizon:
-        return resource
-    return dataclasses.replace(resource, windows=tuple(
-        m.Window(max(w.start, horizon), w.end) for w in resource.windows if w.end > horizon))
+_from = cut_calendar
 
 
 def _credit(session: Session, factory_ids: list[str]) -> dict[str, float]:
-    """Credit per factory: read for those with a record, the empty record's score for the rest.
+    """Credit per factory: read for those with a record, the empty record's score for the rest."""
+    known, blank = _recorded_credit(session, set(factory_ids))
+    return {f: known.get(f, blank) for f in factory_ids}
+
+
+def _recorded_credit(session: Session, among: Container[str]) -> tuple[dict[str, float], float]:
+    """The credit of the factories ``among`` that have a record, and the empty record's score
+    (every other factory's).
 
     Most factories of a large market have no lots or reviews yet; asking for all of them by id
     cost more than the rest of the view at 100,000 resources.
@@ -111,7 +138,6 @@ def _credit(session: Session, factory_ids: list[str]) -> dict[str, float]:
     recorded = set(session.scalars(select(LotRecord.factory_id).distinct()))
     recorded |= set(session.scalars(select(Rating.factory_id)
                                     .where(Rating.side == "customer").distinct()))
-    with_record = [f for f in factory_ids if f in recorded]
+    with_record = [f for f in recorded if f in among]
     known = credit_scores(session, with_record) if with_record else {}
-    blank = credit_of(Evidence()).score
-    return {f: known.get(f, blank) for f in factory_ids}
+    return known, credit_of(Evidence()).score

@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, delete, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from domain import model as m
+from matching.market_index import IndexedScenario
 from services.core.db import make_engine, make_session_factory, session_scope
 from services.core.market_version import current as market_version
 from services.quotes import service as quote_service
@@ -28,13 +29,16 @@ FAST = {"time_limit_s": 0.3}
 
 
 def _views(client: Any, order_id: str = "O1") -> tuple[m.Scenario, m.Scenario]:
-    """(the cached view, the view read now) of ``order_id``."""
+    """(the cached view, the view read now) of ``order_id``, both as plain scenarios (the
+    cached one carries the market index too)."""
     state = client.app.state
     with session_scope(state.session_factory) as db:
         cached = quote_service.market_for(db, order_id=order_id, unavailable=set(), now=NOW,
                                           cache=state.market_cache)
         fresh = quote_service.market_for(db, order_id=order_id, unavailable=set(), now=NOW)
-    return cached, fresh
+    assert isinstance(cached, IndexedScenario)
+    assert cached.index() is not None
+    return cached.plain(), fresh
 
 
 def _a_resource(client: Any) -> dict[str, Any]:
