@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Protocol
 
 from domain.model import Order, OrderPlan, OrderStatus, Plan, Scenario
@@ -58,6 +59,9 @@ class EnginePolicy:
     call_wall_s: float = 0.0  # the whole solve() calls, for benchmarks only
     solves: int = 0
     batch: bool = True
+    # Share of each order's lead window planned as a margin before its due date (see
+    # simulations.config.SolverConfig.due_margin); 0 plans against the customer's date.
+    due_margin: float = 0.0
 
     def plan(self, scenario: Scenario, order_id: str) -> OrderPlan:
         return self.plan_all(scenario)[order_id]
@@ -65,11 +69,28 @@ class EnginePolicy:
     def plan_all(self, scenario: Scenario) -> dict[str, OrderPlan]:
         solve = self.solver or _engine_solve()
         t0 = time.perf_counter()
-        result = solve(scenario, policy=self.name, options=self.options)
+        asked = with_margin(scenario, self.due_margin)
+        result = solve(asked, policy=self.name, options=self.options)
         self.call_wall_s += time.perf_counter() - t0
         self.solver_wall_s += result.solver.wall_s
         self.solves += 1
         return {o.id: o for o in result.orders}
+
+
+def with_margin(scenario: Scenario, margin: float) -> Scenario:
+    """``scenario`` with each order due ``margin`` of its lead window (from the scenario's
+    start) earlier: the date the platform plans against, never what the customer is told."""
+    if margin <= 0:
+        return scenario
+    start = scenario.horizon_start
+
+    def earlier(o: Order) -> Order:
+        # whole minutes, as every time the engine plans with
+        lead_min = (o.due - start) // timedelta(minutes=1)
+        return dataclasses.replace(o, due=o.due - timedelta(minutes=round(lead_min * margin)))
+
+    orders = tuple(o if o.due <= start else earlier(o) for o in scenario.orders)
+    return dataclasses.replace(scenario, orders=orders)
 
 
 def capable(order: Order, scenario: Scenario, factory_id: str) -> bool:
@@ -132,10 +153,11 @@ class SinglePolicy:
         return {o.id: self.plan(scenario, o.id) for o in scenario.orders}
 
 
-def make_policy(name: str, options: SolveOptions, solver: Planner | None = None) -> Policy:
+def make_policy(name: str, options: SolveOptions, solver: Planner | None = None, *,
+                due_margin: float = 0.0) -> Policy:
     """The policy called ``name``; ``solver`` replaces the engine (tests only)."""
     if name in ("cpsat", "greedy"):
-        return EnginePolicy(name=name, options=options, solver=solver)
+        return EnginePolicy(name=name, options=options, solver=solver, due_margin=due_margin)
     if name == "single":
         return SinglePolicy(options=options, solver=solver)
     raise ValueError(f"unknown policy {name!r}; choose from {', '.join(POLICY_NAMES)}")

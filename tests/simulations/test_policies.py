@@ -6,8 +6,8 @@ import pytest
 
 from domain.model import OrderStatus, Scenario
 from matching.engine import SolveOptions
-from simulations.policies import SinglePolicy, capable, make_policy
-from tests.simulations.builders import T0, ScriptedSolver, factory, order, resource
+from simulations.policies import SinglePolicy, capable, make_policy, with_margin
+from tests.simulations.builders import T0, ScriptedSolver, at, factory, order, resource
 
 LASER = "cutting.laser"
 MILL = "machining.cnc_milling"
@@ -66,3 +66,23 @@ def test_single__real_engine_refuses_what_cpsat_splits():
 def test_make_policy__unknown_name():
     with pytest.raises(ValueError, match="unknown policy 'magic'"):
         make_policy("magic", OPTS)
+
+
+def test_with_margin__plans_against_an_earlier_due_in_whole_minutes():
+    o = order("O1", [LASER], due_min=1001)
+    past = order("O2", [LASER], due_min=-30)
+    asked = with_margin(scenario(orders=[o, past]), 0.2)
+    assert asked.orders[0].due == at(1001 - 200)  # 200.2 min rounded to whole minutes
+    assert asked.orders[1].due == past.due  # already due: nothing to keep a margin in
+    assert with_margin(scenario(orders=[o]), 0.0).orders[0] is o
+
+
+def test_engine_policy__hands_the_engine_the_margin_but_answers_for_the_customer_order():
+    f = factory("F1", [resource("F1-L", LASER, [(0, 600)])])
+    o = order("O1", [LASER], due_min=1000)
+    solver = ScriptedSolver({"O1": [("s1", "F1", "F1-L", 10, 0, 60)]})
+    policy = make_policy("cpsat", OPTS, solver, due_margin=0.5)
+    plan = policy.plan(scenario(f, orders=[o]), "O1")
+    assert plan.status is OrderStatus.PLANNED
+    (seen,) = solver.seen
+    assert seen.orders[0].due == at(500)
