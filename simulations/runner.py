@@ -63,7 +63,8 @@ def run_policies(config: SimConfig, policies: Sequence[str], *, seed: int | None
     out = []
     for name in names:
         policy = make_policy(name, solve_options(config), solver,
-                             due_margin=config.solver.due_margin)
+                             due_margin=config.solver.due_margin,
+                             congestion_per_hour=config.solver.congestion_per_hour)
 
         def on_day(day: int, name: str = name) -> None:
             if progress is not None:
