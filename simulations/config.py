@@ -197,6 +197,15 @@ class SolverConfig(Strict):
     # CP-SAT presolves once, without probing or symmetry detection: on the small per-order
     # models a full presolve cost more wall time than the search itself (matching.cpsat.Budget).
     light_presolve: bool = True
+    # The platform's own planning margin (cpsat and greedy): it plans each order against an
+    # internal due date this share of the order's lead window (arrival to due) earlier than
+    # the customer's, so the cheapest plan keeps slack instead of ending on the due date.
+    # 0 plans against the customer's date. The KPIs always count the customer's date.
+    due_margin: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    # Yuan per hour of an order's finish time, times the booked share of the capacity it
+    # could use (simulations.policies.congestion_priced), on top of objective.makespan_per_hour:
+    # the price later orders pay for capacity a late-finishing plan holds. 0: none.
+    congestion_per_hour: Annotated[float, Field(ge=0)] = 0.0
 
 
 class SimConfig(Strict):

@@ -62,7 +62,9 @@ def run_policies(config: SimConfig, policies: Sequence[str], *, seed: int | None
     days = -(-market.end_min // (24 * 60))
     out = []
     for name in names:
-        policy = make_policy(name, solve_options(config), solver)
+        policy = make_policy(name, solve_options(config), solver,
+                             due_margin=config.solver.due_margin,
+                             congestion_per_hour=config.solver.congestion_per_hour)
 
         def on_day(day: int, name: str = name) -> None:
             if progress is not None:
