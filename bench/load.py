@@ -223,8 +223,10 @@ def run(*, resources: int = 1000, users: int = 30, duration_s: int = 60,
     rds = redis.Redis.from_url(REDIS, decode_responses=True)
     load_before = os.getloadavg()
     bench_started = time.perf_counter()
+    phases: dict[str, float] = {}
     with scratch_schema(POSTGRES, prefix="load") as db_url, \
             production_shape(db_url, prefix, group, port) as pids:
+        phases["start"] = time.perf_counter() - bench_started
         token = _platform_token(db_url)
         seed = json.loads(seed_file.read_text())
         seed_file.write_text(json.dumps({**seed, "token": token}))
@@ -232,6 +234,7 @@ def run(*, resources: int = 1000, users: int = 30, duration_s: int = 60,
                        headers={"Authorization": f"Bearer {token}"})
         r.raise_for_status()
         _wait_ready(port, 120)
+        phases["market"] = time.perf_counter() - bench_started - sum(phases.values())
         unloaded = _unloaded_ms(port, token, seed["parks"][0])
         cpu0 = {role: sum(_cpu_s(p) for p in ps) for role, ps in pids.items()}
         msgs0 = int(rds.get(f"{prefix}metrics:messages") or 0)
@@ -239,6 +242,7 @@ def run(*, resources: int = 1000, users: int = 30, duration_s: int = 60,
         with Gateways(where, mqtt_rate_hz) as gateways:
             _locust(port, seed_file, users, duration_s, tmp / "locust")
         wall_s = time.perf_counter() - started
+        phases["load"] = time.perf_counter() - bench_started - sum(phases.values())
         time.sleep(2)  # let the ingest drain
         cpu = {role: (sum(_cpu_s(p) for p in ps) - cpu0[role]) / wall_s
                for role, ps in pids.items()}
@@ -266,6 +270,7 @@ def run(*, resources: int = 1000, users: int = 30, duration_s: int = 60,
               "load_after": [round(x, 1) for x in os.getloadavg()],
               "quotes_solved": _metric_sum(metrics, "sharefab_quote_solve_seconds_count"),
               "bench_wall_s": round(time.perf_counter() - bench_started, 1),
+              "phases_s": {k: round(v, 1) for k, v in phases.items()},
               "measured": f"{datetime.now(UTC):%Y-%m-%d %H:%M}"}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "load.md").write_text(render(result), encoding="utf-8")
@@ -377,7 +382,10 @@ def render(r: dict[str, Any]) -> str:
         f"gateways publishing {r['mqtt_rate_hz']:g} msg/s. The machine's 2 cores were shared "
         f"with other work: load average {r['load_before'][0]} before, "
         f"{r['load_after'][0]} after."
-        + (f" The whole bench took {r['bench_wall_s']:.0f} s." if r.get("bench_wall_s") else ""),
+        + (f" The whole bench took {r['bench_wall_s']:.0f} s"
+           + (" (" + ", ".join(f"{k} {v:.0f} s" for k, v in r["phases_s"].items())
+              + ", the rest stopping)" if r.get("phases_s") else "") + "."
+           if r.get("bench_wall_s") else ""),
         "",
         "| endpoint | requests | req/s | p50 ms | p95 ms | p99 ms | failures | unloaded "
         "median ms | p95 / unloaded |",

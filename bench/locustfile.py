@@ -27,6 +27,9 @@ def _check(response: Any, *ok: int) -> None:
         response.success()
     elif response.status_code == 429:
         response.failure(f"429 {_guard(response)}")
+    elif response.status_code == 0:  # no answer: say what the connection met
+        error = getattr(response, "error", None)
+        response.failure(f"no response: {type(error).__name__}: {str(error)[:160]}")
     else:
         response.failure(f"{response.status_code}: {response.text[:120]}")
 

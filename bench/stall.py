@@ -237,11 +237,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--record", default="", metavar="FILE",
                         help="py-spy samples of the server during the stall (collapsed stacks)")
-    args = parser.parse_args(argv)
+    args = parser.parse_args([] if argv is None else argv)  # run_all: main()
     if not postgres_reachable(POSTGRES):
         raise SystemExit(f"PostgreSQL not reachable at {POSTGRES}")
     print(render(run(dump=args.record)))
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

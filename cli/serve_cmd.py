@@ -77,8 +77,10 @@ def serve(
         os.execv(sys.executable, [sys.executable, "-m", "uvicorn", "--factory",
                                   "services.api.app:create_app", "--host", host,
                                   "--port", str(port), "--workers", str(workers),
-                                  "--log-level", log_level])
-    uvicorn.run(create_app(settings, demo=demo), host=host, port=port, log_level=log_level)
+                                  "--log-level", log_level, "--timeout-keep-alive",
+                                  str(settings.http_keep_alive_s)])
+    uvicorn.run(create_app(settings, demo=demo), host=host, port=port, log_level=log_level,
+                timeout_keep_alive=settings.http_keep_alive_s)
 
 
 def several_workers_refusal(settings: object, *, demo: bool) -> str:

@@ -131,6 +131,11 @@ class Settings(BaseSettings):
     # 0 switches the limiter off.
     rate_limit_per_s: float = Field(default=100.0, ge=0)
     rate_limit_burst: int = Field(default=200, ge=1)
+    # Seconds the API keeps an idle HTTP connection open (uvicorn's keep-alive, 5 s by
+    # default). It must outlast the idle time of the clients and proxies that reuse
+    # connections: else the server closes one just as a client sends on it, and that request
+    # gets no answer at all (the load bench's "status 0" failures under load).
+    http_keep_alive_s: int = Field(default=75, ge=1, le=3600)
 
     # Shop floor (issue 11). A lot still running this long past its booked end is overrunning
     # (its order is repaired); a resource unheard-of this long is treated as down.

@@ -82,3 +82,42 @@ def _demo_tokens(path: Path) -> dict[str, str]:
             _org, kind, _role, token = line.split()
             out.setdefault(kind, token)
     return out
+
+
+def test_serve__keeps_idle_connections_open_as_configured(monkeypatch, tmp_path, request):
+    """uvicorn closes an idle connection after 5 s by default; a client (or the load bench's
+    Locust) that sends on it just then gets no answer. ``sharefab serve`` passes
+    SHAREFAB_HTTP_KEEP_ALIVE_S, in one process and with --workers N."""
+    import uvicorn
+
+    import services.api.app as api_app
+
+    request.addfinalizer(_fresh_settings)  # the next test reads its own environment
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(kw))
+    monkeypatch.setattr(api_app, "create_app", lambda settings, demo=False: object())
+    monkeypatch.setenv("SHAREFAB_HTTP_KEEP_ALIVE_S", "42")
+    monkeypatch.setenv("SHAREFAB_DATABASE_URL", f"sqlite:///{tmp_path / 'k.db'}")
+    _fresh_settings()
+    result = CliRunner().invoke(app, ["serve", "--port", str(_free_port())])
+    assert result.exit_code == 0, result.output
+    assert len(calls) == 1
+    assert calls[0]["timeout_keep_alive"] == 42
+
+    argv: list[list[str]] = []
+    monkeypatch.setattr(os, "execv", lambda exe, args: argv.append(list(args)))
+    monkeypatch.setenv("SHAREFAB_DATABASE_URL", "postgresql+psycopg://u@127.0.0.1:1/x")
+    monkeypatch.setenv("SHAREFAB_REDIS_URL", "redis://127.0.0.1:1/0")
+    monkeypatch.setenv("SHAREFAB_MQTT_URL", "mqtt://127.0.0.1:1")
+    _fresh_settings()
+    result = CliRunner().invoke(app, ["serve", "--port", str(_free_port()), "--workers", "2"])
+    assert argv, result.output
+    assert argv[0][argv[0].index("--timeout-keep-alive") + 1] == "42"
+
+
+def _fresh_settings() -> None:
+    from services.core.settings import get_settings
+
+    clear = getattr(get_settings, "cache_clear", None)
+    if clear is not None:
+        clear()
