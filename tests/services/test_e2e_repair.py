@@ -230,7 +230,9 @@ def platform(postgres_url: str, redis_url: str, mqtt_url: str,
 
 
 def _bookings(client: TestClient) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = client.get("/bookings", params={"order": "O1"}).json()
+    answer = client.get("/bookings", params={"order": "O1"})
+    assert answer.status_code == 200, answer.text
+    rows: list[dict[str, Any]] = answer.json()
     return rows
 
 
