@@ -214,7 +214,9 @@ class Ingest:
                     resources=self.directory.resources_of(ref.park, ref.factory), ts=p.ts)
         except EffectUnavailable as exc:
             log.warning("applying %s deferred, its store is down: %s", topic, exc)
-            self.state.revert_seq(topic=topic, seq=p.seq)
+            # The key ``_op`` checked: a progress report's is per booking.
+            key = progress_seq_key(topic, p.booking) if isinstance(p, ProgressPayload) else topic
+            self.state.revert_seq(topic=key, seq=p.seq)
             return Outcome(topic, "retry", None, str(exc)[:300], ref.kind)
         except Exception as exc:  # bad data in the database must not stop the ingest
             log.warning("applying %s failed: %s", topic, exc)

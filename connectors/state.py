@@ -134,10 +134,15 @@ class RedisState:
     """One Redis client and one key prefix; thread-safe (redis-py pools its connections)."""
 
     def __init__(self, client: redis.Redis, prefix: str = "sharefab:",
-                 heartbeat_ttl_s: int = DEFAULT_HEARTBEAT_TTL_S) -> None:
+                 heartbeat_ttl_s: int = DEFAULT_HEARTBEAT_TTL_S,
+                 time_scale: float = 1.0) -> None:
         self.redis = client
         self.prefix = prefix
         self.heartbeat_ttl_s = heartbeat_ttl_s
+        # Seconds of message time per second of Redis (wall) time: 1, unless the platform
+        # runs an accelerated simulated clock (services.core.clock, SHAREFAB_CLOCK_SPEED).
+        # The heartbeat key expires in wall seconds; a message's age is in message seconds.
+        self.time_scale = time_scale
         self._apply_batch = client.register_script(_APPLY_BATCH)
         self._revert_seq = client.register_script(_REVERT_SEQ)
 
@@ -165,7 +170,8 @@ class RedisState:
         # A replayed retained message keeps only what is left of its heartbeat. Times are
         # stored as epoch seconds: formatting ISO text per message costs more.
         seen_s = last_seen.timestamp()
-        hb_ttl = int(self.heartbeat_ttl_s - max(0.0, now.timestamp() - seen_s))
+        age_s = max(0.0, now.timestamp() - seen_s) / self.time_scale
+        hb_ttl = int(self.heartbeat_ttl_s - age_s)
         return ["s", topic, str(seq), resource, park, factory, status,
                 "" if utilization is None else repr(utilization), repr(seen_s), str(hb_ttl)]
 

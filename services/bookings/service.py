@@ -210,6 +210,7 @@ def record_progress(session: Session, *, booking_id: str, done: int, scrap: int,
         raise InvalidError("done", f"done {done} + scrap {scrap} exceed the booking's "
                            f"quantity {booking.quantity}")
     was = booking.status
+    before = (booking.done, booking.scrap, booking.status)
     booking.done, booking.scrap = max(booking.done, done), max(booking.scrap, scrap)
     # The lot is finished when done + scrap covers its quantity; a shortfall of good pieces
     # is the repair flow's business (it remakes the missing quantity elsewhere).
@@ -217,7 +218,11 @@ def record_progress(session: Session, *, booking_id: str, done: int, scrap: int,
     booking.status = (BookingState.DONE if finished else BookingState.RUNNING).value
     session.flush()
     if order is not None:
-        _emit_progress(session, booking, was=was, actor=actor, at=at)
+        # A report that changes nothing (repeated, or older than one applied already: two
+        # ingest workers may apply a lot's last reports in either order) is no new event;
+        # else a finished lot would be "completed" twice.
+        if (booking.done, booking.scrap, booking.status) != before:
+            _emit_progress(session, booking, was=was, actor=actor, at=at)
         advance_order(session, order, actor=actor, at=at)
     if finished and was != BookingState.DONE.value:  # a repeated report is no new fact
         history.lot_finished(session, booking=booking, at=at)

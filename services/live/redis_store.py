@@ -81,7 +81,10 @@ def make_live_store(settings: Any) -> RedisLiveStore:
                            else fakeredis.FakeRedis())
     prefix = getattr(settings, "redis_key_prefix", "sharefab:")
     ttl = int(getattr(settings, "heartbeat_ttl_s", DEFAULT_HEARTBEAT_TTL_S))
-    state = RedisState(client, prefix=prefix, heartbeat_ttl_s=ttl)
+    # On an accelerated platform clock a message 0.2 s old is speed x 0.2 s old in its own
+    # time: the heartbeat (a wall-clock expiry) must not count that as silence.
+    speed = float(getattr(settings, "clock_speed", 1.0))
+    state = RedisState(client, prefix=prefix, heartbeat_ttl_s=ttl, time_scale=speed)
     # The API shows the ingest totals even when the ingest runs in other processes.
     register_mqtt_metrics(state)
     return RedisLiveStore(state)

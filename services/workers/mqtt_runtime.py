@@ -69,7 +69,7 @@ class MqttRuntime:
         if not url or getattr(self.settings, "mqtt_in_process", True):
             self.effects = effects_for(self.settings, self.session_factory,
                                        unavailable=self.live.unavailable, clock=self.clock)
-            ingest = Ingest(self.live.state, self.directory, self.effects, clock=self.clock)
+            ingest = Ingest(self.live.state, self.directory, self.effects)
             self.ingest_client = IngestClient(
                 self.address, ingest, group=getattr(self.settings, "mqtt_share_group", "ingest"),
                 hold_acks=self.broker is None)  # embedded: the broker dies with us anyway

@@ -75,3 +75,18 @@ def test_grace_settings__reach_the_ingest_effects_and_sweep(monkeypatch):
     defaults = Settings()
     assert effects_for(defaults, None).overrun_grace == timedelta(minutes=10)  # type: ignore[arg-type]
     assert offline_grace(defaults) == timedelta(minutes=5)
+
+
+def test_clock__heartbeat_counts_wall_seconds_on_an_accelerated_clock():
+    """A state message 0.2 wall seconds old is 36 s old on a 180x clock: the resource's
+    heartbeat (a wall-clock expiry, 30 s) must not read that as 36 s of silence."""
+    from services.live.redis_store import make_live_store
+
+    seen = EPOCH
+    fast = make_live_store(Settings(clock_epoch=EPOCH, clock_speed=180.0)).state
+    wall = make_live_store(Settings()).state
+    args = {"topic": "t", "seq": 1, "park": "P", "factory": "F", "resource": "R",
+            "status": "idle", "utilization": None, "last_seen": seen,
+            "now": seen + timedelta(seconds=36)}
+    assert int(fast.state_op(**args)[-1]) == 29  # 30 s less 0.2 wall seconds
+    assert int(wall.state_op(**args)[-1]) <= 0  # really 36 s silent: no heartbeat left

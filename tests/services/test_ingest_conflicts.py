@@ -182,3 +182,18 @@ def test_is_conflict__classifies_by_sqlstate():
     assert not is_conflict(OperationalError("x", {}, psycopg.errors.ConnectionFailure("c")))
     assert not is_conflict(OperationalError("x", {}, psycopg.errors.QueryCanceled("timeout")))
     assert not is_conflict(ValueError("bad data"))
+
+
+def test_out_of_order_reports__a_lot_completes_once(client):
+    """Two ingest workers may apply a lot's last two reports in either order: the older one,
+    committed after the lot finished, changes nothing and is no second ``completed``."""
+    lot = _accepted_lot(client)
+    effects = DbEffects(client.app.state.session_factory, clock=lambda: _at(8.9))
+    effects.record_progress(lot["id"], 60, 0)  # the last report, applied first
+    effects.record_progress(lot["id"], 59, 0)  # the one before it, applied second
+    effects.record_progress(lot["id"], 60, 0)  # and a repeat
+    kinds = _kinds(client)
+    assert kinds.count("completed") == 1, kinds
+    assert kinds.count("done") == 1
+    assert "progress" not in kinds[kinds.index("completed"):]
+    assert client.get(f"/bookings/{lot['id']}").json()["done"] == 60

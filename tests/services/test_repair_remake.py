@@ -89,3 +89,40 @@ def test_repair__a_lot_fed_by_a_kept_lot_starts_after_the_haul(client):
     # Its work order tells the gateway when the pieces are at F2: s1's finish plus the haul.
     [order] = [w for w in sent if w.id == new["id"]]
     assert (order.input_ready, order.input_at) == (60, NOW + timedelta(minutes=haul))
+
+
+def _machine(rid: str, price: float, materials: list[str]) -> dict[str, Any]:
+    r = b.resource(rid, windows=[(8, 20)], materials=materials)
+    r["pricing"]["time_share_per_hour"] = price
+    return r
+
+
+def test_repair__keeps_the_orders_certifications_and_material_and_others_bookings(client):
+    """R1 goes down under O1's lot. R2 is cheaper than R4 but its factory lacks the ISO 9001
+    O1 requires, R3 does not take al6061: the lot goes to R4, after the lot of another
+    customer's order O9 already there, which stays exactly as it was."""
+    client.post("/factories", json=b.factory("F1", resources=[_machine("R1", 100, ["al6061"])]))
+    client.post("/factories", json=b.factory("F2", certifications=[],
+                                             resources=[_machine("R2", 120, ["al6061"])]))
+    client.post("/factories", json=b.factory("F3", resources=[_machine("R3", 120, ["steel45"])]))
+    client.post("/factories", json=b.factory("F4", resources=[
+        _machine("R4", 300, ["al6061", "ss304"])]))
+    client.post("/orders", json=b.order("O9", customer="C9", material="ss304", quantity=60,
+                                        min_lot=60, steps=[b.step("s1")]))
+    [theirs] = _accept(client, "O9")
+    assert theirs["resource"] == "R4"  # the only machine for ss304
+    client.post("/orders", json=b.order("O1", quantity=60, min_lot=60,
+                                        certifications=["ISO9001"], steps=[b.step("s1")]))
+    [lot] = _accept(client, "O1")
+    assert lot["resource"] == "R1"
+    DbEffects(client.app.state.session_factory, clock=lambda: NOW).resource_down("R1")
+    [new] = _open(client, "O1")
+    assert new["resource"] == "R4", new
+    assert _when(new["start"]) >= _when(theirs["end"])  # no overlap on R4 (capacity 1)
+    after = client.get(f"/bookings/{theirs['id']}").json()
+    assert {k: after[k] for k in ("resource", "start", "end", "status", "quantity")} == {
+        k: theirs[k] for k in ("resource", "start", "end", "status", "quantity")}
+    [repaired] = [e["details"] for e in client.get("/orders/O1/events").json()
+                  if e["type"] == "repaired"]
+    assert repaired["planned"] is True
+    assert {x["resource"] for x in repaired["booked"]} == {"R4"}
