@@ -23,6 +23,7 @@ The curve (one market size): the same orders quoted with other time limits (the 
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -305,8 +306,20 @@ def run(sizes: list[int] | None = None, runs: int = 20, reference_s: float = 30.
         loads.append(os.getloadavg()[0])
     if markdown is not None:
         markdown.parent.mkdir(parents=True, exist_ok=True)
-        markdown.write_text(render(rows, reference_s, loads), encoding="utf-8")
+        measured = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        markdown.write_text(render(rows, reference_s, loads, measured), encoding="utf-8")
+        markdown.with_suffix(".json").write_text(json.dumps(
+            {"rows": rows, "reference_s": reference_s, "loads": loads, "measured": measured},
+            indent=1), encoding="utf-8")
     return rows
+
+
+def rerender(markdown: Path = RESULTS / "quote.md") -> None:
+    """Write the section again from the stored rows (``quote.json``), e.g. after the text
+    around the figures changed; the figures are the measured ones."""
+    stored = json.loads(markdown.with_suffix(".json").read_text(encoding="utf-8"))
+    markdown.write_text(render(stored["rows"], stored["reference_s"], stored["loads"],
+                               stored["measured"]), encoding="utf-8")
 
 
 # Targets of issue 13: p95 end to end per market size, and the cheapest quote's score at most
@@ -351,28 +364,54 @@ def _verdicts(rows: list[dict[str, Any]]) -> list[str]:
 
 # Where a quote's time goes: measured by hand (pyinstrument), not by this run.
 PROFILE = (
-    "Where the time goes (pyinstrument, the pricing flow in-process, 2026-12-02, 1-minute load "
-    "8-12): before the API's market cache (`services/scenario/market_cache.py`) reading the "
-    "market took 0.5-0.9 s a quote at 10,000 resources and 7-12 s at 100,000. With it, warm, "
-    "at 100,000: the market view 50 % (assembling ~17,000 factories and reading the bookings; "
-    "a bookings query joined on the resources' process was half of it and is gone), "
-    "`matching.build.build_problem` 38 % (filters, rough prices and the factory-layout "
-    "pre-pass over ~40,000 candidates), layout search and greedy hints 5 %, CP-SAT under 1 %; "
-    "at 10,000 the engine is 70 % (build_problem 40 % of it), the view 20 %. What is left at "
-    "100,000 is linear Python over every capable resource, per quote: the next step is an "
-    "index of candidates kept with the market copy instead of rebuilt by each quote.")
+    "Where the time goes (pyinstrument and process CPU time, the pricing flow "
+    "`services.flows.pricing.price_order` in-process against PostgreSQL, warm market cache, "
+    "the API's defaults, 2026-12-02; wall times are not comparable, the 1-minute load was "
+    "5-15). Before the market index: 377 ms CPU per quote at 10,000 resources and 1,492 ms "
+    "at 100,000 (load 5.6 and 10.8), half of it at 100,000 in the market view (assembling "
+    "~17,000 factories, reading ~20,000 bookings) and 38 % in "
+    "`matching.build.build_problem` (filters, rough prices and the factory-layout pre-pass "
+    "in Python over ~40,000 candidates). Now (`matching/market_index.py`, kept with the "
+    "API's market copy and built once per market version): the view is cut from the index "
+    "(factory cuts per process set are kept) with bookings from their own cache "
+    "(`market_version` row 2), and build_problem filters, rough-prices and shortlists on "
+    "numpy arrays, making candidates only for the shortlist (the same problem as before: "
+    "tests/matching/test_market_index.py): 190 ms CPU per quote at 10,000 (load 5.6) and "
+    "409 ms at 100,000 (load 13.2). What is left at 100,000: build_problem ~40 % of the "
+    "engine (the rough factory-layout search with its trucks, free intervals and options "
+    "of the ~350 shortlisted candidates), the greedy hints inside the best layouts ~25 %, "
+    "CP-SAT ~10 %, and the view's ~10 ms pass over the factories. The first quote after a "
+    "market change reads the market and builds the index (~1.2 s CPU at 100,000).")
+
+
+# The order behind a missed quality figure: measured by hand (the engine in-process on this
+# bench's market, bench seed 7, the view the API cuts), not by this run.
+QUALITY_NOTE = (
+    "The quality miss at 100,000 (2026-12-02 run): one order of five, O6 (300 pieces, five "
+    "steps, due in four days: late whatever the plan, so the score is mostly its tardiness "
+    "penalty), whose 30 s reference found a plan for the first time in this run (the earlier "
+    "run compared four orders). Not the market index: the indexed and the exact candidate "
+    "search build the same problem for all five orders (checked in-process). It is the "
+    "budget: at the default 4 candidates per step and 0.05 s its cheapest quote scores "
+    "1,953.9 CNY (1,571 min late) against the reference's 1,320.0; with 8 candidates per "
+    "step at 0.05 s 1,296.0 (0.98x the reference, 880 min late; 12 and 30 candidates the "
+    "same), with 4 at 2 s 1,128.5. The 10,000 curve below cannot tell 4 from 8 candidates "
+    "(same quality on its five orders, 122 against 144 ms server CPU per quote at 0.05 s), "
+    "so the defaults need a curve at 100,000, or its worst order, to be chosen.")
 
 
 def _fmt(x: object) -> str:
     return "-" if x is None else f"{x:,}" if isinstance(x, int) else str(x)
 
 
-def render(rows: list[dict[str, Any]], reference_s: float, loads: list[float]) -> str:
+def render(rows: list[dict[str, Any]], reference_s: float, loads: list[float],
+           measured: str | None = None) -> str:
     first = rows[0] if rows else {}
+    measured = measured or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         "## Quote latency and quality over HTTP (one 5-step order per request)",
         "",
-        f"Measured {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}: `sharefab bench quote` "
+        f"Measured {measured}: `sharefab bench quote` "
         "(bench/quote.py). A real `sharefab serve` on 127.0.0.1 against "
         f"{first.get('backend', '-')} (MQTT off), the market of `bench/market_gen.py` (seeded) "
         "written straight into its database (`bench/market_load.py`), one SME authenticated "
@@ -404,7 +443,7 @@ def render(rows: list[dict[str, Any]], reference_s: float, loads: list[float]) -
             f"| {r['unmatched']} | {_fmt(r['p50_ms'])} | {_fmt(r['p95_ms'])} | {r['cpu_ms']} "
             f"| {_fmt(r['quote_vs_reference_mean'])} | {_fmt(r['quote_vs_reference_worst'])} "
             f"| {r['quality_orders']} |")
-    lines += ["", "Against the targets:", "", *_verdicts(rows), "", PROFILE]
+    lines += ["", "Against the targets:", "", *_verdicts(rows), "", QUALITY_NOTE, "", PROFILE]
     for r in rows:
         if not r.get("curve"):
             continue

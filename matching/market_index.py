@@ -127,7 +127,8 @@ class MarketIndex:
         bit = {p: 1 << k for k, p in enumerate(sorted(self.processes))}
         self._bit = bit
         self._mask = [sum({bit[r.process] for r in f.resources}) for f in self.factories]
-        self._cut: list[dict[int, Factory]] = [{} for _ in self.factories]
+        # Factory cuts by (position, processes wanted there), per blank credit.
+        self._cuts: dict[float | None, dict[tuple[int, int], Factory]] = {}
         self._certified: dict[frozenset[str], Bools] = {}
 
     def certified(self, certifications: Iterable[str]) -> Bools:
@@ -161,24 +162,27 @@ class MarketIndex:
             if at is not None:
                 down.setdefault(at, set()).add(rid)
         credit = credit or {}
+        special = set(down) | {self.factory_at[f] for f in credit if f in self.factory_at}
+        memo = self._cuts.setdefault(blank_credit, {})
         out = []
         for i, mask in enumerate(self._mask):
             key = mask & want
             if not key:
                 continue
-            cut = self._cut[i].get(key)
-            f = self.factories[i]
-            if cut is None or cut.credit != blank_credit:
-                cut = _factory(f, tuple(r for r in f.resources if self._bit[r.process] & want),
-                               blank_credit)
-                self._cut[i][key] = cut
-            if i in down:
-                cut = _factory(cut, tuple(r for r in cut.resources if r.id not in down[i]),
-                               cut.credit)
-                if not cut.resources:
-                    continue
-            if f.id in credit and credit[f.id] != cut.credit:
-                cut = _factory(cut, cut.resources, credit[f.id])
+            cut = memo.get((i, key))
+            if cut is None:
+                f = self.factories[i]
+                cut = memo[(i, key)] = _factory(
+                    f, tuple(r for r in f.resources if self._bit[r.process] & want), blank_credit)
+            if i in special:
+                if i in down:
+                    cut = _factory(cut, tuple(r for r in cut.resources if r.id not in down[i]),
+                                   cut.credit)
+                    if not cut.resources:
+                        continue
+                fid = self.factory_ids[i]
+                if fid in credit and credit[fid] != cut.credit:
+                    cut = _factory(cut, cut.resources, credit[fid])
             out.append(cut)
         return tuple(out)
 

@@ -1,4 +1,6 @@
-"""The market version: one number every market write bumps, in the write's own transaction.
+"""The market version: one number every market write bumps, in the write's own transaction
+(row 1), and the bookings version: the same for every booking write (row 2), so an accepted
+quote drops the API's copy of the bookings without dropping its copy of the market.
 
 Each API process keeps a copy of the market between quotes (``services.scenario.market_cache``)
 and must know, on every quote, whether any process (a second API replica, a ``sharefab`` CLI

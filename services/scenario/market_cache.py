@@ -74,6 +74,7 @@ class MarketCopy:
     # one index serves every such quote), built on first use; at most two kept.
     indexes: dict[datetime | None, MarketIndex] = field(default_factory=dict)
     earliest: list[datetime] = field(default_factory=list)  # a memo: [] until computed
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def index_at(self, horizon: datetime) -> MarketIndex:
         """The index of the market with every calendar cut to ``horizon`` on.
@@ -83,11 +84,12 @@ class MarketCopy:
         """
         key = horizon if self.earliest_window() < horizon else None
         index = self.indexes.get(key)
-        if index is None:
+        if index is None:  # built outside the lock: two quotes may both build it
             index = MarketIndex(self.whole(horizon if key is not None else None))
-            if len(self.indexes) >= 2:
-                self.indexes.pop(next(iter(self.indexes)))
-            self.indexes[key] = index
+            with self.lock:
+                while len(self.indexes) >= 2:
+                    self.indexes.pop(next(iter(self.indexes)))
+                self.indexes[key] = index
         return index
 
     def earliest_window(self) -> datetime:

@@ -42,7 +42,8 @@ def _views(client: Any, order_id: str = "O1") -> tuple[m.Scenario, m.Scenario]:
 
 
 def _a_resource(client: Any) -> dict[str, Any]:
-    return client.get("/resources").json()[0]
+    resource: dict[str, Any] = client.get("/resources").json()[0]
+    return resource
 
 
 def test_market_cache__quotes_reuse_one_read(client):
