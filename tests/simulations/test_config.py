@@ -69,3 +69,21 @@ def test_read_raw__broken_yaml_is_a_clear_error(tmp_path):
     p.write_text("market: [unclosed\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="not valid YAML"):
         read_raw(p)
+
+
+def test_config__planning_prices_are_validated_and_reach_the_policy():
+    from simulations.policies import EnginePolicy, make_policy
+    from simulations.runner import solve_options
+
+    raw = with_params(read_raw(EXAMPLE), {"solver.congestion_per_hour": 12.5,
+                                          "solver.due_margin": 0.1})
+    config = parse_config(raw)
+    policy = make_policy("cpsat", solve_options(config),
+                         due_margin=config.solver.due_margin,
+                         congestion_per_hour=config.solver.congestion_per_hour)
+    assert isinstance(policy, EnginePolicy)
+    assert (policy.congestion_per_hour, policy.due_margin) == (12.5, 0.1)
+    with pytest.raises(ConfigError, match=r"solver\.congestion_per_hour"):
+        parse_config(with_params(read_raw(EXAMPLE), {"solver.congestion_per_hour": -1}))
+    with pytest.raises(ConfigError, match=r"solver\.due_margin"):
+        parse_config(with_params(read_raw(EXAMPLE), {"solver.due_margin": 1.0}))
