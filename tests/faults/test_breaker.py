@@ -15,6 +15,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeout
 from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from services.core.db import get_db
 from services.live.breaker import CLOSED, HALF_OPEN, OPEN, BreakerOpenError, CircuitBreaker
@@ -173,14 +174,20 @@ def test_breaker_open__redis_routes_answer_503_before_any_database_work(pg_schem
     def loaded(*_: Any) -> None:
         rows_loaded.append(1)
 
+    def begun(*_: Any) -> None:  # any transaction at all, authentication's included
+        transactions.append(1)
+
+    transactions: list[int] = []
     event.listen(Resource, "load", loaded)
+    event.listen(Session, "after_begin", begun)
     try:
         with _app(pg_schema_url, rds, redis_breaker_s=BREAKER_S, quote_tenant_max=50,
                   quote_queue_max=50) as client:
             _scenario(client, counting_db)
-            _through_the_stall(client, rds, sessions, rows_loaded)
+            _through_the_stall(client, rds, sessions, rows_loaded, transactions)
     finally:
         event.remove(Resource, "load", loaded)
+        event.remove(Session, "after_begin", begun)
 
 
 def _scenario(client: TestClient, counting_db: Any) -> None:
@@ -190,17 +197,18 @@ def _scenario(client: TestClient, counting_db: Any) -> None:
 
 
 def _through_the_stall(client: TestClient, rds: OwnServer, sessions: list[int],
-                       rows_loaded: list[int]) -> None:
+                       rows_loaded: list[int], transactions: list[int]) -> None:
     breaker = client.app.state.live.breaker  # type: ignore[attr-defined]
     assert client.get("/resources").status_code == 200
     assert sessions
     assert rows_loaded
+    assert transactions
     rds.stall()
     try:
         first = client.get("/resources")  # loads its rows, then times out on Redis
         assert first.status_code == 503
         assert breaker.state == OPEN
-        before = (len(sessions), len(rows_loaded))
+        before = (len(sessions), len(rows_loaded), len(transactions))
         answers = []
         for _ in range(3):
             for method, url in (("GET", "/resources"), ("GET", "/dashboard/data"),
@@ -210,7 +218,9 @@ def _through_the_stall(client: TestClient, rds: OwnServer, sessions: list[int],
                 started = time.perf_counter()
                 answer = client.request(method, url)
                 answers.append((url, answer, time.perf_counter() - started))
-        assert (len(sessions), len(rows_loaded)) == before, "database work for a 503"
+        # No request session, no row, not even authentication's key lookup (RedisFirst).
+        assert (len(sessions), len(rows_loaded), len(transactions)) == before, \
+            "database work for a 503"
         for url, answer, seconds in answers:
             assert answer.status_code == 503, (url, answer.text)
             assert answer.json()["dependency"] == "redis"
