@@ -96,10 +96,13 @@ def api_server(db_url: str, redis_port: int, port: int) -> Iterator[subprocess.P
 
 
 def _mix(http: httpx.Client, *, quotes: bool, order_id: str, callers: int = CALLERS,
-         caller_seconds: list[float] | None = None
+         caller_seconds: list[float] | None = None,
+         caller_tokens: list[str] | None = None
          ) -> tuple[list[float], list[int], list[int]]:
     """``SAMPLES`` sequential GET /orders beside ``callers`` threads on Redis endpoints
-    (their own latencies into ``caller_seconds`` when given)."""
+    (their own latencies into ``caller_seconds`` when given). Each caller is a client of its
+    own (``caller_tokens``): with the breaker's 503s cheap, one shared key's rate limit (per
+    API key) answered 429 to the timed ``GET /orders`` too."""
     stop = threading.Event()
     caller_status: list[int] = []
     took = caller_seconds if caller_seconds is not None else []
@@ -109,8 +112,9 @@ def _mix(http: httpx.Client, *, quotes: bool, order_id: str, callers: int = CALL
         caller_status.append(call().status_code)
         took.append(time.perf_counter() - started)
 
-    def caller() -> None:
-        with httpx.Client(base_url=str(http.base_url), headers=http.headers,
+    def caller(token: str | None) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else http.headers
+        with httpx.Client(base_url=str(http.base_url), headers=headers,
                           timeout=30) as own:
             while not stop.is_set():
                 for url in ("/resources", "/dashboard/data"):
@@ -118,7 +122,9 @@ def _mix(http: httpx.Client, *, quotes: bool, order_id: str, callers: int = CALL
                 if quotes:
                     timed(lambda: own.post(f"/orders/{order_id}/quotes?time_limit_s=0.2"))
 
-    threads = [threading.Thread(target=caller, daemon=True) for _ in range(callers)]
+    tokens = caller_tokens or []
+    threads = [threading.Thread(target=caller, args=(tokens[i] if i < len(tokens) else None,),
+                                daemon=True) for i in range(callers)]
     for t in threads:
         t.start()
     time.sleep(0.5)
@@ -173,6 +179,7 @@ def run(*, dump: str = "") -> dict[str, Any]:
         with api_server(db_url, redis_port, port) as server:
             token = _platform_token(db_url)
             headers = {"Authorization": f"Bearer {token}"}
+            callers = [_platform_token(db_url) for _ in range(CALLERS)]
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers,
                               timeout=60) as http:
                 http.post("/scenario", json=doc).raise_for_status()
@@ -181,7 +188,8 @@ def run(*, dump: str = "") -> dict[str, Any]:
                 alone, alone_status, _ = _mix(http, quotes=False, order_id=order_id, callers=0)
                 cpu_alone = _cpu_s(server.pid) - cpu0
                 cpu0 = _cpu_s(server.pid)
-                healthy, healthy_status, _ = _mix(http, quotes=False, order_id=order_id)
+                healthy, healthy_status, _ = _mix(http, quotes=False, order_id=order_id,
+                                                  caller_tokens=callers)
                 cpu_healthy = _cpu_s(server.pid) - cpu0
                 rds.send_signal(signal.SIGSTOP)
                 try:
@@ -190,7 +198,8 @@ def run(*, dump: str = "") -> dict[str, Any]:
                     cpu1 = _cpu_s(server.pid)
                     caller_s: list[float] = []
                     stalled, stalled_status, caller_status = _mix(
-                        http, quotes=True, order_id=order_id, caller_seconds=caller_s)
+                        http, quotes=True, order_id=order_id, caller_seconds=caller_s,
+                        caller_tokens=callers)
                     cpu_stalled = _cpu_s(server.pid) - cpu1
                     breaker = _breaker_metrics(http.get("/metrics").text)
                 finally:
@@ -257,8 +266,8 @@ def render(r: dict[str, Any]) -> str:
         f"{r['redis_timeout_s'] * 1000:.0f} ms); they retry at once, not after Retry-After",
         f"- the Redis circuit breaker (services/live/breaker.py, default cool-down) at the "
         f"stall's end, from /metrics: {s.get('breaker', {})}; while it is open a Redis "
-        "caller's 503 costs its authentication only, no rows from PostgreSQL and no Redis "
-        "timeout",
+        "caller's 503 is answered before authentication: no database work, no Redis timeout; "
+        "each caller thread has an API key of its own (the rate limit is per key)",
         "- client CPU (this bench's threads) "
         f"{r['client_cpu_s']} s; server CPU is per row above",
         "",
