@@ -95,23 +95,36 @@ def api_server(db_url: str, redis_port: int, port: int) -> Iterator[subprocess.P
         print(f"server log: {log}", file=sys.stderr)
 
 
-def _mix(http: httpx.Client, *, quotes: bool, order_id: str, callers: int = CALLERS
+def _mix(http: httpx.Client, *, quotes: bool, order_id: str, callers: int = CALLERS,
+         caller_seconds: list[float] | None = None,
+         caller_tokens: list[str] | None = None
          ) -> tuple[list[float], list[int], list[int]]:
-    """``SAMPLES`` sequential GET /orders beside ``callers`` threads on Redis endpoints."""
+    """``SAMPLES`` sequential GET /orders beside ``callers`` threads on Redis endpoints
+    (their own latencies into ``caller_seconds`` when given). Each caller is a client of its
+    own (``caller_tokens``): with the breaker's 503s cheap, one shared key's rate limit (per
+    API key) answered 429 to the timed ``GET /orders`` too."""
     stop = threading.Event()
     caller_status: list[int] = []
+    took = caller_seconds if caller_seconds is not None else []
 
-    def caller() -> None:
-        with httpx.Client(base_url=str(http.base_url), headers=http.headers,
+    def timed(call: Any) -> None:
+        started = time.perf_counter()
+        caller_status.append(call().status_code)
+        took.append(time.perf_counter() - started)
+
+    def caller(token: str | None) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else http.headers
+        with httpx.Client(base_url=str(http.base_url), headers=headers,
                           timeout=30) as own:
             while not stop.is_set():
                 for url in ("/resources", "/dashboard/data"):
-                    caller_status.append(own.get(url).status_code)
+                    timed(lambda url=url: own.get(url))
                 if quotes:
-                    caller_status.append(own.post(
-                        f"/orders/{order_id}/quotes?time_limit_s=0.2").status_code)
+                    timed(lambda: own.post(f"/orders/{order_id}/quotes?time_limit_s=0.2"))
 
-    threads = [threading.Thread(target=caller, daemon=True) for _ in range(callers)]
+    tokens = caller_tokens or []
+    threads = [threading.Thread(target=caller, args=(tokens[i] if i < len(tokens) else None,),
+                                daemon=True) for i in range(callers)]
     for t in threads:
         t.start()
     time.sleep(0.5)
@@ -137,6 +150,19 @@ def _record(pid: int, out: Path, seconds: int = 6) -> None:
                    timeout=seconds + 30)
 
 
+def _breaker_metrics(text: str) -> dict[str, float]:
+    """The Redis circuit breaker's figures from /metrics (services/live/breaker_metrics.py)."""
+    wanted = {'sharefab_redis_breaker_state{state="open"}': "open",
+              "sharefab_redis_breaker_opened_total": "opened_total",
+              "sharefab_redis_breaker_probes_failed_total": "probes_failed_total"}
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        name, _, value = line.rpartition(" ")
+        if name in wanted:
+            out[wanted[name]] = float(value)
+    return out
+
+
 def _pct(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100)[q - 1] * 1000
 
@@ -153,6 +179,7 @@ def run(*, dump: str = "") -> dict[str, Any]:
         with api_server(db_url, redis_port, port) as server:
             token = _platform_token(db_url)
             headers = {"Authorization": f"Bearer {token}"}
+            callers = [_platform_token(db_url) for _ in range(CALLERS)]
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers,
                               timeout=60) as http:
                 http.post("/scenario", json=doc).raise_for_status()
@@ -161,16 +188,20 @@ def run(*, dump: str = "") -> dict[str, Any]:
                 alone, alone_status, _ = _mix(http, quotes=False, order_id=order_id, callers=0)
                 cpu_alone = _cpu_s(server.pid) - cpu0
                 cpu0 = _cpu_s(server.pid)
-                healthy, healthy_status, _ = _mix(http, quotes=False, order_id=order_id)
+                healthy, healthy_status, _ = _mix(http, quotes=False, order_id=order_id,
+                                                  caller_tokens=callers)
                 cpu_healthy = _cpu_s(server.pid) - cpu0
                 rds.send_signal(signal.SIGSTOP)
                 try:
                     if dump:
                         threading.Timer(1.0, _record, (server.pid, Path(dump))).start()
                     cpu1 = _cpu_s(server.pid)
-                    stalled, stalled_status, caller_status = _mix(http, quotes=True,
-                                                                  order_id=order_id)
+                    caller_s: list[float] = []
+                    stalled, stalled_status, caller_status = _mix(
+                        http, quotes=True, order_id=order_id, caller_seconds=caller_s,
+                        caller_tokens=callers)
                     cpu_stalled = _cpu_s(server.pid) - cpu1
+                    breaker = _breaker_metrics(http.get("/metrics").text)
                 finally:
                     rds.send_signal(signal.SIGCONT)
                 own1 = resource.getrusage(resource.RUSAGE_SELF)
@@ -187,6 +218,11 @@ def run(*, dump: str = "") -> dict[str, Any]:
                     "max_ms": round(max(stalled) * 1000, 1),
                     "status": sorted(set(stalled_status)),
                     "callers_status": sorted(set(caller_status)),
+                    "callers": len(caller_status),
+                    "callers_503": sum(1 for c in caller_status if c == 503),
+                    "callers_p95_ms": round(_pct(caller_s, 95), 1),
+                    "callers_max_ms": round(max(caller_s) * 1000, 1),
+                    "breaker": breaker,
                     "server_cpu_s": round(cpu_stalled, 2)},
         "client_cpu_s": round(own1.ru_utime + own1.ru_stime - own0.ru_utime - own0.ru_stime, 2),
         "load_before": round(load_before[0], 1), "load_after": round(os.getloadavg()[0], 1),
@@ -224,9 +260,14 @@ def render(r: dict[str, Any]) -> str:
         f"same callers: {s['p95_ms'] / h['p95_ms']:.2f}; the issue's bound "
         f"(p95 < 100 ms while stalled): {verdict} at this load",
         f"- the Redis callers answered {s['callers_status']} while stalled "
-        "(503 JSON + Retry-After expected); they retry at once, not after Retry-After, so "
-        "each keeps one server thread loading its rows from PostgreSQL: the CPU left to "
-        "`GET /orders` is what this measures",
+        f"({s.get('callers_503', '?')} of {s.get('callers', '?')} were 503 JSON + "
+        f"Retry-After; their p95 {s.get('callers_p95_ms', '?')} ms, max "
+        f"{s.get('callers_max_ms', '?')} ms against the Redis timeout of "
+        f"{r['redis_timeout_s'] * 1000:.0f} ms); they retry at once, not after Retry-After",
+        f"- the Redis circuit breaker (services/live/breaker.py, default cool-down) at the "
+        f"stall's end, from /metrics: {s.get('breaker', {})}; while it is open a Redis "
+        "caller's 503 is answered before authentication: no database work, no Redis timeout; "
+        "each caller thread has an API key of its own (the rate limit is per key)",
         "- client CPU (this bench's threads) "
         f"{r['client_cpu_s']} s; server CPU is per row above",
         "",

@@ -33,6 +33,7 @@ from services.core.query import StrictQuery
 from services.core.settings import Settings, get_settings
 from services.events.views import router as events_router
 from services.factories.views import router as factories_router
+from services.live.deps import RedisFirst
 from services.live.redis_store import make_live_store
 from services.live.store import LiveStateStore
 from services.orders.views import router as orders_router
@@ -119,7 +120,9 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
         title="ShareFab", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
         # Every route runs the policy check of services.auth.policy first (default deny);
         # an unknown query parameter is a 422, never ignored.
-        dependencies=[Depends(authorize), StrictQuery],
+        # RedisFirst: a route that needs Redis answers 503 before authentication while the
+        # Redis circuit breaker is open (services.live.deps).
+        dependencies=[RedisFirst, Depends(authorize), StrictQuery],
         description="Shared-manufacturing (共享制造) capacity platform: factories publish idle "
                     "capacity, orders are split by process step across factories.",
     )

@@ -34,6 +34,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.auth.callers import CallerDirectory, CallerKeys, bearer_token, by_address
+from services.live.breaker import CLOSED
+from services.live.deps import breaker_of
 
 EXEMPT = frozenset({"/healthz", "/readyz", "/metrics"})
 QUOTE_PATH = re.compile(r"^/orders/[^/]+/quotes/?$")
@@ -153,10 +155,15 @@ class BackPressure:
 
     async def _queued(self, scope: Scope, receive: Receive, send: Send) -> None:
         queue = getattr(scope["app"].state, "quote_queue", None)
+        breaker = breaker_of(getattr(scope["app"].state, "live", None))
+        if breaker is not None and breaker.state != CLOSED:
+            queue = None  # Redis is known down: the route answers 503 at once, no wait here
         if queue is not None:
             try:
                 waiting = await anyio.to_thread.run_sync(queue.waiting)
-            except RedisError:  # the route's own Redis call answers 503
+            except RedisError as exc:  # the route's own Redis call answers 503
+                if breaker is not None:
+                    breaker.failed(exc)  # a timeout here opens the breaker for the route
                 waiting = 0
             if waiting >= self.settings.match_queue_max:
                 self.refused["queue"] += 1

@@ -21,13 +21,14 @@ from services.auth.deps import CurrentPrincipal
 from services.bookings.models import ACTIVE_STATES, Booking
 from services.core.db import DbSession, release
 from services.factories.models import Factory
+from services.live.deps import RedisNeeded
 from services.orders.models import Order
 from services.parks.models import Park
 from services.resources.models import Resource, ResourceWindow
 
 router = APIRouter(tags=["dashboard"])
 
-@router.get("/dashboard/data")
+@router.get("/dashboard/data", dependencies=[RedisNeeded])  # 503 first while Redis is down
 def data(db: DbSession, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
     """What the page shows, as JSON (also handy for scripts).
 

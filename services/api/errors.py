@@ -25,6 +25,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from services.core.errors import ConflictError, InvalidError, NotFoundError
+from services.live.breaker import BreakerOpenError
 
 log = logging.getLogger(__name__)
 _MAX_ERRORS = 20
@@ -147,6 +148,13 @@ def install(app: FastAPI) -> None:
         outages.warn("database pool", "no database connection free: %s", exc)
         await _free_off_loop(exc)
         return unavailable("database", "no database connection free in time; retry")
+
+    @app.exception_handler(BreakerOpenError)
+    async def _breaker_open(_: Request, exc: BreakerOpenError) -> JSONResponse:
+        # Nothing was read and Redis was not called: no frames to free, one counted warning.
+        outages.warn("redis", "Redis unavailable: %s", exc)
+        return unavailable("redis", "live state (Redis) unavailable; circuit breaker open, "
+                                    "retry", retry_after_s=exc.retry_after_s)
 
     @app.exception_handler(RedisError)
     async def _redis_down(_: Request, exc: RedisError) -> JSONResponse:

@@ -9,7 +9,9 @@ back Redis.
 workers the deployment relies on are alive (a matcher / ingest heartbeat key in Redis for each
 ``sharefab worker`` process when they run outside the API, the in-process thread otherwise).
 Each check has its own deadline, so a stalled dependency makes ``/readyz`` red within about
-``redis_timeout_s``, never hung. A load balancer takes a red replica out of rotation.
+``redis_timeout_s``, never hung. A load balancer takes a red replica out of rotation. The
+Redis check also shows the circuit breaker (services.live.breaker) and is red while it is open:
+the replica answers 503 to Redis-needing requests until its probe closes it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from services.live.breaker import CLOSED
+from services.live.deps import breaker_of
 from services.workers import heartbeat
 
 CHECK_TIMEOUT_S = 2.0
@@ -60,6 +64,12 @@ async def readyz(request: Request) -> JSONResponse:
     async with anyio.create_task_group() as group:
         for name, check in checks.items():
             group.start_soon(run, name, check)
+    breaker = breaker_of(getattr(state, "live", None))
+    if breaker is not None:  # what Redis-needing requests get now, beside what PING says
+        snapshot = breaker.snapshot()
+        results["redis"]["breaker"] = snapshot
+        if snapshot["state"] != CLOSED:  # this replica answers 503 for them until it closes
+            results["redis"]["ok"] = False
     ready = all(r["ok"] for r in results.values())
     body = {"status": "ready" if ready else "not ready",
             "checks": {name: results[name] for name in checks}}
@@ -79,10 +89,16 @@ def _redis_client(state: Any) -> Any:
 
 
 def _redis(state: Any) -> str:
+    """PING through the breaker: an open one answers at once (red), a due one probes here, so
+    a replica nobody sends Redis-needing requests to still turns green when Redis is back."""
     client = _redis_client(state)
     if client is None:
         return "not used (in-memory live store)"
-    client.ping()
+    breaker = breaker_of(getattr(state, "live", None))
+    if breaker is None:
+        client.ping()
+    else:
+        breaker.call(client.ping)
     return "PING answered"
 
 

@@ -30,6 +30,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.api.fleet_metrics import FleetCollector
 from services.core.db import session_scope
 from services.core.metrics import BOOKING_CONFLICTS, BOOKINGS, QUOTE_SECONDS
+from services.live.breaker_metrics import BreakerCollector
+from services.live.deps import breaker_of
 from services.live.store import LiveStateStore
 from services.orders.models import Order
 from services.resources.models import Resource
@@ -118,6 +120,8 @@ def registry_for(live: LiveStateStore, session_factory: sessionmaker[Session],
     registry.register(MarketCollector(live, session_factory))
     registry.register(FleetCollector(live, session_factory,
                                      clock or (lambda: datetime.now(UTC))))
+    if (breaker := breaker_of(live)) is not None:
+        registry.register(BreakerCollector(breaker))
     return registry
 
 

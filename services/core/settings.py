@@ -107,6 +107,9 @@ class Settings(BaseSettings):
     # waits at most db_pool_timeout_s for a pooled connection, and PostgreSQL cancels a
     # statement after db_statement_timeout_ms. Either answers 503 + Retry-After.
     redis_timeout_s: float = Field(default=1.0, gt=0)
+    # After a Redis timeout / connection error, Redis-needing requests answer 503 at once for
+    # this long (the circuit breaker, services/live/breaker.py); then one probe PINGs Redis.
+    redis_breaker_s: float = Field(default=3.0, gt=0)
     db_pool_timeout_s: float = Field(default=5.0, gt=0)
     db_statement_timeout_ms: int = Field(default=10_000, ge=0)
     # Workers refresh a heartbeat key this often / 3; /readyz counts the live ones.

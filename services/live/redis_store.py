@@ -15,6 +15,7 @@ import redis
 
 from connectors.metrics import register_mqtt_metrics
 from connectors.state import DEFAULT_HEARTBEAT_TTL_S, LiveRecord, RedisState
+from services.live.breaker import DEFAULT_COOLDOWN_S, CircuitBreaker
 from services.live.store import LiveState
 
 UNAVAILABLE = frozenset({"down", "offline"})
@@ -43,22 +44,30 @@ def redis_from_url(url: str, **kwargs: Any) -> redis.Redis:
 
 
 class RedisLiveStore:
-    """Reads live state from Redis; ``state`` is shared with the ingest in the same process."""
+    """Reads live state from Redis; ``state`` is shared with the ingest in the same process.
 
-    def __init__(self, state: RedisState) -> None:
+    Every read goes through ``breaker`` (services.live.breaker): while Redis is known to be
+    down a read fails at once with ``BreakerOpenError`` (503) instead of waiting out the timeout.
+    """
+
+    def __init__(self, state: RedisState, breaker: CircuitBreaker | None = None) -> None:
         self.state = state
+        self.breaker = breaker or CircuitBreaker(DEFAULT_COOLDOWN_S, probe=state.redis.ping)
 
     def get(self, resource_id: str) -> LiveState | None:
         return self.get_many([resource_id]).get(resource_id)
 
     def get_many(self, resource_ids: list[str]) -> dict[str, LiveState]:
-        return {rid: _live(rec) for rid, rec in self.state.read(resource_ids).items()}
+        records = self.breaker.call(lambda: self.state.read(resource_ids))
+        return {rid: _live(rec) for rid, rec in records.items()}
 
     def unavailable(self) -> set[str]:
-        return {rid for rid, rec in self.state.read_all().items() if rec.status in UNAVAILABLE}
+        records = self.breaker.call(self.state.read_all)
+        return {rid for rid, rec in records.items() if rec.status in UNAVAILABLE}
 
     def count_by_status(self) -> dict[str, int]:
-        return dict(Counter(rec.status for rec in self.state.read_all().values()))
+        records = self.breaker.call(self.state.read_all)
+        return dict(Counter(rec.status for rec in records.values()))
 
 
 def _live(rec: LiveRecord) -> LiveState:
@@ -69,8 +78,8 @@ def _live(rec: LiveRecord) -> LiveState:
 def make_live_store(settings: Any) -> RedisLiveStore:
     """The store for ``settings``: real Redis at ``redis_url``, else an in-process fakeredis.
 
-    Optional settings (read with defaults): ``redis_key_prefix``, ``heartbeat_ttl_s`` and
-    ``redis_timeout_s``.
+    Optional settings (read with defaults): ``redis_key_prefix``, ``heartbeat_ttl_s``,
+    ``redis_timeout_s`` and ``redis_breaker_s`` (the breaker's cool-down).
     """
     url = getattr(settings, "redis_url", None)
     # A stalled Redis fails the call within redis_timeout_s (503) instead of hanging it.
@@ -87,4 +96,5 @@ def make_live_store(settings: Any) -> RedisLiveStore:
     state = RedisState(client, prefix=prefix, heartbeat_ttl_s=ttl, time_scale=speed)
     # The API shows the ingest totals even when the ingest runs in other processes.
     register_mqtt_metrics(state)
-    return RedisLiveStore(state)
+    cooldown_s = float(getattr(settings, "redis_breaker_s", DEFAULT_COOLDOWN_S))
+    return RedisLiveStore(state, CircuitBreaker(cooldown_s, probe=client.ping))

@@ -15,6 +15,7 @@ from services.auth.principal import Principal
 from services.core.db import DbSession, session_scope
 from services.core.errors import InvalidError, NotFoundError
 from services.flows import pricing
+from services.live.deps import RedisNeeded
 from services.orders import service as order_service
 from services.orders.views import get_owned
 from services.quotes import service
@@ -25,7 +26,8 @@ router = APIRouter(tags=["quotes"])
 
 @router.post("/orders/{order_id}/quotes", response_model=list[QuoteRead],
              status_code=status.HTTP_201_CREATED,
-             responses={202: {"description": "queued for a matcher worker (wait=false)"}})
+             responses={202: {"description": "queued for a matcher worker (wait=false)"}},
+             dependencies=[RedisNeeded])  # 503 at once while the Redis breaker is open
 async def create_quotes(request: Request, principal: CurrentPrincipal, order_id: str,
                         time_limit_s: float | None = Query(None, gt=0),
                         wait: bool = Query(True, description="solve now, or queue and answer "

@@ -14,6 +14,7 @@ from services.auth.deps import CurrentPrincipal
 from services.core.db import MAX_OFFSET, DbSession, release
 from services.core.errors import NotFoundError
 from services.factories import service as factory_service
+from services.live.deps import RedisNeeded
 from services.resources import service
 from services.resources.models import Resource, ResourceCreate, ResourceRead, ResourceUpdate
 
@@ -34,7 +35,9 @@ def _owned(db: DbSession, principal: CurrentPrincipal, resource_id: str) -> Reso
     return resource
 
 
-@router.get("", response_model=list[ResourceRead])
+# Reads carry the live state: while the Redis breaker is open they answer 503 before any
+# database work (services.live.deps); the PATCH too, so nothing is committed for a 503.
+@router.get("", response_model=list[ResourceRead], dependencies=[RedisNeeded])
 def list_resources(db: DbSession, request: Request, principal: CurrentPrincipal,
                    factory: str | None = None, process: str | None = None,
                    park: str | None = None, limit: int = Query(1000, ge=1, le=10_000),
@@ -60,7 +63,7 @@ def create_resource(db: DbSession, principal: CurrentPrincipal,
     return read
 
 
-@router.get("/{resource_id}", response_model=ResourceRead)
+@router.get("/{resource_id}", response_model=ResourceRead, dependencies=[RedisNeeded])
 def get_resource(db: DbSession, request: Request, principal: CurrentPrincipal,
                  resource_id: str) -> ResourceRead:
     resource = _visible(db, principal, resource_id)
@@ -68,7 +71,7 @@ def get_resource(db: DbSession, request: Request, principal: CurrentPrincipal,
     return service.to_read(resource, request.app.state.live.get(resource_id))
 
 
-@router.patch("/{resource_id}", response_model=ResourceRead)
+@router.patch("/{resource_id}", response_model=ResourceRead, dependencies=[RedisNeeded])
 def update_resource(db: DbSession, request: Request, principal: CurrentPrincipal,
                     resource_id: str, resource_in: ResourceUpdate) -> ResourceRead:
     """Change capability, price, capacity or calendar; audited with before and after."""

@@ -120,7 +120,8 @@ def test_redis_stall__db_endpoints_fast_quotes_503_within_timeout_metrics_answer
         assert seconds < 3
         assert 'sharefab_metrics_stale{source="live"} 1.0' in answer.text
         assert 'sharefab_metrics_stale{source="database"} 0.0' in answer.text
-        assert client.get("/resources").status_code == 200  # back once Redis is
+        # Back once Redis is, after the breaker's cool-down (services.live.breaker).
+        assert wait_for(lambda: client.get("/resources").status_code == 200, 10)
 
 
 REQUEST_PATH: contextvars.ContextVar[str] = contextvars.ContextVar("path", default="")
