@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -24,6 +25,9 @@ from services.quotes.expiry import expire_quotes
 from services.webhooks.delivery import RetryPolicy, deliver_due
 
 log = logging.getLogger(__name__)
+# While a dependency stays down every round fails the same way: the first failure is logged with
+# its traceback, the repeats as one line at most this often, and the recovery once.
+REPEAT_LOG_EVERY_S = 60.0
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:
@@ -87,11 +91,47 @@ class Housekeeper:
 
     def run(self, stop: threading.Event) -> None:
         """Rounds until ``stop`` is set (the thread's body; ``worker webhooks`` calls it)."""
+        failures = FailureLog()
         while not stop.is_set():
             try:
                 sent = self.round()
-            except Exception:  # a database hiccup must not end the chores for good
-                log.exception("housekeeping round failed")
+            except Exception as exc:  # a database hiccup must not end the chores for good
+                failures.failed(exc)
                 sent = 0
+            else:
+                failures.succeeded()
             if not sent:
                 stop.wait(self.settings.housekeeping_poll_s)
+
+
+class FailureLog:
+    """How the housekeeping loop reports failing rounds without a traceback a second.
+
+    During a Redis or database outage each round fails the same way; a traceback per round
+    (the loop polls every second) buried everything else in the log. The first failure of a
+    run of them is logged with its traceback, a repeat of the same error as one warning at
+    most every ``every_s``, and the round that works again as one info line with the count.
+    """
+
+    def __init__(self, every_s: float = REPEAT_LOG_EVERY_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.every_s, self.clock = every_s, clock
+        self._count = 0
+        self._kind = ""
+        self._logged_at = 0.0
+
+    def failed(self, exc: BaseException) -> None:
+        kind = f"{type(exc).__name__}: {exc}"[:200]
+        self._count += 1
+        now = self.clock()
+        if self._count == 1 or kind != self._kind:
+            log.error("housekeeping round failed", exc_info=exc)
+            self._kind, self._logged_at = kind, now
+        elif now - self._logged_at >= self.every_s:
+            log.warning("housekeeping rounds still failing (%d in a row): %s", self._count, kind)
+            self._logged_at = now
+
+    def succeeded(self) -> None:
+        if self._count:
+            log.info("housekeeping works again after %d failed rounds", self._count)
+        self._count, self._kind = 0, ""
