@@ -295,15 +295,28 @@ def run(sizes: list[int] | None = None, runs: int = 20, reference_s: float = 30.
         seed: int = 7, quality_orders: int = 5, curve_sizes: tuple[int, ...] = (10_000,),
         curve: dict[str, Any] | None = None, workdir: Path = Path("var/bench"),
         markdown: Path | None = RESULTS / "quote.md",
-        production: bool = True) -> list[dict[str, Any]]:
+        production: bool = True, merge: bool = False) -> list[dict[str, Any]]:
+    """Measure ``sizes`` and store them. ``merge``: keep the stored rows of the other sizes
+    (e.g. to add the 100,000 curve without re-measuring 1,000 and 10,000); every row keeps
+    the 1-minute load before and after it and when it was measured."""
     workdir = workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     loads = [os.getloadavg()[0]]
     rows = []
     for n in sizes or [1_000, 10_000, 100_000]:
-        rows.append(measure(n, runs, reference_s, quality_orders, seed, workdir,
-                            (curve or CURVE) if n in curve_sizes else None, production))
+        before = os.getloadavg()[0]
+        row = measure(n, runs, reference_s, quality_orders, seed, workdir,
+                      (curve or CURVE) if n in curve_sizes else None, production)
         loads.append(os.getloadavg()[0])
+        row.update(loads=[before, loads[-1]],
+                   measured=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
+        rows.append(row)
+    if markdown is not None and merge and markdown.with_suffix(".json").exists():
+        stored = json.loads(markdown.with_suffix(".json").read_text(encoding="utf-8"))
+        mine = {r["resources"] for r in rows}
+        rows = sorted([r for r in stored["rows"] if r["resources"] not in mine] + rows,
+                      key=lambda r: r["resources"])
+        loads = stored["loads"] + loads
     if markdown is not None:
         markdown.parent.mkdir(parents=True, exist_ok=True)
         measured = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
