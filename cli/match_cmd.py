@@ -118,10 +118,22 @@ def bench_quote(
     sizes: Annotated[str, typer.Option(help="market sizes, comma separated")] = "1000,10000,100000",
     runs: Annotated[int, typer.Option(help="quotes per size")] = 20,
     reference_s: Annotated[float, typer.Option(help="long reference solve, seconds")] = 30.0,
+    curve_sizes: Annotated[str, typer.Option(
+        help="sizes that also get the budget curve, comma separated")] = "10000",
+    curve_candidates: Annotated[str, typer.Option(
+        help="candidates per step on the curve, comma separated")] = "4,8,12",
+    curve_time_limits: Annotated[str, typer.Option(
+        help="time limits (s) on the curve, comma separated")] = "0.05,0.2,1.0,5.0",
+    merge: Annotated[bool, typer.Option(
+        help="keep the stored rows of sizes not measured in this run")] = False,
 ) -> None:
     """POST /orders/{id}/quotes over HTTP: p50/p95 end to end and cost vs a long solve."""
     bq = load_bench("quote")
-    rows = bq.run(sizes=[int(x) for x in sizes.split(",")], runs=runs, reference_s=reference_s)
+    curve = {"time_limits_s": [float(x) for x in curve_time_limits.split(",")],
+             "candidates": [int(x) for x in curve_candidates.split(",")]}
+    rows = bq.run(sizes=[int(x) for x in sizes.split(",")], runs=runs, reference_s=reference_s,
+                  curve_sizes=tuple(int(x) for x in curve_sizes.split(",") if x), curve=curve,
+                  merge=merge)
     console.print_json(json.dumps(rows))
 
 

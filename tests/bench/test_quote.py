@@ -6,6 +6,7 @@ quotes, the defaults it ran with), never about how fast.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -81,3 +82,24 @@ def test_bench_quote__the_api_hands_its_candidates_to_the_engine(tmp_path):
         settings.quote_default_time_limit_s)
     assert options.candidates_per_step == settings.quote_candidates_per_step
     assert options.time_limit_s == settings.quote_default_time_limit_s
+
+
+def test_bench_quote__merge_keeps_the_stored_rows_of_other_sizes(tmp_path, monkeypatch):
+    """``run(merge=True)`` (``--merge``): a size measured again replaces its stored row, the
+    other sizes' rows stay as they were measured, and the new row carries its own load."""
+    stored = RESULTS.with_suffix(".json").read_text(encoding="utf-8")
+    markdown = tmp_path / "quote.md"
+    markdown.with_suffix(".json").write_text(stored, encoding="utf-8")
+    old = {r["resources"]: r for r in json.loads(stored)["rows"]}
+    size = max(old)
+    fresh = {**old[size], "p95_ms": -1.0, "curve": None}
+    monkeypatch.setattr(bq, "measure", lambda n, *a, **k: dict(fresh, resources=n))
+    bq.run(sizes=[size], markdown=markdown, merge=True, workdir=tmp_path)
+    rows = {r["resources"]: r for r in json.loads(
+        markdown.with_suffix(".json").read_text(encoding="utf-8"))["rows"]}
+    assert set(rows) == set(old)
+    assert rows[size]["p95_ms"] == -1.0
+    assert len(rows[size]["loads"]) == 2
+    for n in set(old) - {size}:
+        assert rows[n] == old[n]
+    assert "-1.0" in markdown.read_text(encoding="utf-8")
