@@ -23,6 +23,7 @@ The curve (one market size): the same orders quoted with other time limits (the 
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import secrets
@@ -498,9 +499,20 @@ def render(rows: list[dict[str, Any]], reference_s: float, loads: list[float],
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
-    run()
+def main(argv: list[str] | None = None) -> None:
+    """The standard run (``bench/run_all.py`` calls it with no arguments); as ``python -m
+    bench.quote`` it takes the options of ``sharefab bench quote`` that pick what to run."""
+    parser = argparse.ArgumentParser(prog="python -m bench.quote",
+                                     description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000,100000",
+                        help="market sizes, comma separated")
+    parser.add_argument("--runs", type=int, default=20, help="quotes per size")
+    parser.add_argument("--reference-s", type=float, default=30.0,
+                        help="long reference solve, seconds")
+    args = parser.parse_args([] if argv is None else argv)
+    run(sizes=[int(n) for n in args.sizes.split(",")], runs=args.runs,
+        reference_s=args.reference_s)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -198,7 +198,10 @@ def _explain(problem: Problem, solution: Solution, baseline: Solution) -> Soluti
     return dataclasses.replace(solution, unplaced=reasons)
 
 
-# Interactive budget: greedy and the factory-layout search look at WIDE_FACTOR x 8 candidates
+# The library's interactive budget, for a caller of ``quote`` that passes no options (tests,
+# scripts). The API does not use it: its quotes take the settings quote_default_time_limit_s
+# and quote_candidates_per_step (docs/operations.md), chosen from the curve of bench/quote.py.
+# Here greedy and the factory-layout search look at WIDE_FACTOR x 8 candidates
 # per step; CP-SAT shares 0.06 s between the three alternatives (the cheapest on the best
 # layout's factories, the others on 8 candidates per step). Measured (bench/results/quote.md):
 # the layout search carries the savings; CP-SAT added 1.4 % on 1 of 24 generated markets and
