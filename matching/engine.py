@@ -219,7 +219,7 @@ def quote(scenario: Scenario, order_id: str, *,
     if not any(o.id == order_id for o in scenario.orders):
         raise ValueError(f"order_id {order_id!r} is not an order of the scenario")
     opts = options or QUOTE_DEFAULTS
-    with _cyclic_gc_paused():
+    with cyclic_gc_paused():
         return [Quote(kind, plan, breakdown)
                 for kind, plan, breakdown in quotes.alternatives(
                     scenario, order_id, opts.budget(), opts.candidates_per_step,
@@ -227,8 +227,9 @@ def quote(scenario: Scenario, order_id: str, *,
 
 
 @contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """Hold Python's cyclic garbage collector off for one interactive quote.
+def cyclic_gc_paused() -> Iterator[None]:
+    """Hold Python's cyclic garbage collector off for one interactive quote (and, in the API,
+    while its market view is cut: services/scenario/market_view.py).
 
     A quote allocates enough small objects to trigger collections, and a full (oldest
     generation) pass walks every live object, the whole market included: ~100-130 ms for

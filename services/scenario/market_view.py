@@ -9,10 +9,8 @@ bookings that still matter, live availability and credit fresh.
 from __future__ import annotations
 
 import dataclasses
-import gc
 from collections import defaultdict
-from collections.abc import Container, Iterator
-from contextlib import contextmanager
+from collections.abc import Container
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -22,6 +20,7 @@ from domain import model as m
 from domain.credit import Evidence
 from domain.credit import credit as credit_of
 from domain.schemas import TransportIn
+from matching.engine import cyclic_gc_paused
 from services.bookings.models import ACTIVE_STATES, Booking
 from services.orders import service as order_service
 from services.orders.models import Order
@@ -87,19 +86,6 @@ def market_for_order(session: Session, *, order: Order, unavailable: set[str],
                       factories, unavailable)
 
 
-@contextmanager
-def cyclic_gc_paused() -> Iterator[None]:
-    """Hold Python's cyclic collector off while a view is cut (``matching.engine`` does the
-    same for the solve): cutting allocates ~17,000 factories at 100,000 resources, enough to
-    start a full collection that walks the whole cached market (up to 1 s measured)."""
-    paused = gc.isenabled()
-    if paused:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
 
 
 def _read_now(session: Session, processes: list[str], unavailable: set[str],

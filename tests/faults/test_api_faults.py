@@ -9,7 +9,6 @@ import contextvars
 import statistics
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,7 +18,7 @@ from sqlalchemy import create_engine, text
 
 from services.api.app import create_app
 from services.workers import heartbeat
-from tests.faults.servers import OwnServer, own_redis, wait_for
+from tests.faults.servers import OwnServer, wait_for
 from tests.services import builders as b
 from tests.services.auth_helpers import as_platform
 from tests.services.conftest import NOW, make_settings
@@ -29,14 +28,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 REDIS_TIMEOUT_S = 0.5
 
 
-@pytest.fixture
-def rds() -> Iterator[OwnServer]:
-    server = own_redis()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _app(pg_schema_url: str, rds: OwnServer, wrap: Any = None, **overrides: Any

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from services.core.db import get_db
 from services.live.breaker import CLOSED, HALF_OPEN, OPEN, BreakerOpenError, CircuitBreaker
 from services.resources.models import Resource
-from tests.faults.servers import OwnServer, own_redis, wait_for
+from tests.faults.servers import OwnServer, wait_for
 from tests.faults.test_api_faults import REDIS_TIMEOUT_S, _app
 from tests.services import builders as b
 from tests.services.auth_helpers import as_platform
@@ -144,14 +144,6 @@ def test_breaker__while_the_probe_runs_everyone_else_is_refused() -> None:
 BREAKER_S = 1.5
 
 
-@pytest.fixture
-def rds() -> Iterator[OwnServer]:
-    server = own_redis()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _metric(text: str, name: str) -> float:
