@@ -454,36 +454,27 @@ DIAGNOSIS = (
 
 NOTES = Path(__file__).resolve().parent / "results" / "sim_notes.md"
 
-# The standard run at the budget above, as far as it got in the session that chose it: four
-# processes side by side (seed 1: cpsat then the longer budget; greedy; single; seed 2: all
-# three) on 2 cores at a 1-minute load of 12-22 from other engineers' work, each process
-# getting about a tenth of a core. Measured by hand 2026-12-02, 01:27-02:25 UTC.
+# The standard run at the budget above, as far as it got: one process per seed and policy,
+# merged by render_stored. Measured 2026-12-02 (the times and loads are in the text).
 STANDARD_RUN_STATUS = (
-    "How far the standard run got (2026-12-02, 06:10-07:10 UTC, with the congestion price; "
-    "cpsat and greedy of a seed in two processes side by side, up to four at once, at a "
-    "1-minute load of 5-19 on the 2 cores): the seeds in the section above finished for cpsat "
-    "and greedy (greedy's KPIs on seed 1 are the same to the order as at 01:28 UTC without the "
-    "price: it does not read it). The single row is seed 1's 01:44 UTC run of the same market "
-    "and budget (the single policy does not read the price either; the section's measurement "
-    "date is that run's), so the single column's spread is seed 1 only; single did not run on "
-    "the other seeds. Not finished in the session: the seeds missing above, single on seeds "
-    "2-5, and the policy's own longer budget (6 candidates, 0.02 s), so what the standard "
-    "budget gives up at this size is **not measured**; the HTML report of this market was not "
-    "rendered (it needs the runs in one process; the shipped example's is, "
-    "`bench/results/sim_seeds.html`). Seed 1, cpsat with the price against without it "
-    "(01:28 UTC): 4,286 filled against 4,293, on time 58.5 % against 57.6 % (greedy 59.2 %), "
-    "1,158.43 CNY per filled order against 1,148.79 (greedy 1,259.34: -8.0 %, was -8.8 %), "
-    "idle capacity used 15.8 % both (greedy 15.3 %). Seed 2: cpsat 4,449 / 68.3 % / 1,267.87 "
-    "/ 15.8 %, greedy 4,391 / 68.9 % / 1,390.55 / 15.5 % (-8.8 %). Seed 3: cpsat 4,517 / "
-    "64.8 % / 1,219.03 / 15.9 %, greedy 4,481 / 67.7 % / 1,333.14 / 15.6 % (-8.6 %). Seed 4: "
-    "cpsat 4,336 / 59.2 % / 1,134.50 / 15.3 %, greedy 4,204 / 60.4 % / 1,233.98 / 14.7 % "
-    "(-8.1 %). Seed 5 was not run. So at full size the price closes about half of seed 1's "
-    "gap on time, and on time (-0.6 to -2.9 points) and the cost cut (-8.0 to -8.8 %, target "
-    "-10 %) are still **missed** on every full-size seed measured; fills, "
-    "idle capacity and single + 20 points are met. CPU: seed 1 cpsat 229.3 s, of which the "
-    "checker 4.1 s, so 225.2 s of its own (greedy 91.7 s, 3.9 s checker); seeds 2-4 "
-    "257-275 s: the "
-    "<= 120 s target is **missed** by about 2x (profile of a 1-day cut with the price, "
+    "How far the standard run got (2026-12-02, with the congestion price; one process per "
+    "seed and policy). Seeds 1-4 of cpsat and greedy ran 06:10-07:10 UTC, two to four side by "
+    "side at a 1-minute load of 5-19. Seed 5 of all three policies and single on seeds 2-4 ran "
+    "07:48-07:55 UTC, two at a time, on the otherwise quiet machine (load 1.1-2.7): seed 5's "
+    "cpsat took 249.4 s wall for 225.7 s CPU, greedy 88.1 s, single 78.6 s. Seed 1's single "
+    "row is its 01:44 UTC run of the same market and budget (single and greedy do not read the "
+    "price: greedy's seed 1 KPIs are the same to the order as at 01:28 UTC without it); the "
+    "section's measurement date is that run's. Not run: the policy's own longer budget "
+    "(6 candidates, 0.02 s) at this size, so what the standard budget gives up here is **not "
+    "measured**; the HTML report of this market was not rendered (it needs the runs in one "
+    "process; the shipped example's is, `bench/results/sim_seeds.html`). Seed 1, cpsat with "
+    "the price against without it (01:28 UTC): 4,286 filled against 4,293, on time 58.5 % "
+    "against 57.6 % (greedy 59.2 %), 1,158.43 CNY per filled order against 1,148.79 (greedy "
+    "1,259.34: -8.0 %, was -8.8 %). Over seeds 1-5: fills, idle capacity used and single + 20 "
+    "points are met on every seed; on time is met on seed 5 only (61.5 % against 61.2 %; "
+    "-0.6 to -2.9 points on seeds 1-4); the cost cut is **missed** on every seed (-7.4 % to "
+    "-8.8 %, target -10 %). CPU: cpsat 225.7-274.6 s per seed (the checker 3.9-5.2 s of it): "
+    "the <= 120 s target is **missed** by about 2x (profile of a 1-day cut with the price, "
     "cProfile, shares of the run: engine 81 %, CP-SAT 40 %, build_problem 24 %, greedy plans "
     "11 %, snapshots 8 %, the congestion share 2 %)."
 )
