@@ -53,6 +53,17 @@ def _overlaps(lots: list[tuple[str, datetime, datetime]],
             if x[0] == y[0] and x[1] < y[2] and y[1] < x[2]]
 
 
+def _indexed_view(client: Any, order_id: str) -> IndexedScenario:
+    """The API's market view for ``order_id``, cut from its cached, indexed market copy."""
+    state = client.app.state
+    with session_scope(state.session_factory) as db:
+        view = quote_service.market_for(db, order_id=order_id, unavailable=set(), now=NOW,
+                                        cache=state.market_cache)
+    assert isinstance(view, IndexedScenario)
+    assert view.index() is not None
+    return view
+
+
 def _cheapest(client: Any, order_id: str) -> dict[str, Any]:
     answer = client.post(f"/orders/{order_id}/quotes", params=FAST)
     assert answer.status_code == 201, answer.text
@@ -135,12 +146,7 @@ def test_index__free_intervals_come_from_the_views_bookings(client):
     _market(client)
     first = _cheapest(client, "O0")
     assert client.post(f"/quotes/{first['id']}/accept").status_code == 201
-    state = client.app.state
-    with session_scope(state.session_factory) as db:
-        view = quote_service.market_for(db, order_id="O1", unavailable=set(), now=NOW,
-                                        cache=state.market_cache)
-    assert isinstance(view, IndexedScenario)
-    assert view.index() is not None
+    view = _indexed_view(client, "O1")
     assert view.bookings
     indexed = build_problem(view, keep_per_step=4, layouts=True)
     plain = build_problem(view.plain(), keep_per_step=4, layouts=True)
@@ -155,12 +161,7 @@ def test_index__free_intervals_come_from_the_views_bookings(client):
 
 def test_index__a_scenario_copied_with_other_factories_drops_the_index(client):
     _market(client)
-    state = client.app.state
-    with session_scope(state.session_factory) as db:
-        view = quote_service.market_for(db, order_id="O0", unavailable=set(), now=NOW,
-                                        cache=state.market_cache)
-    assert isinstance(view, IndexedScenario)
-    assert view.index() is not None
+    view = _indexed_view(client, "O0")
     copy = dataclasses.replace(view, factories=(*view.factories,))
     assert copy.index() is None  # the builder takes the exact path for it
     rebooked = dataclasses.replace(view, bookings=(m.Booking("X", "R1", NOW, NOW),))
