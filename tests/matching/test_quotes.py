@@ -56,6 +56,48 @@ def test_best_assignments__prices_trucks_and_ranks_cheapest_first() -> None:
     assert found[0][0] == 50.0  # all five steps in A, no truck
 
 
+def _brute_force_with_trucks(cost: dict[str, dict[str, float]], leg: dict[frozenset[str], float],
+                             most: int) -> float:
+    """Cheapest assignment with the trucks along the chain, by trying every one."""
+    steps = list(cost)
+    best = float("inf")
+    for combo in itertools.product(*(list(cost[s].items()) for s in steps)):
+        if len({f for f, _ in combo}) <= most:
+            trucks = sum(leg[frozenset((combo[i][0], combo[i + 1][0]))]
+                         for i in range(len(steps) - 1) if combo[i][0] != combo[i + 1][0])
+            best = min(best, sum(c for _, c in combo) + trucks)
+    return best
+
+
+def test_best_assignments__exact_with_trucks_when_every_host_is_kept() -> None:
+    rng = random.Random(11)
+    factories = [f"F{i}" for i in range(6)]
+    for _ in range(15):
+        cost = {s: {f: float(rng.randint(10, 99)) for f in factories if rng.random() < 0.7}
+                or {"F0": 50.0} for s, _ in _CHAIN}
+        leg = {frozenset((f, g)): float(rng.randint(1, 60))
+               for f, g in itertools.combinations(factories, 2)}
+        found = best_assignments(_CHAIN, cost, lambda f, g, leg=leg: leg[frozenset((f, g))], 3,
+                                 hosts_per_group=len(factories))
+        assert found[0][0] == _brute_force_with_trucks(cost, leg, 3)
+
+
+def test_best_assignments__a_dearer_host_that_saves_trucks_needs_more_hosts() -> None:
+    """Steps 1 and 3 in H beside N (step 2): H is only the 5th cheapest host of {s1, s3},
+    but the four cheaper ones are far from every factory running s2."""
+    chain = _CHAIN[:3]
+    cheap = [f"C{i}" for i in range(4)]
+    cost = {"s1": {**dict.fromkeys(cheap, 10.0), "H": 14.0},
+            "s2": {"N": 10.0},
+            "s3": {**dict.fromkeys(cheap, 10.0), "H": 14.0}}
+    near = {frozenset("HN"): 1.0}
+    leg = lambda f, g: near.get(frozenset((f, g)), 40.0)  # noqa: E731
+    few = best_assignments(chain, cost, leg, 2, hosts_per_group=4)
+    more = best_assignments(chain, cost, leg, 2, hosts_per_group=12)
+    assert more[0] == (40.0, {"s1": "H", "s2": "N", "s3": "H"})  # 14 + 10 + 14 + two trucks
+    assert few[0][0] > more[0][0]
+
+
 def test_best_assignments__uncoverable_step_gives_nothing() -> None:
     cost: dict[str, dict[str, float]] = {s: {"A": 1.0} for s, _ in _CHAIN}
     cost["s3"] = {}
