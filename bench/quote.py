@@ -260,7 +260,11 @@ def measure(n: int, runs: int, reference_s: float, quality_orders: int, seed: in
         ratios = _ratios([a for a in ok if a.order in refs], refs)
         row.update(quality_orders=len(ratios),
                    quote_vs_reference_mean=round(statistics.mean(ratios), 4) if ratios else None,
-                   quote_vs_reference_worst=round(max(ratios), 4) if ratios else None)
+                   quote_vs_reference_worst=round(max(ratios), 4) if ratios else None,
+                   # each order's own figure, so a worst one can be looked at by hand
+                   quote_vs_reference_by_order={
+                       a.order: round(a.cheapest_score / ref, 4) for a in ok
+                       if (ref := refs.get(a.order)) and a.cheapest_score is not None})
         if curve is not None:
             row["curve"] = _curve(where, workdir, headers, quality, refs, curve)
     return row

@@ -43,6 +43,10 @@ def test_bench_quote__http_rows_are_sane(row):
     assert row["cpu_ms"] > 0
     assert row["quality_orders"] == 1
     assert 0 < row["quote_vs_reference_worst"] < 10
+    by_order = row["quote_vs_reference_by_order"]
+    assert isinstance(by_order, dict)
+    assert len(by_order) == 1
+    assert max(by_order.values()) == row["quote_vs_reference_worst"]
     [point] = row["curve"]
     assert point["candidates_per_step"] == 4
     assert point["time_limit_s"] == 0.05
