@@ -190,12 +190,16 @@ def run(*, factories: int = 200, orders: int = 5000, days: float = 30.0,
         policies: list[str] | None = None, out: Path = RESULTS,
         extra: dict[str, Any] | None = None, console: Console | None = None,
         seeds: Sequence[int] | None = None, report: Path | None = None,
-        longer: dict[str, Any] | None = None) -> dict[str, Any]:
+        longer: dict[str, Any] | None = None,
+        report_stored: Sequence[Path] = ()) -> dict[str, Any]:
     """Run the benchmark on the markets of ``seeds`` (default: the config's own seed), write
     the markdown section (and with ``report`` the HTML report), return the measured numbers.
 
     ``longer``: solver parameters of the policy's own longer budget, run for cpsat on the first
     seed's market, so the section states what the standard budget gives up.
+    ``report_stored``: runs of the same configuration stored by other processes (other seeds
+    run side by side); their KPIs join the report's spread over seeds, while its charts come
+    from this process's first seed (charts need the runs' event logs, which are not stored).
     """
     console = console or Console()
     names = policies or ["cpsat", "greedy"]
@@ -233,7 +237,8 @@ def run(*, factories: int = 200, orders: int = 5000, days: float = 30.0,
             from simulations.report import render_report
 
             report.write_text(render_report(first, title="ShareFab market simulation: the "
-                                            "benchmark market", by_seed=by_seed),
+                                            "benchmark market",
+                                            by_seed=_with_stored(by_seed, report_stored)),
                               encoding="utf-8")
 
     for seed in seeds:
@@ -269,6 +274,21 @@ def run(*, factories: int = 200, orders: int = 5000, days: float = 30.0,
     console.print(f"wrote {out}")
     results["first_runs"] = first  # the first seed's runs, for a report over merged seeds
     return results
+
+
+def _with_stored(by_seed: dict[int, list[Kpis]], stored: Sequence[Path]
+                 ) -> dict[int, list[Kpis]]:
+    """``by_seed`` with the KPIs of ``stored`` runs added: per seed and policy, this process's
+    own run wins over a stored one."""
+    if not stored:
+        return by_seed
+    merged: dict[int, dict[str, Kpis]] = {}
+    for sd, per in _merged(stored)["by_seed"].items():
+        merged.setdefault(int(sd), {}).update(
+            {name: Kpis(**r["kpis"]) for name, r in per.items()})
+    for sd, kpis in by_seed.items():
+        merged.setdefault(sd, {}).update({k.policy: k for k in kpis})
+    return {sd: list(per.values()) for sd, per in sorted(merged.items())}
 
 
 def _jsonable(r: dict[str, Any]) -> dict[str, Any]:

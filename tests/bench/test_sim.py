@@ -42,3 +42,12 @@ def test_render_stored__merges_policies_of_one_seed_run_apart(tmp_path: Path) ->
                              tmp_path / "m.md")
     assert "| 5 greedy |" in text
     assert "| 5 single |" in text
+
+
+def test_run__report_spread_takes_seeds_stored_by_other_processes(tmp_path: Path) -> None:
+    sim.run(**TINY, seeds=(3,), policies=["cpsat", "greedy"], out=tmp_path / "s3.md")
+    sim.run(**TINY, seeds=(4,), policies=["cpsat", "greedy"], out=tmp_path / "s4.md",
+            report=tmp_path / "r.html", report_stored=[tmp_path / "s3.json"])
+    html = (tmp_path / "r.html").read_text()
+    assert "Over seeds 3, 4" in html
+    assert "of 8 met" in html  # four targets against greedy on each of the two seeds
