@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.checked import CheckedSolve
 from bench.market_gen import generate
 from domain.model import OrderStatus, Plan, Scenario
-from matching.engine import SolveOptions, solve
+from matching.engine import SolveOptions
 from matching.plan import cost_breakdown
 
 RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results"
@@ -31,6 +32,7 @@ def run(scenarios: int = 5, time_limit_s: float = 20.0, n_resources: int = 300,
         markdown: Path | None = RESULTS / "multiorder.md") -> list[dict[str, Any]]:
     rows = []
     load_before = os.getloadavg()[0]
+    solve = CheckedSolve()  # the engine, every plan through the independent checker
     for i in range(scenarios):
         scenario = generate(n_resources, n_orders, seed=seed + i)
         greedy = _objectives(scenario, solve(scenario, policy="greedy"))
@@ -46,11 +48,13 @@ def run(scenarios: int = 5, time_limit_s: float = 20.0, n_resources: int = 300,
         print(rows[-1], flush=True)
     if markdown is not None:
         markdown.parent.mkdir(parents=True, exist_ok=True)
-        markdown.write_text(render(rows, time_limit_s, (load_before + os.getloadavg()[0]) / 2))
+        markdown.write_text(render(rows, time_limit_s, (load_before + os.getloadavg()[0]) / 2,
+                                   solve.plans))
     return rows
 
 
-def render(rows: list[dict[str, Any]], time_limit_s: float, load: float) -> str:
+def render(rows: list[dict[str, Any]], time_limit_s: float, load: float,
+           checked_plans: int | None = None) -> str:
     ratios = [r["ratio"] for r in rows if r["ratio"] is not None]
     lines = [
         "## Multi-order batches: CP-SAT vs greedy",
@@ -59,7 +63,10 @@ def render(rows: list[dict[str, Any]], time_limit_s: float, load: float) -> str:
         f"multiorder`. Generated markets (`bench/market_gen.py`), CP-SAT {time_limit_s:g} s, "
         "2 workers, greedy = the engine's earliest-finish baseline, same run. Objective = "
         "processing + transport + tardiness penalty over the orders both placed. 1-min load "
-        f"average during the run: {load:.1f} on {os.cpu_count()} cores.",
+        f"average during the run: {load:.1f} on {os.cpu_count()} cores."
+        + ("" if checked_plans is None else
+           f" {checked_plans} plans checked by `tests/matching/plan_checker.py`: all valid "
+           "(a broken plan stops the run)."),
         "",
         "| seed | resources | orders | placed greedy / CP-SAT | greedy CNY | CP-SAT CNY "
         "| CP-SAT / greedy | solver |",
