@@ -24,6 +24,7 @@ The curve (one market size): the same orders quoted with other time limits (the 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import secrets
@@ -45,10 +46,12 @@ import httpx
 from sqlalchemy import select
 
 from bench.api import postgres_reachable
+from bench.checked import CheckedSolve
 from bench.market_gen import generate
 from bench.market_load import load
-from domain.model import OrderStatus
-from matching.engine import SolveOptions, solve
+from domain.model import OrderStatus, Scenario
+from domain.schemas import load_plan
+from matching.engine import SolveOptions
 from matching.plan import cost_breakdown
 from matching.quotes import WIDE_FACTOR
 from services.core.db import make_engine, make_session_factory, scratch_schema, session_scope
@@ -169,6 +172,7 @@ class Answer:
     ms: float
     status: int
     cheapest_score: float | None
+    plans: tuple[dict[str, Any], ...] = ()  # each alternative's plan (the order object)
 
 
 def ask(client: httpx.Client, order_id: str, time_limit_s: float | None = None) -> Answer:
@@ -178,14 +182,18 @@ def ask(client: httpx.Client, order_id: str, time_limit_s: float | None = None) 
     r = client.post(f"/orders/{order_id}/quotes", params=params)
     ms = (time.perf_counter() - t0) * 1000
     score = None
+    plans: tuple[dict[str, Any], ...] = ()
     if r.status_code == 201:
         cheapest = next(q for q in r.json() if q["kind"] == "cheapest")
         score = float(cheapest["cost_breakdown"]["score"])
-    return Answer(order_id, ms, r.status_code, score)
+        plans = tuple(q["plan"] for q in r.json())
+    return Answer(order_id, ms, r.status_code, score, plans)
 
 
-def reference(database_url: str, order_id: str, reference_s: float) -> float | None:
-    """Score of a long CP-SAT solve of ``order_id`` on the market view the API quotes against."""
+def reference(database_url: str, order_id: str, reference_s: float,
+              checker: CheckedSolve | None = None) -> float | None:
+    """Score of a long CP-SAT solve of ``order_id`` on the market view the API quotes against
+    (its plan through the independent checker: ``checker``, or a strict one)."""
     engine = make_engine(database_url)
     try:
         with session_scope(make_session_factory(engine)) as db:
@@ -193,10 +201,28 @@ def reference(database_url: str, order_id: str, reference_s: float) -> float | N
                                             now=datetime.now(UTC))
     finally:
         engine.dispose()
-    plan = solve(view, options=SolveOptions(time_limit_s=reference_s,
-                                            candidates_per_step=REFERENCE_CANDIDATES))
+    plan = (checker or CheckedSolve())(view, options=SolveOptions(
+        time_limit_s=reference_s, candidates_per_step=REFERENCE_CANDIDATES))
     o = plan.orders[0]
     return None if o.status is not OrderStatus.PLANNED else cost_breakdown(view, o)["total"]
+
+
+def check_quotes(market: Scenario, answers: list[Answer]) -> dict[str, Any]:
+    """Every quoted plan over HTTP through the independent checker, against the market the
+    bench wrote into the database (the API's view of it is cut from the same rows)."""
+    from tests.matching.plan_checker import check_plan
+
+    by_id = {o.id: o for o in market.orders}
+    plans, findings = 0, []
+    for a in answers:
+        one = dataclasses.replace(market, orders=(by_id[a.order],))
+        for p in a.plans:
+            plans += 1
+            problems = check_plan(one, load_plan({"orders": [p]}))
+            if problems:
+                findings.append(f"{a.order}: " + "; ".join(problems[:3]))
+    return {"quote_plans_checked": plans, "quote_plans_rejected": len(findings),
+            "checker_findings": findings[:5]}
 
 
 def _solved_with(database_url: str) -> list[float]:
@@ -253,10 +279,14 @@ def measure(n: int, runs: int, reference_s: float, quality_orders: int, seed: in
         row.update(first_ms=round(first.ms, 1), answered=len(ok), cpu_ms=round(cpu_ms, 1),
                    unmatched=sum(a.status == 422 for a in answers),
                    errors=sum(a.status not in (201, 422) for a in answers))
+        row.update(check_quotes(market, [first, *ok]))
         row["p50_ms"], row["p95_ms"] = _p50_p95([a.ms for a in ok])
         row["server_time_limits_s"] = _solved_with(where.database_url)
         quality = [a.order for a in ok][:quality_orders]
-        refs = {oid: reference(where.database_url, oid, reference_s) for oid in quality}
+        checker = CheckedSolve()
+        refs = {oid: reference(where.database_url, oid, reference_s, checker)
+                for oid in quality}
+        row["reference_plans_checked"] = checker.plans
         ratios = _ratios([a for a in ok if a.order in refs], refs)
         row.update(quality_orders=len(ratios),
                    quote_vs_reference_mean=round(statistics.mean(ratios), 4) if ratios else None,
@@ -423,6 +453,23 @@ QUALITY_NOTE = (
     "candidates change neither quality nor CPU measurably, so no rule by market size).")
 
 
+def _checked(rows: list[dict[str, Any]]) -> list[str]:
+    """What the independent plan checker said of the quoted and the reference plans (rows
+    stored before it ran say nothing)."""
+    if not rows or any("quote_plans_checked" not in r for r in rows):
+        return []
+    quoted = sum(r["quote_plans_checked"] for r in rows)
+    refs = sum(r.get("reference_plans_checked", 0) for r in rows)
+    rejected = sum(r["quote_plans_rejected"] for r in rows)
+    verdict = ("all valid" if rejected == 0 else
+               f"**{rejected} rejected**: " + "; ".join(
+                   f for r in rows for f in r["checker_findings"])[:600])
+    return [f"Every plan behind these figures went through the independent checker "
+            f"(`tests/matching/plan_checker.py`): {quoted} quoted plans (each alternative of "
+            f"each answered request, read back from the HTTP answer) and {refs} reference "
+            f"plans: {verdict}.", ""]
+
+
 def _fmt(x: object) -> str:
     return "-" if x is None else f"{x:,}" if isinstance(x, int) else str(x)
 
@@ -466,7 +513,8 @@ def render(rows: list[dict[str, Any]], reference_s: float, loads: list[float],
             f"| {r['unmatched']} | {_fmt(r['p50_ms'])} | {_fmt(r['p95_ms'])} | {r['cpu_ms']} "
             f"| {_fmt(r['quote_vs_reference_mean'])} | {_fmt(r['quote_vs_reference_worst'])} "
             f"| {r['quality_orders']} |")
-    lines += ["", "Against the targets:", "", *_verdicts(rows), "", QUALITY_NOTE, "", PROFILE]
+    lines += ["", *_checked(rows), "Against the targets:", "", *_verdicts(rows), "",
+              QUALITY_NOTE, "", PROFILE]
     for r in rows:
         if not r.get("curve"):
             continue

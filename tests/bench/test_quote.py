@@ -43,6 +43,9 @@ def test_bench_quote__http_rows_are_sane(row):
     assert row["cpu_ms"] > 0
     assert row["quality_orders"] == 1
     assert 0 < row["quote_vs_reference_worst"] < 10
+    assert row["quote_plans_checked"] == 3 * (row["answered"] + 1)  # the first quote too
+    assert row["quote_plans_rejected"] == 0
+    assert row["reference_plans_checked"] == 1
     by_order = row["quote_vs_reference_by_order"]
     assert isinstance(by_order, dict)
     assert len(by_order) == 1
@@ -54,6 +57,8 @@ def test_bench_quote__http_rows_are_sane(row):
     assert point["p50_ms"] > 0
     table = bq.render([row], 1.0, [0.0, 0.0])
     assert "| 120 |" in table
+    assert f"{row['quote_plans_checked']} quoted plans" in table
+    assert "1 reference plans: all valid" in table
     assert "| 4 | 0.05 |" in table
 
 
@@ -107,3 +112,20 @@ def test_bench_quote__merge_keeps_the_stored_rows_of_other_sizes(tmp_path, monke
     for n in set(old) - {size}:
         assert rows[n] == old[n]
     assert "-1.0" in markdown.read_text(encoding="utf-8")
+
+
+def test_check_quotes__a_broken_quoted_plan_is_counted_with_its_finding():
+    from bench.market_gen import generate
+
+    market = generate(40, n_orders=1, seed=3)
+    order = market.orders[0]
+    step = order.steps[0]
+    broken = {"id": order.id, "status": "planned", "total_cost": 1.0, "lateness_min": 0,
+              "allocations": [{"step": step.id, "factory": "nowhere", "resource": "no-such-R",
+                               "quantity": order.quantity, "start": "2026-12-01T08:00:00Z",
+                               "end": "2026-12-01T09:00:00Z", "pricing": "time_share",
+                               "cost": 1.0}], "transports": []}
+    checked = bq.check_quotes(market, [bq.Answer(order.id, 1.0, 201, 1.0, (broken,))])
+    assert checked["quote_plans_checked"] == 1
+    assert checked["quote_plans_rejected"] == 1
+    assert checked["checker_findings"][0].startswith(f"{order.id}: ")

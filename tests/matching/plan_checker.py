@@ -135,12 +135,20 @@ def _check_order(scenario: Scenario, order: Order, op: OrderPlan,
     factories = {f.id: f for f in scenario.factories}
     floor = max(1, min(order.min_lot, order.quantity))
     by_step = defaultdict(list)
+    steps = {s.id for s in order.steps}
     for a in op.allocations:
+        tag = f"{order.id}/{a.step} on {a.resource}"
+        if a.resource not in res or a.factory not in factories or a.step not in steps:
+            # a plan naming what the market does not have is broken, not a checker crash
+            errors.append(f"{tag}: unknown " + ", ".join(
+                what for what, known in (("resource", a.resource in res),
+                                         (f"factory {a.factory}", a.factory in factories),
+                                         ("step", a.step in steps)) if not known))
+            continue
         by_step[a.step].append(a)
         f, r = res[a.resource]
         fac = factories[a.factory]
         s = order.step(a.step)
-        tag = f"{order.id}/{a.step} on {a.resource}"
         if fac.id != f.id:
             errors.append(f"{tag}: factory {a.factory} does not own the resource")
         if r.process != s.process:
