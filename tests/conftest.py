@@ -15,6 +15,8 @@ from urllib.parse import urlparse
 
 import pytest
 
+from tests.serial import SERIAL_MARK, runs_alone
+
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 POSTGRES_URL = os.environ.get(
@@ -98,3 +100,10 @@ def mqtt_url() -> Iterator[str]:
     clear_test_retained(url)
     yield url
     clear_test_retained(url)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the tests that must run alone (tests/serial.py says which and why)."""
+    for item in items:
+        if runs_alone(item.nodeid, getattr(item, "fixturenames", ())):
+            item.add_marker(getattr(pytest.mark, SERIAL_MARK))

@@ -15,6 +15,8 @@ from services.bookings.dispatch import work_order_fields
 from services.core.db import session_scope
 from services.core.errors import ConflictError, InvalidError, NotFoundError
 from services.live.store import LiveState
+from services.orders.models import Order
+from services.quotes.models import Quote
 from tests.services import builders as b
 from tests.services.concurrency import race
 from tests.services.conftest import NOW, row_counts
@@ -140,6 +142,30 @@ def test_accept__concurrent_acceptances_book_one(client):
                     refusals=(ConflictError, IntegrityError))
     assert outcomes == ["ok", "refused"]
     assert row_counts(client)["bookings"] == 1
+
+
+# SQLite takes the write lock at BEGIN, so only a server with row locks can interleave.
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_accept__a_quote_read_before_another_accept_of_its_order_is_refused(client):
+    """The view reads the quote and its order before accept locks them; meanwhile another
+    process accepts a second quote of the same order. The lock must see that commit, not
+    the rows already in the session (two quotes of one order were both booked, across
+    three API processes on PostgreSQL)."""
+    client.post("/factories", json=b.factory("F1", resources=[
+        b.resource("R1", capacity=2, windows=[(8, 16)])]))
+    client.post("/orders", json=b.order("O0", quantity=60, min_lot=60, due=b._t(14),
+                                        steps=[b.step("s1", minutes_per_piece=6.0)]))
+    first, second = _quote(client, "O0")[:2]
+    factory = client.app.state.session_factory
+    with session_scope(factory) as early:
+        assert early.get(Quote, first["id"]).status == "offered"
+        assert early.get(Order, "O0").status == "quoted"
+        with session_scope(factory) as other:
+            bookings.accept(other, quote_id=second["id"], now=NOW, ttl_s=3600)
+        with pytest.raises(ConflictError, match=r"superseded|already accepted"):
+            bookings.accept(early, quote_id=first["id"], now=NOW, ttl_s=3600)
+    rows = client.get("/bookings", params={"order": "O0"})
+    assert {bk["quote"] for bk in rows.json()} == {second["id"]}, rows.text
 
 
 def test_accept__calendar_changed_since_the_quote_is_refused(client):

@@ -1,0 +1,29 @@
+"""Which tests run alone: ``make test`` runs the rest on two workers side by side, then these.
+
+Why alone: the fault tests time outages and kill processes of their own, the 100-accept test
+runs three API processes and 100 threads, and the users of the shared Mosquitto clear its test
+retained messages when their session starts and ends (``mqtt_url``), which would pull a retained
+message from under a test on the other worker. Everything else keeps to its own database
+schema, Redis key prefix, park id and free ports, so two workers cannot see each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+SERIAL_MARK = "serial"
+
+# Node-id prefixes (paths from the repository root) of the tests that run alone.
+SERIAL_PATHS = (
+    "tests/faults/",
+    "tests/services/test_concurrent_accepts.py",
+    "tests/services/test_e2e_repair.py",
+)
+
+# A test using one of these fixtures (directly or through another fixture) runs alone.
+SERIAL_FIXTURES = frozenset({"mqtt_url"})
+
+
+def runs_alone(nodeid: str, fixturenames: Iterable[str]) -> bool:
+    """Whether the test ``nodeid`` (with the closure of its fixtures) must run alone."""
+    return nodeid.startswith(SERIAL_PATHS) or not SERIAL_FIXTURES.isdisjoint(fixturenames)
