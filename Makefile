@@ -62,13 +62,13 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy domain scheduling matching connectors services simulations cli bench
 
-## unit: the suite in two passes: on TEST_WORKERS workers side by side, then the tests that
-## must run alone (tests/serial.py: fault timing, the shared Mosquitto's users); plain `pytest`
-## runs everything in one process
-TEST_WORKERS ?= 2
+## unit: the suite on TEST_WORKERS workers side by side (most tests wait on servers, so more
+## workers than cores pay); the tests that must not overlap (tests/serial.py: fault timing, the
+## shared Mosquitto's users) run one after another on one of them. Plain `pytest` runs it all
+## in one process.
+TEST_WORKERS ?= 4
 unit: $(VENV)/.installed-dev
-	$(BIN)/pytest -n $(TEST_WORKERS) -m "not serial"
-	$(BIN)/pytest -p no:xdist -m serial
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 ## bench: run the benchmarks and rewrite BENCHMARKS.md (hours on 2 cores: the market simulation
 ## alone is 5 seeds x 3 policies of 5,000 orders; `python -m bench.run_all --only NAME` runs one)

@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.serial import SERIAL_MARK, runs_alone
+from tests.serial import ALONE_GROUP, runs_alone
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -103,7 +103,7 @@ def mqtt_url() -> Iterator[str]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark the tests that must run alone (tests/serial.py says which and why)."""
+    """Put the tests that must not overlap in one xdist group (tests/serial.py: which, why)."""
     for item in items:
         if runs_alone(item.nodeid, getattr(item, "fixturenames", ())):
-            item.add_marker(getattr(pytest.mark, SERIAL_MARK))
+            item.add_marker(pytest.mark.xdist_group(name=ALONE_GROUP))

@@ -1,8 +1,7 @@
-"""The split of ``make test`` into side-by-side and alone: nothing falls between the passes."""
+"""Which tests share the one worker of the group that never overlaps (tests/serial.py)."""
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,28 +19,15 @@ def test_runs_alone__by_path_and_by_fixture() -> None:
     assert not runs_alone("tests/faultsy.py::test_v", ())
 
 
-def _collected(*args: str) -> tuple[set[str], int]:
-    """The test ids pytest selects with ``args``, and how many it collected before selecting."""
-    out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q",
-                          "-p", "no:cacheprovider", *args],
-                         cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    selected = {line for line in out.splitlines() if "::" in line}
-    summary = re.search(r"(\d+)/(\d+) tests collected", out)
-    assert summary, out[-500:]
-    assert int(summary.group(1)) == len(selected)
-    return selected, int(summary.group(2))
-
-
-def test_the_two_passes_of_make_test_cover_the_suite_once() -> None:
-    paths = ["tests/faults/test_breaker.py", "tests/connectors/test_broker.py",
+def test_collection_puts_exactly_those_tests_in_the_group() -> None:
+    """The collection hook really marks them: ``-m xdist_group`` selects the fault tests, the
+    users of the shared Mosquitto, and nothing else."""
+    paths = ["tests/faults/test_backpressure.py", "tests/connectors/test_broker.py",
              "tests/domain/test_pricing.py"]
-    alone, total = _collected("-m", "serial", *paths)
-    side_by_side, _ = _collected("-m", "not serial", *paths)
-    assert alone
-    assert side_by_side
-    assert not alone & side_by_side
-    assert len(alone) + len(side_by_side) == total
-    assert all(n.startswith(("tests/faults/", "tests/connectors/test_broker.py"))
-               for n in alone)
-    assert not any(n.startswith("tests/faults/") for n in side_by_side)
-    assert {n for n in alone | side_by_side if n.startswith("tests/domain/")} <= side_by_side
+    out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q",
+                          "-p", "no:cacheprovider", "-m", "xdist_group", *paths],
+                         cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    grouped = [line for line in out.splitlines() if "::" in line]
+    assert any(n.startswith("tests/faults/") for n in grouped), out[-800:]
+    assert any(n.startswith("tests/connectors/test_broker.py") for n in grouped), out[-800:]
+    assert not any(n.startswith("tests/domain/") for n in grouped), out[-800:]
