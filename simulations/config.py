@@ -206,6 +206,15 @@ class SolverConfig(Strict):
     # could use (simulations.policies.congestion_priced), on top of objective.makespan_per_hour:
     # the price later orders pay for capacity a late-finishing plan holds. 0: none.
     congestion_per_hour: Annotated[float, Field(ge=0)] = 0.0
+    # The platform engine's (cpsat) markup on each resource's prices, times the share of that
+    # resource's time up to the order's due date already sold (simulations.policies.
+    # scarcity_priced): 1.0 plans a half-sold machine at 1.5 times its price, so the plan
+    # weighs the capacity it takes from later orders. Planning only: lots are billed at the
+    # market's prices. 0: none. At most 10 (a sold-out machine at 11 times its price).
+    scarcity_markup: Annotated[float, Field(ge=0, le=10)] = 0.0
+    # The markup on the share sold above the mean share of the resource's process (floored
+    # at 0; simulations.policies.relative_shares) instead of the share itself.
+    scarcity_relative: bool = False
 
 
 class SimConfig(Strict):

@@ -21,8 +21,10 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Protocol
 
-from domain.model import Order, OrderPlan, OrderStatus, Plan, Scenario
+from domain.model import Order, OrderPlan, OrderStatus, Plan, Pricing, Resource, Scenario
+from domain.pricing import lot_cost_cny
 from matching.engine import SolveOptions
+from matching.lots import lot_duration_min
 
 Planner = Callable[..., Plan]
 POLICY_NAMES = ("cpsat", "greedy", "single")
@@ -65,6 +67,11 @@ class EnginePolicy:
     # Yuan per hour of finish time per unit of the booked share of the capacity the order
     # could use (see congestion_priced); 0 keeps the scenario's own makespan price.
     congestion_per_hour: float = 0.0
+    # Markup on the price of each resource, times the share of its time already sold (see
+    # scarcity_priced); the plan is billed at the market's own prices. 0: none.
+    scarcity_markup: float = 0.0
+    # The markup on the share above the mean of the resource's process (relative_shares).
+    scarcity_relative: bool = False
 
     def plan(self, scenario: Scenario, order_id: str) -> OrderPlan:
         return self.plan_all(scenario)[order_id]
@@ -74,11 +81,15 @@ class EnginePolicy:
         t0 = time.perf_counter()
         asked = congestion_priced(with_margin(scenario, self.due_margin),
                                   self.congestion_per_hour)
+        asked = scarcity_priced(asked, self.scarcity_markup, relative=self.scarcity_relative)
         result = solve(asked, policy=self.name, options=self.options)
+        orders = result.orders
+        if asked.factories is not scenario.factories:
+            orders = tuple(at_market_prices(o, scenario) for o in orders)
         self.call_wall_s += time.perf_counter() - t0
         self.solver_wall_s += result.solver.wall_s
         self.solves += 1
-        return {o.id: o for o in result.orders}
+        return {o.id: o for o in orders}
 
 
 def with_margin(scenario: Scenario, margin: float) -> Scenario:
@@ -130,6 +141,129 @@ def congestion_priced(scenario: Scenario, per_hour: float) -> Scenario:
     objective = dataclasses.replace(scenario.objective, makespan_per_hour=round(
         scenario.objective.makespan_per_hour + extra, 2))
     return dataclasses.replace(scenario, objective=objective)
+
+
+def sold_shares(scenario: Scenario) -> dict[str, float]:
+    """Per resource: the share of its own published capacity, from the scenario's start to the
+    latest due date of its orders, that bookings already hold (0 to 1; 0 for a resource that
+    offers no time in that span).
+
+    The same measure as ``booked_share``, resource by resource: how much of that capacity the
+    market has already bought, so how little of it is left for the orders still to come.
+    """
+    offered, held = _offered_and_held(scenario)
+    return {rid: min(1.0, h / offered[rid]) for rid, h in held.items()}
+
+
+def _offered_and_held(scenario: Scenario) -> tuple[dict[str, float], dict[str, float]]:
+    """Per resource offering time from the scenario's start to its orders' latest due date:
+    the capacity-seconds it publishes there, and the seconds bookings hold (only where > 0)."""
+    start = scenario.horizon_start
+    until = max((o.due for o in scenario.orders), default=start)
+    if until <= start:
+        return {}, {}
+    offered: dict[str, float] = {}
+    for f in scenario.factories:
+        for r in f.resources:
+            seconds = sum((min(w.end, until) - max(w.start, start)).total_seconds()
+                          for w in r.windows if w.start < until and w.end > start)
+            if seconds > 0:
+                offered[r.id] = r.capacity * seconds
+    held: dict[str, float] = {}
+    for b in scenario.bookings:
+        if b.resource in offered and b.start < until and b.end > start:
+            held[b.resource] = held.get(b.resource, 0.0) + (
+                min(b.end, until) - max(b.start, start)).total_seconds()
+    return offered, held
+
+
+def relative_shares(scenario: Scenario) -> dict[str, float]:
+    """Per resource: its ``sold_shares`` share minus the mean share of every resource of the
+    same process that offers time in the span (unsold ones counted at 0), floored at 0; only
+    resources above 0 are listed.
+
+    Why: on a market where most capacity is sold to about the same share, the plain share
+    raises every price alike and no longer tells the scarce resource from the rest; this one
+    marks up only what is sold more than its peers, and leaves the average at its price.
+    """
+    offered, held = _offered_and_held(scenario)
+    if not held:
+        return {}
+    share = {rid: min(1.0, held.get(rid, 0.0) / o) for rid, o in offered.items()}
+    by_process: dict[str, list[float]] = {}
+    process = {}
+    for f in scenario.factories:
+        for r in f.resources:
+            if r.id in share:
+                process[r.id] = r.process
+                by_process.setdefault(r.process, []).append(share[r.id])
+    mean = {p: sum(v) / len(v) for p, v in by_process.items()}
+    out = {rid: share[rid] - mean[process[rid]] for rid in held}
+    return {rid: v for rid, v in out.items() if v > 1e-12}
+
+
+def _marked_up(pricing: Pricing, factor: float) -> Pricing:
+    """Every price ``pricing`` offers times ``factor`` (so the cheapest mode stays cheapest)."""
+    def up(value: float | None) -> float | None:
+        return None if value is None else value * factor
+
+    return Pricing(time_share_per_hour=up(pricing.time_share_per_hour),
+                   per_piece=up(pricing.per_piece), by_value_pct=up(pricing.by_value_pct))
+
+
+def scarcity_priced(scenario: Scenario, markup: float, *, relative: bool = False
+                    ) -> Scenario:
+    """``scenario`` with each resource's prices raised by ``markup`` times the share of its
+    time already sold (``sold_shares``): a resource half sold costs ``1 + markup / 2`` times
+    its price in every mode.
+
+    Why: the cheapest plan takes the cheap, well-placed capacity first, and every order after
+    it finds that capacity sold up to later and later dates, so it waits for it (late, and
+    holding time later orders need) or pays a dearer resource. The capacity the market has
+    already bought most of is the scarcest, and a price that rises as it is sold (as a seat
+    price rises as a flight fills) makes the plan weigh what it takes from the orders still to
+    come: it spreads the load over idle resources while the cheap ones still have time left.
+    Only the planning sees the markup: ``at_market_prices`` bills the plan at the market's own
+    prices. A resource with nothing sold, and every resource when ``markup`` is 0, keeps its
+    prices, and the scenario is returned as it is when nothing changes. ``relative``: the
+    share above the mean of the resource's process instead (``relative_shares``).
+    """
+    if markup <= 0:
+        return scenario
+    shares = relative_shares(scenario) if relative else sold_shares(scenario)
+    if not any(shares.values()):
+        return scenario
+
+    def priced(r: Resource) -> Resource:
+        share = shares.get(r.id, 0.0)
+        if share <= 0:
+            return r
+        return dataclasses.replace(r, pricing=_marked_up(r.pricing, 1.0 + markup * share))
+
+    factories = tuple(dataclasses.replace(f, resources=tuple(priced(r) for r in f.resources))
+                      if any(shares.get(r.id, 0.0) > 0 for r in f.resources) else f
+                      for f in scenario.factories)
+    return dataclasses.replace(scenario, factories=factories)
+
+
+def at_market_prices(plan: OrderPlan, scenario: Scenario) -> OrderPlan:
+    """``plan`` with every lot re-priced at ``scenario``'s own prices (in the lot's mode) and
+    the total re-summed: what the customer pays when the plan was chosen at marked-up prices.
+    Times, lots and transport legs are kept as they are."""
+    if plan.status is not OrderStatus.PLANNED or not plan.allocations:
+        return plan
+    order = next(o for o in scenario.orders if o.id == plan.id)
+    used = {a.resource for a in plan.allocations}
+    resources = {r.id: r for f in scenario.factories for r in f.resources if r.id in used}
+    allocations = []
+    for a in plan.allocations:
+        resource, step = resources[a.resource], order.step(a.step)
+        cost = lot_cost_cny(a.pricing, resource, order, step, a.quantity,
+                            lot_duration_min(resource, step, a.quantity))
+        assert cost is not None, "the lot's mode is offered at the market's own price too"
+        allocations.append(dataclasses.replace(a, cost=round(cost, 2)))
+    total = round(sum(a.cost for a in allocations) + sum(t.cost for t in plan.transports), 2)
+    return dataclasses.replace(plan, total_cost=total, allocations=tuple(allocations))
 
 
 def capable(order: Order, scenario: Scenario, factory_id: str) -> bool:
@@ -193,11 +327,17 @@ class SinglePolicy:
 
 
 def make_policy(name: str, options: SolveOptions, solver: Planner | None = None, *,
-                due_margin: float = 0.0, congestion_per_hour: float = 0.0) -> Policy:
-    """The policy called ``name``; ``solver`` replaces the engine (tests only)."""
+                due_margin: float = 0.0, congestion_per_hour: float = 0.0,
+                scarcity_markup: float = 0.0, scarcity_relative: bool = False) -> Policy:
+    """The policy called ``name``; ``solver`` replaces the engine (tests only).
+
+    ``scarcity_markup`` is the platform engine's (``cpsat``) only: ``greedy`` is the baseline
+    the platform is measured against and plans as it always has."""
     if name in ("cpsat", "greedy"):
         return EnginePolicy(name=name, options=options, solver=solver, due_margin=due_margin,
-                            congestion_per_hour=congestion_per_hour)
+                            congestion_per_hour=congestion_per_hour,
+                            scarcity_markup=scarcity_markup if name == "cpsat" else 0.0,
+                            scarcity_relative=scarcity_relative and name == "cpsat")
     if name == "single":
         return SinglePolicy(options=options, solver=solver)
     raise ValueError(f"unknown policy {name!r}; choose from {', '.join(POLICY_NAMES)}")

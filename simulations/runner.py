@@ -64,7 +64,9 @@ def run_policies(config: SimConfig, policies: Sequence[str], *, seed: int | None
     for name in names:
         policy = make_policy(name, solve_options(config), solver,
                              due_margin=config.solver.due_margin,
-                             congestion_per_hour=config.solver.congestion_per_hour)
+                             congestion_per_hour=config.solver.congestion_per_hour,
+                             scarcity_markup=config.solver.scarcity_markup,
+                             scarcity_relative=config.solver.scarcity_relative)
 
         def on_day(day: int, name: str = name) -> None:
             if progress is not None:
