@@ -6,10 +6,13 @@ import gc
 import itertools
 import random
 
+import pytest
+
 from domain.model import Factory, OrderStatus, Plan, SolverInfo
+from matching import factory_sets
 from matching.build import build_problem
 from matching.engine import quote, solve
-from matching.factory_sets import best_assignments
+from matching.factory_sets import best_assignments, problem_assignments
 from matching.greedy import greedy
 from matching.plan import to_plan
 from tests.matching.builders import factory, order, resource, scenario, step
@@ -96,6 +99,35 @@ def test_best_assignments__a_dearer_host_that_saves_trucks_needs_more_hosts() ->
     more = best_assignments(chain, cost, leg, 2, hosts_per_group=12)
     assert more[0] == (40.0, {"s1": "H", "s2": "N", "s3": "H"})  # 14 + 10 + 14 + two trucks
     assert few[0][0] > more[0][0]
+
+
+def _layouts(found: list[tuple[float, dict[str, str]]]) -> set[tuple[tuple[str, str], ...]]:
+    return {tuple(sorted(where.items())) for _, where in found}
+
+
+def test_problem_assignments__keeps_the_narrow_cut_beside_the_wide_one(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wide search's cheapest layouts can all be far-flung hosts (the rough price knows
+    no windows); the near ones of the narrow cut must still be judged (bench quote, 100,000
+    resources, O6)."""
+    rng = random.Random(3)
+    procs = ["cutting.laser", "machining.cnc_milling", "machining.drilling"]
+    market = [factory(f"F{p}-{i:02d}", resource(f"F{p}-{i:02d}-R", procs[p],
+                                                rate=rng.randint(40, 90)),
+                      lat=30.0 + rng.uniform(0, 0.3), lon=120.0 + rng.uniform(0, 0.3))
+              for p in range(3) for i in range(16)]
+    o = order("O1", *(step(f"s{p + 1}", procs[p], after=(f"s{p}",) if p else ())
+                      for p in range(3)), quantity=60, max_factories=3)
+    problem = build_problem(scenario(market, [o]), max_lots_per_step=1)
+    facts = problem.orders[0]
+    kept = _layouts(problem_assignments(problem, facts))
+    monkeypatch.setattr(factory_sets, "QUOTE_HOSTS_PER_GROUP", factory_sets.HOSTS_PER_GROUP)
+    narrow = _layouts(problem_assignments(problem, facts))
+    monkeypatch.setattr(factory_sets, "QUOTE_HOSTS_PER_GROUP", 12)
+    monkeypatch.setattr(factory_sets, "HOSTS_PER_GROUP", 12)
+    wide = _layouts(problem_assignments(problem, facts))
+    assert narrow - wide, "the case must be one where the wide search crowds the narrow out"
+    assert kept == narrow | wide
 
 
 def test_best_assignments__uncoverable_step_gives_nothing() -> None:
