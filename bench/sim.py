@@ -390,6 +390,7 @@ def _merged(paths: Sequence[Path]) -> dict[str, Any]:
     (run side by side in separate processes)."""
     parts = [json.loads(p.read_text(encoding="utf-8")) for p in paths]
     d = dict(parts[0])
+    d.setdefault("measured_until", d["measured"])
     for other in parts[1:]:
         if other["size"] != d["size"] or other["extra"] != d["extra"]:
             raise ValueError("stored runs of different configurations")
@@ -400,6 +401,8 @@ def _merged(paths: Sequence[Path]) -> dict[str, Any]:
         d["longer_params"] = d["longer_params"] or other["longer_params"]
         d["load"] = [min(d["load"][0], other["load"][0]), max(d["load"][1], other["load"][1])]
         d["measured"] = min(d["measured"], other["measured"])
+        d["measured_until"] = max(d["measured_until"],
+                                  other.get("measured_until", other["measured"]))
         c, o = d["checker"], other["checker"]
         d["checker"] = {"plans": c["plans"] + o["plans"], "orders": c["orders"] + o["orders"],
                         "rejected": c["rejected"] + o["rejected"],
@@ -426,7 +429,9 @@ def render_stored(stored: Path | Sequence[Path] = RESULTS.with_suffix(".json"),
                            rejected=d["checker"]["rejected"],
                            findings=list(d["checker"]["findings"]))
     lines = _section(cfg, d["market"], results, by_seed, checker, d["longer_params"],
-                     (factories, orders, days), tuple(d["load"]), d["measured"])
+                     (factories, orders, days), tuple(d["load"]),
+                     d["measured"] if d.get("measured_until", d["measured"]) == d["measured"]
+                     else f"{d['measured']} to {d['measured_until']} (runs merged)")
     text = "\n".join(lines) + "\n"
     out.write_text(text, encoding="utf-8")
     return text
@@ -570,28 +575,32 @@ DIAGNOSIS = (
 NOTES = Path(__file__).resolve().parent / "results" / "sim_notes.md"
 
 # The standard run at the budget above, as far as it got: one process per seed and policy,
-# merged by render_stored. Measured 2026-12-02 (the times and loads are in the text).
+# merged by render_stored. Measured 2026-12-02 and 2026-12-03 (the times and loads are in
+# the text).
 STANDARD_RUN_STATUS = (
-    "How far the standard run got (2026-12-02, with the congestion price; one process per "
-    "seed and policy). Seeds 1-4 of cpsat and greedy ran 06:10-07:10 UTC, two to four side by "
-    "side at a 1-minute load of 5-19. Seed 5 of all three policies and single on seeds 2-4 ran "
-    "07:48-07:55 UTC, two at a time, on the otherwise quiet machine (load 1.1-2.7): seed 5's "
-    "cpsat took 249.4 s wall for 225.7 s CPU, greedy 88.1 s, single 78.6 s. Seed 1's single "
-    "row is its 01:44 UTC run of the same market and budget (single and greedy do not read the "
-    "price: greedy's seed 1 KPIs are the same to the order as at 01:28 UTC without it); the "
-    "section's measurement date is that run's. Not run: the policy's own longer budget "
-    "(6 candidates, 0.02 s) at this size, so what the standard budget gives up here is **not "
-    "measured**; the HTML report of this market was not rendered (it needs the runs in one "
-    "process; the shipped example's is, `bench/results/sim_seeds.html`). Seed 1, cpsat with "
-    "the price against without it (01:28 UTC): 4,286 filled against 4,293, on time 58.5 % "
-    "against 57.6 % (greedy 59.2 %), 1,158.43 CNY per filled order against 1,148.79 (greedy "
-    "1,259.34: -8.0 %, was -8.8 %). Over seeds 1-5: fills, idle capacity used and single + 20 "
-    "points are met on every seed; on time is met on seed 5 only (61.5 % against 61.2 %; "
-    "-0.6 to -2.9 points on seeds 1-4); the cost cut is **missed** on every seed (-7.4 % to "
-    "-8.8 %, target -10 %). CPU: cpsat 225.7-274.6 s per seed (the checker 3.9-5.2 s of it): "
-    "the <= 120 s target is **missed** by about 2x (profile of a 1-day cut with the price, "
-    "cProfile, shares of the run: engine 81 %, CP-SAT 40 %, build_problem 24 %, greedy plans "
-    "11 %, snapshots 8 %, the congestion share 2 %)."
+    "How far the standard run got (one process per seed and policy, merged). cpsat with the "
+    "scarcity markup 1.0: seed 1 ran 2026-12-03 15:14-15:24 UTC (load 1.5-4.9), seeds 2-3 "
+    "16:14-16:23 and seeds 4-5 16:38-16:46, two side by side on the otherwise quiet machine "
+    "(load 0.3-3), 343-367 s CPU each. greedy and single are the 2026-12-02 runs (seeds 1-4 "
+    "of greedy 06:10-07:10 UTC at a load of 5-19; seed 5 and single on seeds 2-4 07:48-07:55 "
+    "at 1.1-2.7; seed 1's single at 01:44): neither reads the markup, and greedy's seed 1, "
+    "re-run 2026-12-03 with today's code, gave the same KPIs to the order. cpsat against "
+    "those baselines, seed by seed (filled / on time / cost per filled order / idle used): "
+    "1: 4,405 / 64.8 % / 1,154.98 (-8.3 %) / 16.5 % against 4,233 / 59.2 % / 1,259.34 / "
+    "15.3 %; 2: 4,543 / 72.0 % / 1,263.78 (-9.1 %) / 16.5 % against 4,391 / 68.9 % / "
+    "1,390.55 / 15.5 %; 3: 4,598 / 72.3 % / 1,207.08 (-9.5 %) / 16.4 % against 4,481 / "
+    "67.7 % / 1,333.14 / 15.6 %; 4: 4,435 / 65.2 % / 1,135.15 (-8.0 %) / 16.0 % against "
+    "4,204 / 60.4 % / 1,233.98 / 14.7 %; 5: 4,361 / 64.7 % / 1,247.21 (-8.0 %) / 17.6 % "
+    "against 4,237 / 61.2 % / 1,355.19 / 16.7 %. Fills, on time (+3.1 to +5.6 points), idle "
+    "capacity used and single + 20 points are met on every seed; the cost cut is **missed** "
+    "on every seed (-8.0 % to -9.5 %, target -10 %): 20 of 25 targets (16 of 25 with the "
+    "congestion price alone, 2026-12-02: on time was met on seed 5 only). CPU: cpsat "
+    "343-367 s per seed: the <= 120 s target is **missed** by about 3x (the markup's own "
+    "share about 13 % on the 5-day cut). Not run: the policy's own longer budget (6 "
+    "candidates, 0.02 s) at this size, so what the standard budget gives up here is **not "
+    "measured**; the HTML report of this market was not rendered (its charts need the first "
+    "seed's runs in the rendering process; the shipped example's is, "
+    "`bench/results/sim_seeds.html`)."
 )
 
 
@@ -642,7 +651,8 @@ def run_seeds(*, seeds: Sequence[int] = (1, 2, 3, 4, 5),
         f"{cfg.days:g} days), each policy on each. Solver budget per engine call: "
         f"max_deterministic_time {s.deterministic_time_s} s, wall cap {s.time_limit_s} s, "
         f"{s.candidates_per_step} candidates per step, congestion price "
-        f"{s.congestion_per_hour:g} CNY/h; objective: tardiness "
+        f"{s.congestion_per_hour:g} CNY/h, scarcity markup {s.scarcity_markup:g} (cpsat "
+        f"only); objective: tardiness "
         f"{cfg.objective.tardiness_per_hour:g} CNY/h, late order "
         f"{cfg.objective.late_order_penalty:g} CNY. {checker.plans:,} plans "
         f"({checker.orders:,} order plans) checked by `tests/matching/plan_checker.py`, all "

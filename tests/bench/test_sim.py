@@ -3,6 +3,7 @@ stored numbers re-render the same section (so prose changes need no re-run)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from bench import sim
@@ -51,3 +52,16 @@ def test_run__report_spread_takes_seeds_stored_by_other_processes(tmp_path: Path
     html = (tmp_path / "r.html").read_text()
     assert "Over seeds 3, 4" in html
     assert "of 8 met" in html  # four targets against greedy on each of the two seeds
+
+
+def test_merged__says_when_the_first_and_the_last_run_were_measured(tmp_path: Path) -> None:
+    """Runs merged from several days: the section must not date them all by the first."""
+    base = {"size": [1, 1, 1.0], "extra": {}, "longer": None, "longer_params": None,
+            "load": [1.0, 2.0], "generate_s": {}, "by_seed": {},
+            "checker": {"plans": 0, "orders": 0, "rejected": 0, "findings": []}}
+    late, early = tmp_path / "late.json", tmp_path / "early.json"
+    late.write_text(json.dumps({**base, "measured": "2026-12-03 16:40 UTC"}))
+    early.write_text(json.dumps({**base, "measured": "2026-12-02 01:44 UTC"}))
+    d = sim._merged([late, early])
+    assert (d["measured"], d["measured_until"]) == ("2026-12-02 01:44 UTC",
+                                                    "2026-12-03 16:40 UTC")
