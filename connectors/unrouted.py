@@ -11,7 +11,8 @@ the broker" means "routed to a session". Bounded: at most ``max_waiting`` messag
 one that found nobody for ``give_up_s`` is dropped; both are counted (``dropped``, and
 ``sharefab_mqtt_unrouted_*`` in Prometheus). A message published again may arrive after a
 newer one on its topic; the ingest's seq check then refuses it as stale (for state and
-availability the newer message supersedes it; nothing is applied out of order).
+availability the newer message supersedes it; nothing is applied out of order). It goes out
+unretained: the broker's retained copy is the first publish's, or a newer one's.
 
 On MQTT 3.1.1 a PUBACK carries no reason code: nothing changes there.
 
@@ -341,8 +342,12 @@ class RedeliveringClient(mqtt.Client):
                 self._retrying[(message.topic, message.payload)] = message
                 self.retried += 1
             UNROUTED_RETRIED.inc()
+            # Never retained again: the broker kept the first copy as its retained message
+            # (with or without subscribers), and a newer one may have replaced it since; a
+            # retained retry would put the older state back for every later subscriber
+            # (seen: a broker-restart test's retained states back at seq 13-16 of 120).
             self.publish(message.topic, message.payload, qos=message.qos,
-                         retain=message.retain)  # held, like any, while the gate is shut
+                         retain=False)  # held, like any, while the gate is shut
 
     def close_redelivery(self) -> None:
         """Stop the retry thread (``disconnect`` does it too); what still waits is dropped."""

@@ -19,6 +19,8 @@ ALONE_GROUP = "alone"
 # Node-id prefixes (paths from the repository root) of the tests of the group.
 SERIAL_PATHS = (
     "tests/faults/",
+    # kills its own Mosquitto mid-stream and times its restart, like the fault tests
+    "tests/connectors/test_broker_restart.py",
     "tests/services/test_concurrent_accepts.py",
     "tests/services/test_e2e_repair.py",
 )

@@ -16,6 +16,7 @@ def test_runs_alone__by_path_and_by_fixture() -> None:
     assert runs_alone("tests/services/test_concurrent_accepts.py::test_y[pg]", ["postgres_url"])
     assert runs_alone("tests/connectors/test_broker.py::test_z", ["tmp_path", "mqtt_url"])
     assert not runs_alone("tests/services/test_orders.py::test_w", ["client", "redis_url"])
+    assert runs_alone("tests/connectors/test_broker_restart.py::test_k", ())
     assert not runs_alone("tests/faultsy.py::test_v", ())
 
 

@@ -60,6 +60,40 @@ def test_no_subscriber__published_again_until_one_subscribes(address: BrokerAddr
             subscriber.loop_stop()
 
 
+def test_retry__never_puts_an_older_retained_state_back(address: BrokerAddress) -> None:
+    """"old" is retried after "new" was published: a later subscriber must still get "new"
+    as the topic's retained message (the broker keeps the first publish as retained)."""
+    topic = f"{unique('unrouted')}/state"
+    publisher = Publisher(address)
+    assert publisher.start()
+    retained: list[bytes] = []
+    seen = threading.Event()
+    client = new_client(address)
+    try:
+        publisher.publish(topic, b"old", qos=1, retain=True)
+        assert wait_for(lambda: publisher.client.retried >= 1, 5), "not published again"
+        publisher.publish(topic, b"new", qos=1, retain=True)
+        # old's next retry comes after new's first one (the delay doubles each time)
+        assert wait_for(lambda: publisher.client.retried >= 3, 15), publisher.client.retried
+
+        def on_message(c: mqtt.Client, u: object, m: mqtt.MQTTMessage) -> None:
+            if m.retain:
+                retained.append(bytes(m.payload))
+                seen.set()
+
+        client.on_connect = lambda c, u, f, r, p: c.subscribe(topic, qos=1)
+        client.on_message = on_message
+        client.connect(address.host, address.port)
+        client.loop_start()
+        assert seen.wait(5), "no retained message"
+        assert retained == [b"new"]
+    finally:
+        publisher.publish(topic, b"", qos=1, retain=True)  # leave no retained message
+        publisher.stop()
+        client.disconnect()
+        client.loop_stop()
+
+
 def test_no_subscriber__qos0_not_kept(address: BrokerAddress) -> None:
     """QoS 0 gets no PUBACK: fire and forget, as before."""
     publisher = Publisher(address)
