@@ -20,6 +20,7 @@ from tests.web.conftest import Demo, screenshot, sign_in, switch_language
 
 pytestmark = pytest.mark.slow
 DOWN_WITHIN_S = 2.0
+REPEAT_S = 0.2
 
 
 def _get(demo: Demo, path: str, kind: str = "park", **params: Any) -> Any:
@@ -87,9 +88,12 @@ def test_park_page__shows_the_apis_figures_and_a_machine_going_down_live(
         assert shown[p["process"]] == pytest.approx(p["idle_h_total"], abs=0.5)
     heat = _get(demo, f"/parks/{booked}/heatmap", hours=24)
     down = _get(demo, f"/parks/{booked}/down")
-    # An MQTT message takes one machine down: the page shows it within 2 s. (The demo's own
-    # simulated gateway re-states the machine a moment later, newer ts wins, so the row may
-    # go again: a MutationObserver records when it appeared.)
+    # An MQTT message takes one machine down: the page shows it within 2 s. The demo's own
+    # simulated gateway re-states every machine each 5 s (newer ts wins), so the row may go
+    # again: a MutationObserver records when it appeared. The stream looks at the states every
+    # 0.25 s (services/parks/live.py), so a down the gateway overwrote sooner is never shown;
+    # like a gateway whose machine stays down, the test says it again every 0.2 s until the
+    # page shows it, and counts from the first message.
     already = {m["resource"] for m in down["machines"]}
     victim = next(m for m in heat["machines"] if m["id"] not in already)
     page.evaluate("""rid => {
@@ -103,21 +107,25 @@ def test_park_page__shows_the_apis_figures_and_a_machine_going_down_live(
         }).observe(body, {childList: true, subtree: true});
         window.__published = performance.now();
     }""", victim["id"])
-    now = datetime.now(UTC)
-    payload = StatePayload(ts=now, seq=int(now.timestamp() * 1000) + 5_000, status="down",
-                           utilization=None)
     topic = resource_topic(booked, victim["factory"], victim["id"], Kind.STATE)
     screenshot(page, "park-zh-CN")
     page.evaluate("window.__published = performance.now()")
     started = time.monotonic()
-    mqtt_publish.single(topic, encode(payload), qos=1, hostname="127.0.0.1",
-                        port=demo.mqtt_port(), protocol=MQTTv311)
-    page.wait_for_function("() => window.__downSeen !== null", timeout=DOWN_WITHIN_S * 1000)
-    took = time.monotonic() - started
+    said = 0
+    while page.evaluate("window.__downSeen") is None:
+        assert time.monotonic() - started < DOWN_WITHIN_S, f"not shown after {said} messages"
+        now = datetime.now(UTC)
+        payload = StatePayload(ts=now, seq=int(now.timestamp() * 1000) + 5_000, status="down",
+                               utilization=None)
+        mqtt_publish.single(topic, encode(payload), qos=1, hostname="127.0.0.1",
+                            port=demo.mqtt_port(), protocol=MQTTv311)
+        said += 1
+        page.wait_for_timeout(REPEAT_S * 1000)
     seen = page.evaluate("window.__downSeen")
-    print(f"park page: machine shown down {took:.2f} s after the MQTT publish")
+    took = (seen["at"] - page.evaluate("window.__published")) / 1000  # the browser's clock
+    print(f"park page: machine shown down {took:.2f} s after the first MQTT publish "
+          f"({said} sent)")
     assert took < DOWN_WITHIN_S, took
-    assert (seen["at"] - page.evaluate("window.__published")) / 1000 < DOWN_WITHIN_S
     assert "停机" in seen["text"]
     assert victim["id"] in seen["text"]
     # The language switch re-renders the page without a reload.
