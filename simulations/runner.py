@@ -1,7 +1,8 @@
 """Run several policies on one generated market and write the analyst's files.
 
 ``DIR/kpis.csv`` (one row per policy), ``DIR/utilization.csv`` (overall, per park, per
-process), ``DIR/events_<policy>.csv`` (the event log) and ``DIR/report.html``. Nothing written
+process), ``DIR/events_<policy>.csv`` (the event log), ``DIR/orders_<policy>.csv`` (one row
+per order: status, completion, cost) and ``DIR/report.html``. Nothing written
 depends on the wall clock, so the same config and seed give the same bytes.
 """
 
@@ -15,7 +16,15 @@ from matching.engine import SolveOptions
 from simulations.config import SimConfig
 from simulations.des import SimResult, simulate
 from simulations.generator import Market, generate
-from simulations.kpis import KPI_COLUMNS, Kpis, compute, events_csv, to_csv, utilization_rows
+from simulations.kpis import (
+    KPI_COLUMNS,
+    Kpis,
+    compute,
+    events_csv,
+    order_outcomes,
+    to_csv,
+    utilization_rows,
+)
 from simulations.market_state import lookahead_min
 from simulations.policies import POLICY_NAMES, Planner, make_policy
 
@@ -97,6 +106,9 @@ def write_outputs(runs: Sequence[PolicyRun], out_dir: Path, *, title: str = "",
     for r in runs:
         p = out_dir / f"events_{r.kpis.policy}.csv"
         p.write_text(events_csv(r.result), encoding="utf-8")
+        written.append(p)
+        p = out_dir / f"orders_{r.kpis.policy}.csv"
+        p.write_text(to_csv(order_outcomes(r.result)), encoding="utf-8")
         written.append(p)
     if report:
         from simulations.report import render_report

@@ -65,3 +65,21 @@ def test_merged__says_when_the_first_and_the_last_run_were_measured(tmp_path: Pa
     d = sim._merged([late, early])
     assert (d["measured"], d["measured_until"]) == ("2026-12-02 01:44 UTC",
                                                     "2026-12-03 16:40 UTC")
+
+
+def test_run__keeps_outcomes_and_prices_the_orders_both_filled(tmp_path: Path) -> None:
+    """cpsat and greedy run apart: the merged section prices their common orders from the
+    per-order outcomes each run kept."""
+    for policy in ("cpsat", "greedy"):
+        sim.run(**TINY, seeds=(2,), policies=[policy], out=tmp_path / f"{policy}.md")
+    kept = {p: sim.read_costs(sim.outcomes_path(tmp_path / f"{p}.md", 2, p))
+            for p in ("cpsat", "greedy")}
+    stored = json.loads((tmp_path / "cpsat.json").read_text())
+    assert len(kept["cpsat"]) == stored["by_seed"]["2"]["cpsat"]["kpis"]["filled"] > 0
+    text = sim.render_stored([tmp_path / "cpsat.json", tmp_path / "greedy.json"],
+                             tmp_path / "m.md")
+    both = kept["cpsat"].keys() & kept["greedy"].keys()
+    mean = sum(kept["cpsat"][k] for k in both) / len(both)
+    assert f"seed 2: {len(both):,} orders, {mean:,.2f} against" in text
+    alone = sim.render_stored(tmp_path / "cpsat.json", tmp_path / "a.md")
+    assert "orders both cpsat and greedy filled" not in alone  # nothing to compare with

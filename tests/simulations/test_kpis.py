@@ -6,7 +6,17 @@ import pytest
 
 from matching.engine import SolveOptions
 from simulations.des import simulate
-from simulations.kpis import KPI_COLUMNS, compute, daily_idle_used, percentile, to_csv
+from simulations.kpis import (
+    KPI_COLUMNS,
+    OrderOutcome,
+    compare_common,
+    compute,
+    daily_idle_used,
+    filled_costs,
+    order_outcomes,
+    percentile,
+    to_csv,
+)
 from simulations.policies import make_policy
 from tests.simulations.builders import ScriptedSolver, factory, market, order, resource
 
@@ -68,3 +78,34 @@ def test_to_csv__fixed_decimals_and_columns():
     assert "cost_per_order" in header
     assert ",120.00," in row
     assert ",0.3333," in row
+
+
+def test_order_outcomes__one_row_per_order_with_its_fate():
+    rows = {o.order: o for o in order_outcomes(result())}
+    assert rows.keys() == {"O1", "O2", "O3"}
+    assert (rows["O1"].status, rows["O1"].on_time, rows["O1"].cost_cny) == ("done", True, 120)
+    assert rows["O2"].on_time is False
+    assert rows["O2"].completion_h == pytest.approx(660 / 60)
+    assert rows["O2"].factories == 2
+    assert (rows["O3"].status, rows["O3"].cost_cny, rows["O3"].factories) == ("unmatched",
+                                                                           None, 0)
+    text = to_csv(order_outcomes(result()))
+    o3 = next(line for line in text.splitlines() if line.startswith("O3,"))
+    assert ",unmatched,,False,," in o3  # no completion, no cost: empty cells, not "None"
+
+
+def _outcome(order: str, cost: float | None) -> OrderOutcome:
+    return OrderOutcome(order=order, policy="x", arrival_h=0.0, due_h=1.0,
+                        status="unmatched" if cost is None else "done", completion_h=None,
+                        on_time=False, cost_cny=cost, factories=1, replans=0)
+
+
+def test_compare_common__prices_shared_orders_apart_from_the_extra_ones():
+    a = filled_costs([_outcome("O1", 90.0), _outcome("O2", 110.0), _outcome("O3", 400.0)])
+    b = filled_costs([_outcome("O1", 100.0), _outcome("O2", 120.0), _outcome("O3", None),
+                      _outcome("O4", 50.0)])
+    assert b == {"O1": 100.0, "O2": 120.0, "O4": 50.0}
+    c = compare_common(a, b)
+    assert (c.both, c.a_cost, c.b_cost) == (2, 100.0, 110.0)
+    assert (c.only_a, c.only_a_cost, c.only_b, c.only_b_cost) == (1, 400.0, 1, 50.0)
+    assert c.change == pytest.approx(100 / 110 - 1)

@@ -29,9 +29,13 @@ def test_same_seed_twice__identical_kpis_csv(tmp_path):
     assert (a / "kpis.csv").read_bytes() == (b / "kpis.csv").read_bytes()
     assert (a / "events_cpsat.csv").read_bytes() == (b / "events_cpsat.csv").read_bytes()
     assert (a / "utilization.csv").read_bytes() == (b / "utilization.csv").read_bytes()
+    assert (a / "orders_greedy.csv").read_bytes() == (b / "orders_greedy.csv").read_bytes()
     rows = (a / "kpis.csv").read_text().splitlines()
     assert [r.split(",")[0] for r in rows[1:]] == ["cpsat", "greedy", "single"]
     assert int(rows[1].split(",")[1]) > 0  # the short run has orders at all
+    orders = (a / "orders_single.csv").read_text().splitlines()
+    assert orders[0].startswith("order,policy,arrival_h,due_h,status")
+    assert len(orders) - 1 == int(rows[3].split(",")[1])  # a row per order of the run
 
 
 def test_other_seed__other_kpis(tmp_path):
