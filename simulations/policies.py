@@ -79,9 +79,13 @@ class EnginePolicy:
     def plan_all(self, scenario: Scenario) -> dict[str, OrderPlan]:
         solve = self.solver or _engine_solve()
         t0 = time.perf_counter()
-        asked = congestion_priced(with_margin(scenario, self.due_margin),
-                                  self.congestion_per_hour)
-        asked = scarcity_priced(asked, self.scarcity_markup, relative=self.scarcity_relative)
+        asked = with_margin(scenario, self.due_margin)
+        # Both prices read the same span of the same windows and bookings: one pass.
+        sold = sold_time(asked) if self.congestion_per_hour > 0 or self.scarcity_markup > 0 \
+            else None
+        asked = congestion_priced(asked, self.congestion_per_hour, sold)
+        asked = scarcity_priced(asked, self.scarcity_markup, relative=self.scarcity_relative,
+                                sold=sold)
         result = solve(asked, policy=self.name, options=self.options)
         orders = result.orders
         if asked.factories is not scenario.factories:
@@ -108,26 +112,61 @@ def with_margin(scenario: Scenario, margin: float) -> Scenario:
     return dataclasses.replace(scenario, orders=orders)
 
 
-def booked_share(scenario: Scenario) -> float:
-    """The share of the published capacity of the scenario's resources, from its start to the
-    latest due date of its orders, that existing bookings already hold (0 to 1)."""
+@dataclasses.dataclass(frozen=True, slots=True)
+class SoldTime:
+    """The scenario's published capacity-seconds from its start to its orders' latest due
+    date, and the seconds bookings hold there: in all, and per resource offering time."""
+
+    offered_total: float
+    held_total: float  # every booking of the scenario's resources in the span
+    offered: dict[str, float]  # per resource with time in the span
+    held: dict[str, float]  # per such resource, only where > 0
+
+
+def sold_time(scenario: Scenario) -> SoldTime:
+    """One pass over the windows and bookings for both the market's booked share (the
+    congestion price) and each resource's (the scarcity price)."""
     start = scenario.horizon_start
     until = max((o.due for o in scenario.orders), default=start)
     if until <= start:
-        return 0.0
-    capacity = {r.id: r.capacity for f in scenario.factories for r in f.resources}
-    offered = sum(r.capacity * (min(w.end, until) - max(w.start, start)).total_seconds()
-                  for f in scenario.factories for r in f.resources for w in r.windows
-                  if w.start < until and w.end > start)
-    if offered <= 0:
-        return 0.0
-    held = sum((min(b.end, until) - max(b.start, start)).total_seconds()
-               for b in scenario.bookings
-               if b.resource in capacity and b.start < until and b.end > start)
-    return min(1.0, held / offered)
+        return SoldTime(0.0, 0.0, {}, {})
+    offered_total = 0.0
+    offered: dict[str, float] = {}
+    ids: set[str] = set()
+    for f in scenario.factories:
+        for r in f.resources:
+            ids.add(r.id)
+            seconds = 0.0
+            for w in r.windows:
+                if w.start < until and w.end > start:
+                    span = (min(w.end, until) - max(w.start, start)).total_seconds()
+                    seconds += span
+                    offered_total += r.capacity * span
+            if seconds > 0:
+                offered[r.id] = r.capacity * seconds
+    held_total = 0.0
+    held: dict[str, float] = {}
+    for b in scenario.bookings:
+        if b.resource in ids and b.start < until and b.end > start:
+            span = (min(b.end, until) - max(b.start, start)).total_seconds()
+            held_total += span
+            if b.resource in offered:
+                held[b.resource] = held.get(b.resource, 0.0) + span
+    return SoldTime(offered_total, held_total, offered, held)
 
 
-def congestion_priced(scenario: Scenario, per_hour: float) -> Scenario:
+def booked_share(scenario: Scenario, sold: SoldTime | None = None) -> float:
+    """The share of the published capacity of the scenario's resources, from its start to the
+    latest due date of its orders, that existing bookings already hold (0 to 1).
+    ``sold``: ``sold_time(scenario)`` when the caller has it already."""
+    sold = sold or sold_time(scenario)
+    if sold.offered_total <= 0:
+        return 0.0
+    return min(1.0, sold.held_total / sold.offered_total)
+
+
+def congestion_priced(scenario: Scenario, per_hour: float, sold: SoldTime | None = None
+                      ) -> Scenario:
     """``scenario`` with its makespan price raised by ``per_hour`` times its booked share.
 
     Why: a plan that finishes late holds capacity later orders will need and leaves today's
@@ -137,13 +176,13 @@ def congestion_priced(scenario: Scenario, per_hour: float) -> Scenario:
     """
     if per_hour <= 0:
         return scenario
-    extra = per_hour * booked_share(scenario)
+    extra = per_hour * booked_share(scenario, sold)
     objective = dataclasses.replace(scenario.objective, makespan_per_hour=round(
         scenario.objective.makespan_per_hour + extra, 2))
     return dataclasses.replace(scenario, objective=objective)
 
 
-def sold_shares(scenario: Scenario) -> dict[str, float]:
+def sold_shares(scenario: Scenario, sold: SoldTime | None = None) -> dict[str, float]:
     """Per resource: the share of its own published capacity, from the scenario's start to the
     latest due date of its orders, that bookings already hold (0 to 1; 0 for a resource that
     offers no time in that span).
@@ -151,30 +190,8 @@ def sold_shares(scenario: Scenario) -> dict[str, float]:
     The same measure as ``booked_share``, resource by resource: how much of that capacity the
     market has already bought, so how little of it is left for the orders still to come.
     """
-    offered, held = _offered_and_held(scenario)
-    return {rid: min(1.0, h / offered[rid]) for rid, h in held.items()}
-
-
-def _offered_and_held(scenario: Scenario) -> tuple[dict[str, float], dict[str, float]]:
-    """Per resource offering time from the scenario's start to its orders' latest due date:
-    the capacity-seconds it publishes there, and the seconds bookings hold (only where > 0)."""
-    start = scenario.horizon_start
-    until = max((o.due for o in scenario.orders), default=start)
-    if until <= start:
-        return {}, {}
-    offered: dict[str, float] = {}
-    for f in scenario.factories:
-        for r in f.resources:
-            seconds = sum((min(w.end, until) - max(w.start, start)).total_seconds()
-                          for w in r.windows if w.start < until and w.end > start)
-            if seconds > 0:
-                offered[r.id] = r.capacity * seconds
-    held: dict[str, float] = {}
-    for b in scenario.bookings:
-        if b.resource in offered and b.start < until and b.end > start:
-            held[b.resource] = held.get(b.resource, 0.0) + (
-                min(b.end, until) - max(b.start, start)).total_seconds()
-    return offered, held
+    sold = sold or sold_time(scenario)
+    return {rid: min(1.0, h / sold.offered[rid]) for rid, h in sold.held.items()}
 
 
 def relative_shares(scenario: Scenario) -> dict[str, float]:
@@ -186,7 +203,8 @@ def relative_shares(scenario: Scenario) -> dict[str, float]:
     raises every price alike and no longer tells the scarce resource from the rest; this one
     marks up only what is sold more than its peers, and leaves the average at its price.
     """
-    offered, held = _offered_and_held(scenario)
+    sold = sold_time(scenario)
+    offered, held = sold.offered, sold.held
     if not held:
         return {}
     share = {rid: min(1.0, held.get(rid, 0.0) / o) for rid, o in offered.items()}
@@ -211,8 +229,8 @@ def _marked_up(pricing: Pricing, factor: float) -> Pricing:
                    per_piece=up(pricing.per_piece), by_value_pct=up(pricing.by_value_pct))
 
 
-def scarcity_priced(scenario: Scenario, markup: float, *, relative: bool = False
-                    ) -> Scenario:
+def scarcity_priced(scenario: Scenario, markup: float, *, relative: bool = False,
+                    sold: SoldTime | None = None) -> Scenario:
     """``scenario`` with each resource's prices raised by ``markup`` times the share of its
     time already sold (``sold_shares``): a resource half sold costs ``1 + markup / 2`` times
     its price in every mode.
@@ -230,7 +248,7 @@ def scarcity_priced(scenario: Scenario, markup: float, *, relative: bool = False
     """
     if markup <= 0:
         return scenario
-    shares = relative_shares(scenario) if relative else sold_shares(scenario)
+    shares = relative_shares(scenario) if relative else sold_shares(scenario, sold)
     if not any(shares.values()):
         return scenario
 

@@ -17,10 +17,12 @@ from simulations.market_state import BookedLot
 from simulations.policies import (
     EnginePolicy,
     at_market_prices,
+    booked_share,
     make_policy,
     relative_shares,
     scarcity_priced,
     sold_shares,
+    sold_time,
 )
 from simulations.runner import run_policies
 from tests.simulations.builders import T0, at, factory, order, resource
@@ -195,3 +197,21 @@ def _billed(mkt: Market, o: Order, lot: BookedLot) -> float:
     price = lot_price(o, r, step, lot.quantity)
     assert price is not None
     return round(price[1], 2)
+
+
+def test_sold_time__one_pass_gives_the_market_share_and_each_resources():
+    """The congestion price (market-wide) and the scarcity price (per resource) read one pass;
+    a booking on a resource with no window in the span counts in the market's held time only
+    (a lot running late outside its machine's windows)."""
+    half = market(DAY // 2)
+    late = resource("F3-C", MILL, [(2 * DAY, 3 * DAY)], rate=80.0)
+    scenario = dataclasses.replace(
+        half, factories=(*half.factories, factory("F3", [late])),
+        bookings=(*half.bookings, Booking(id="b2", resource="F3-C", start=at(0), end=at(60))))
+    sold = sold_time(scenario)
+    assert sold.offered == {"F1-A": DAY * 60.0, "F2-B": DAY * 60.0}
+    assert sold.held == {"F1-A": DAY / 2 * 60.0}
+    assert sold.held_total == (DAY / 2 + 60) * 60.0
+    assert booked_share(scenario) == pytest.approx((DAY / 2 + 60) / (2 * DAY))
+    assert booked_share(scenario, sold) == booked_share(scenario)
+    assert sold_shares(scenario, sold) == sold_shares(scenario) == {"F1-A": pytest.approx(0.5)}
