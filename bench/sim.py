@@ -308,7 +308,7 @@ def common_lines(common: dict[int, CommonCost]) -> list[str]:
              f"{c.only_a_cost:,.2f} on average, greedy's {c.only_b} of its own "
              f"{c.only_b_cost:,.2f}" for sd, c in sorted(common.items())]
     return ["", "Cost per filled order on the orders both cpsat and greedy filled (the "
-            "per-order outcomes kept beside the numbers, `results/sim_orders/`), because the "
+            "per-order outcomes each run keeps in `<run>_orders/` beside its JSON), because the "
             "policy that fills more also takes on the orders the other could not place: "
             + "; ".join(parts) + ". The target above is judged on every filled order, as "
             "defined, not on this comparison."]
