@@ -11,8 +11,10 @@ beside the section (``results/sim.json``) so the text can be re-rendered without
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import gzip
+import io
 import json
 import os
 import platform
@@ -280,10 +282,8 @@ def write_outcomes(path: Path, run_: PolicyRun) -> None:
 
 def read_costs(path: Path) -> dict[str, float]:
     """Order -> cost of the filled orders of a stored outcomes file."""
-    text = gzip.decompress(path.read_bytes()).decode()
-    rows = [line.split(",") for line in text.splitlines()]
-    col = rows[0].index("cost_cny")
-    return {r[0]: float(r[col]) for r in rows[1:] if r[col]}
+    rows = csv.DictReader(io.StringIO(gzip.decompress(path.read_bytes()).decode()))
+    return {r["order"]: float(r["cost_cny"]) for r in rows if r["cost_cny"]}
 
 
 def common_costs(stored: Sequence[Path], seeds: Sequence[int], a: str = "cpsat",

@@ -194,7 +194,7 @@ def sold_shares(scenario: Scenario, sold: SoldTime | None = None) -> dict[str, f
     return {rid: min(1.0, h / sold.offered[rid]) for rid, h in sold.held.items()}
 
 
-def relative_shares(scenario: Scenario) -> dict[str, float]:
+def relative_shares(scenario: Scenario, sold: SoldTime | None = None) -> dict[str, float]:
     """Per resource: its ``sold_shares`` share minus the mean share of every resource of the
     same process that offers time in the span (unsold ones counted at 0), floored at 0; only
     resources above 0 are listed.
@@ -203,7 +203,7 @@ def relative_shares(scenario: Scenario) -> dict[str, float]:
     raises every price alike and no longer tells the scarce resource from the rest; this one
     marks up only what is sold more than its peers, and leaves the average at its price.
     """
-    sold = sold_time(scenario)
+    sold = sold or sold_time(scenario)
     offered, held = sold.offered, sold.held
     if not held:
         return {}
@@ -248,7 +248,7 @@ def scarcity_priced(scenario: Scenario, markup: float, *, relative: bool = False
     """
     if markup <= 0:
         return scenario
-    shares = relative_shares(scenario) if relative else sold_shares(scenario, sold)
+    shares = relative_shares(scenario, sold) if relative else sold_shares(scenario, sold)
     if not any(shares.values()):
         return scenario
 

@@ -111,14 +111,14 @@ def test_park_page__shows_the_apis_figures_and_a_machine_going_down_live(
     screenshot(page, "park-zh-CN")
     page.evaluate("window.__published = performance.now()")
     started = time.monotonic()
-    said = 0
+    said, port = 0, demo.mqtt_port()
     while page.evaluate("window.__downSeen") is None:
         assert time.monotonic() - started < DOWN_WITHIN_S, f"not shown after {said} messages"
         now = datetime.now(UTC)
         payload = StatePayload(ts=now, seq=int(now.timestamp() * 1000) + 5_000, status="down",
                                utilization=None)
         mqtt_publish.single(topic, encode(payload), qos=1, hostname="127.0.0.1",
-                            port=demo.mqtt_port(), protocol=MQTTv311)
+                            port=port, protocol=MQTTv311)
         said += 1
         page.wait_for_timeout(REPEAT_S * 1000)
     seen = page.evaluate("window.__downSeen")
