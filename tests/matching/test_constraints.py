@@ -6,7 +6,8 @@ both; every plan is verified by the independent ``plan_checker``.
 
 from __future__ import annotations
 
-from domain.model import Order, OrderStatus, PricingMode
+from domain.model import Order, OrderStatus, PricingMode, Scenario
+from matching.build import build_problem
 from tests.matching.builders import at, booking, factory, order, resource, scenario, step
 from tests.matching.conftest import checked_solve
 
@@ -126,6 +127,34 @@ def test_no_overlap__booking_takes_one_slot_of_a_service_line(policy: str) -> No
     # (CP-SAT may split it in two parallel lots of 30 from hour 1)
     assert first == at(1)
     assert second >= at(1.5)
+
+
+def _line_with_a_lot_running_late_through_its_gap() -> Scenario:
+    """A service line of 2 slots, open 0-2 h and 4-8 h, and a lot still on it from 1.5 h to
+    5 h (running late on the shop floor, so it holds the line through the closed hours)."""
+    line = resource("F1-AN", "surface.anodizing", capacity=2, windows=((0, 2), (4, 8)))
+    return scenario([factory("F1", line)],
+                    [order("O1", step("s1", "surface.anodizing"), quantity=60, due_h=8)],
+                    bookings=(booking("B1", "F1-AN", 1.5, 5),))
+
+
+def test_no_overlap__booking_outside_the_windows_never_asks_more_than_the_line_has() -> None:
+    s = _line_with_a_lot_running_late_through_its_gap()
+    facts = build_problem(s).resources["F1-AN"]
+    points = sorted({p for a, b, _ in facts.load for p in (a, b)})
+    demand = [sum(n for a, b, n in facts.load if a <= t < b) for t in points]
+    assert max(demand) <= facts.capacity
+    # inside the windows the booking still takes its slot: 1.5-2 h and 4-5 h
+    assert (90, 120, 1) in facts.load
+    assert (240, 300, 1) in facts.load
+
+
+def test_no_overlap__cpsat_searches_when_a_booking_holds_the_line_through_its_gap() -> None:
+    # Before 2026-12-04 the booking counted on top of the closed hours (3 of 2 slots), CP-SAT
+    # proved the model infeasible and the engine fell back to its greedy hint.
+    plan = checked_solve(_line_with_a_lot_running_late_through_its_gap(), "cpsat")
+    assert plan.solver.status == "OPTIMAL"
+    assert plan.orders[0].status is OrderStatus.PLANNED
 
 
 # -- precedence and transport ---------------------------------------------------------------
