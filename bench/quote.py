@@ -392,6 +392,32 @@ def choose(points: list[dict[str, Any]]) -> dict[str, Any] | None:
                key=lambda p: (p["time_limit_s"], p["candidates_per_step"]))
 
 
+def choose_defaults(rows: list[dict[str, Any]]) -> tuple[float, int] | None:
+    """The defaults every curve asks for: the largest time limit and the most candidates per
+    step among each market size's ``choose`` (one setting serves every size, so it must meet
+    quality on the hardest one)."""
+    picks = [p for r in rows if r.get("curve") and (p := choose(r["curve"])) is not None]
+    if not picks:
+        return None
+    return (max(p["time_limit_s"] for p in picks), max(p["candidates_per_step"] for p in picks))
+
+
+def _defaults_line(rows: list[dict[str, Any]]) -> list[str]:
+    chosen = choose_defaults(rows)
+    if chosen is None or not rows:
+        return []
+    limit, cands = chosen
+    sizes = ", ".join(f"{r['resources']:,}" for r in rows if r.get("curve"))
+    same = (limit, cands) == (rows[0]["time_limit_s"], rows[0]["candidates_per_step"])
+    return ["", f"Choosing the defaults from the curves at {sizes} resources (one setting "
+            f"serves every size, so each curve's choice must be met): {cands} candidates per "
+            f"step at {limit} s, "
+            + ("the defaults measured above." if same else
+               "**not** the defaults measured above: re-choose them, unless a curve this "
+               "run did not measure asks for more (the text above names the one that chose "
+               "them).")]
+
+
 def _verdicts(rows: list[dict[str, Any]]) -> list[str]:
     out = []
     for r in rows:
@@ -535,19 +561,16 @@ def render(rows: list[dict[str, Any]], reference_s: float, loads: list[float],
         ]
         pick = choose(r["curve"])
         if pick is not None:
-            same = (pick["time_limit_s"] == r["time_limit_s"]
-                    and pick["candidates_per_step"] == r["candidates_per_step"])
             lines += ["", (
-                f"Choosing the defaults: the smallest budget (time limit, then candidates per "
-                f"step) whose mean quality is within {TARGET_RATIO - 1:.0%} of the curve's best "
-                f"is {pick['candidates_per_step']} candidates per step at "
-                f"{pick['time_limit_s']} s "
-                + ("(the defaults measured above). " if same else
-                   "(**not** the defaults measured above: re-choose them). ")
-                + "Longer budgets buy the cheapest quote almost nothing here because its "
-                "price comes from the factory-layout search and the greedy plans inside it "
-                "(matching/factory_sets.py), which run before CP-SAT whatever its budget; "
-                "CP-SAT's share mostly polishes the fastest and balanced alternatives.")]
+                f"At {r['resources']:,} resources the smallest budget (time limit, then "
+                f"candidates per step) whose mean quality is within {TARGET_RATIO - 1:.0%} of "
+                f"the curve's best is {pick['candidates_per_step']} candidates per step at "
+                f"{pick['time_limit_s']} s. Longer budgets buy the cheapest quote almost "
+                "nothing here because its price comes from the factory-layout search and the "
+                "greedy plans inside it (matching/factory_sets.py), which run before CP-SAT "
+                "whatever its budget; CP-SAT's share mostly polishes the fastest and balanced "
+                "alternatives.")]
+    lines += _defaults_line(rows)
     return "\n".join(lines) + "\n"
 
 

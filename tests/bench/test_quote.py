@@ -129,3 +129,21 @@ def test_check_quotes__a_broken_quoted_plan_is_counted_with_its_finding():
     assert checked["quote_plans_checked"] == 1
     assert checked["quote_plans_rejected"] == 1
     assert checked["checker_findings"][0].startswith(f"{order.id}: ")
+
+
+def _point(cands: int, limit: float, ratio: float) -> dict[str, object]:
+    return {"candidates_per_step": cands, "time_limit_s": limit, "mean_ratio": ratio}
+
+
+def test_choose_defaults__one_setting_meets_the_choice_of_every_curve():
+    # the small market is served by 4 candidates, the large one needs 8 (4 is 1.4x its best)
+    small = {"resources": 10_000, "time_limit_s": 0.05, "candidates_per_step": 6,
+             "curve": [_point(4, 0.05, 0.63), _point(8, 0.05, 0.63), _point(8, 0.2, 0.63)]}
+    large = {"resources": 100_000, "time_limit_s": 0.05, "candidates_per_step": 6,
+             "curve": [_point(4, 0.05, 1.40), _point(8, 0.05, 0.98), _point(8, 0.2, 0.98)]}
+    assert bq.choose_defaults([small]) == (0.05, 4)
+    assert bq.choose_defaults([small, large]) == (0.05, 8)
+    assert bq.choose_defaults([{"resources": 1_000}]) is None
+    line = " ".join(bq._defaults_line([small, large]))
+    assert "8 candidates per step at 0.05 s" in line
+    assert "**not** the defaults" in line

@@ -83,3 +83,24 @@ def test_run__keeps_outcomes_and_prices_the_orders_both_filled(tmp_path: Path) -
     assert f"seed 2: {len(both):,} orders, {mean:,.2f} against" in text
     alone = sim.render_stored(tmp_path / "cpsat.json", tmp_path / "a.md")
     assert "orders both cpsat and greedy filled" not in alone  # nothing to compare with
+
+
+def test_common_costs__a_later_stored_run_replaces_an_earlier_one(tmp_path: Path) -> None:
+    """Like ``_merged``: a seed re-run after a fix is priced by its new outcomes."""
+    import gzip
+
+    def keep(run: str, policy: str, costs: dict[str, float]) -> Path:
+        out = tmp_path / run / "r.md"
+        path = sim.outcomes_path(out, 1, policy)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        rows = "order,cost_cny\n" + "".join(f"{o},{c}\n" for o, c in costs.items())
+        path.write_bytes(gzip.compress(rows.encode()))
+        return out.with_suffix(".json")
+
+    old = keep("old", "cpsat", {"O1": 100.0, "O2": 100.0})
+    keep("old", "greedy", {"O1": 200.0, "O2": 200.0})
+    new = keep("new", "cpsat", {"O1": 150.0})
+    (c,) = sim.common_costs([old, new], [1]).values()
+    assert (c.both, c.a_cost, c.b_cost, c.only_b) == (1, 150.0, 200.0, 1)
+    (c,) = sim.common_costs([new, old], [1]).values()
+    assert (c.both, c.a_cost) == (2, 100.0)
