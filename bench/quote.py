@@ -404,7 +404,7 @@ def choose_defaults(rows: list[dict[str, Any]]) -> tuple[float, int] | None:
 
 def _defaults_line(rows: list[dict[str, Any]]) -> list[str]:
     chosen = choose_defaults(rows)
-    if chosen is None or not rows:
+    if chosen is None:
         return []
     limit, cands = chosen
     sizes = ", ".join(f"{r['resources']:,}" for r in rows if r.get("curve"))

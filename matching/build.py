@@ -74,8 +74,7 @@ def _booking_profile(booked: list[Interval], capacity: int, windows: Sequence[In
     events = sorted(ev for s, e in booked if e > s for ev in ((s, 1), (e, -1)))
     segments = []
     running = 0
-    for (at, delta), (nxt, _) in itertools.pairwise([*events, (events[-1][0], 0)] if events
-                                                     else []):
+    for (at, delta), (nxt, _) in itertools.pairwise(events):  # the last event is an end
         running += delta
         if running and nxt > at:
             segments.append((at, nxt, min(running, capacity)))
