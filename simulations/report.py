@@ -243,8 +243,10 @@ def _spread(by_seed: Mapping[int, Sequence[Kpis]]) -> dict[str, Any]:
 
 
 def render_report(runs: Sequence[PolicyRun], *, title: str = "",
-                  by_seed: Mapping[int, Sequence[Kpis]] | None = None) -> str:
-    """The report as one HTML string; ``by_seed`` adds the KPIs' spread over seeds."""
+                  by_seed: Mapping[int, Sequence[Kpis]] | None = None,
+                  provenance: str = "") -> str:
+    """The report as one HTML string; ``by_seed`` adds the KPIs' spread over seeds;
+    ``provenance`` says when and by which code the numbers were measured."""
     kpis = [r.kpis for r in runs]
     market = runs[0].result.market
     resources = sum(len(f.resources) for f in market.factories)
@@ -268,5 +270,5 @@ def render_report(runs: Sequence[PolicyRun], *, title: str = "",
         title=title or "ShareFab market simulation", market_line=market_line, cards=cards,
         findings=_findings(kpis), runs=[k.policy for k in kpis], table=_table(kpis), figs=figs,
         arrival_days=f"{arrival_days:g}", definitions=DEFINITIONS,
-        spread=_spread(by_seed) if by_seed else None,
+        spread=_spread(by_seed) if by_seed else None, provenance=provenance,
     )

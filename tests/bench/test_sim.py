@@ -52,6 +52,10 @@ def test_run__report_spread_takes_seeds_stored_by_other_processes(tmp_path: Path
     html = (tmp_path / "r.html").read_text()
     assert "Over seeds 3, 4" in html
     assert "of 8 met" in html  # four targets against greedy on each of the two seeds
+    # which code measured what: the charts are this process's seed, the spread adds stored runs
+    assert "seed 4&#39;s runs in this process" in html
+    assert "adds the stored runs `" in html
+    assert "s3.json`" in html
 
 
 def test_merged__says_when_the_first_and_the_last_run_were_measured(tmp_path: Path) -> None:
@@ -65,6 +69,18 @@ def test_merged__says_when_the_first_and_the_last_run_were_measured(tmp_path: Pa
     d = sim._merged([late, early])
     assert (d["measured"], d["measured_until"]) == ("2026-12-02 01:44 UTC",
                                                     "2026-12-03 16:40 UTC")
+
+
+def test_merged__a_later_files_longer_budget_run_replaces_an_earlier_one(tmp_path: Path) -> None:
+    base = {"size": [1, 1, 1.0], "extra": {}, "load": [1.0, 2.0], "generate_s": {},
+            "by_seed": {}, "measured": "2026-12-04 18:34 UTC",
+            "checker": {"plans": 0, "orders": 0, "rejected": 0, "findings": []}}
+    old, new, none = (tmp_path / f"{n}.json" for n in ("old", "new", "none"))
+    old.write_text(json.dumps({**base, "longer": {"cpu_s": 1.0}, "longer_params": {"a": 1}}))
+    new.write_text(json.dumps({**base, "longer": {"cpu_s": 2.0}, "longer_params": {"a": 2}}))
+    none.write_text(json.dumps({**base, "longer": None, "longer_params": None}))
+    d = sim._merged([old, new, none])
+    assert (d["longer"], d["longer_params"]) == ({"cpu_s": 2.0}, {"a": 2})
 
 
 def test_run__keeps_outcomes_and_prices_the_orders_both_filled(tmp_path: Path) -> None:

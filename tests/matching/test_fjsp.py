@@ -43,6 +43,21 @@ def test_check_schedule__rejects_overlap_on_a_machine() -> None:
         check_schedule(jobs, moved)
 
 
+def test_check_schedule__an_operation_of_zero_time_holds_no_machine_time() -> None:
+    """Hurink orb7 has an operation of 0 time units; the platform's greedy placed it inside
+    another operation's run on the same machine, which the check used to call an overlap."""
+    from matching.fjsp import Scheduled
+
+    jobs = [[[(1, 10)]], [[(1, 0)], [(1, 5)]]]
+    inside = [Scheduled(1, 1, 1, 0, 10), Scheduled(2, 1, 1, 4, 4), Scheduled(2, 2, 1, 10, 15)]
+    check_schedule(jobs, inside)
+    # a run of positive time still may not overlap, whatever lies between
+    overlapping = [Scheduled(1, 1, 1, 0, 10), Scheduled(2, 1, 1, 4, 4),
+                   Scheduled(2, 2, 1, 8, 13)]
+    with pytest.raises(AssertionError, match="overlap"):
+        check_schedule(jobs, overlapping)
+
+
 def test_solve_fjsp__mk01_optimal_and_better_than_greedy() -> None:
     jobs = parse_fjs(MK01.read_text())
     # The search stops as soon as it reaches the proven bound (about 0.7 s on a quiet machine);

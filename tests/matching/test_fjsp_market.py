@@ -63,22 +63,41 @@ def test_solve_instance__platform_row_and_the_section_names_each_engine(tmp_path
     assert "lower on 1, equal on 0 of 1" in text
 
 
-def test_subset__every_kept_instance_parses_and_has_its_published_bound() -> None:
-    from bench.fjsp import BKS, SUBSET, instance_name, pyjobshop_900s
+def test_subset__is_the_named_nineteen_of_the_full_sets() -> None:
+    from bench.fjsp import instance_name, subset
 
-    names = [instance_name(p) for p in SUBSET]
+    names = [instance_name(p) for p in subset()]
     assert len(names) == 19
     assert "rdata/la01" in names
     assert "vdata/la36" in names
     assert "13a" in names
+
+
+def test_full_sets__every_instance_parses_and_has_its_published_bounds() -> None:
+    from bench.fjsp import BKS, FULL, instance_name, pyjobshop_900s
+
+    names = [instance_name(p) for p in FULL]
+    # Hurink rdata and vdata, 66 each (file names shared, so the set is in the name), and the
+    # 18 Dauzere-Peres & Paulli instances
+    assert sum(n.startswith("rdata/") for n in names) == 66
+    assert sum(n.startswith("vdata/") for n in names) == 66
+    assert sum("/" not in n for n in names) == 18
+    assert len(set(names)) == 150
     reference = pyjobshop_900s()
-    for path in SUBSET:
+    compared = 0
+    for path in FULL:
         jobs = parse_fjs(path.read_text())
-        assert jobs
-        assert BKS[instance_name(path)] > 0
-        # PyJobShop's 900 s CP-SAT makespan is feasible, so never below the best known
-        _, span, bound = reference[instance_name(path)]
-        assert bound <= BKS[instance_name(path)] <= span
+        assert len(jobs) == int(path.read_text().split()[0])
+        name = instance_name(path)
+        assert BKS[name] > 0
+        if name in reference:  # PyJobShop ran la01-la40, mt06/10/20 and every Dauzere one
+            compared += 1
+            # its 900 s CP-SAT makespan is feasible, so never below the best known
+            status, span, bound = reference[name]
+            assert bound <= BKS[name] <= span
+            if status == "Optimal":
+                assert span == BKS[name]
+    assert compared == 43 + 43 + 18
 
 
 def test_cli_bench_fjsp__engine_option_names_the_engine_and_refuses_others(
@@ -98,3 +117,36 @@ def test_cli_bench_fjsp__engine_option_names_the_engine_and_refuses_others(
     assert [(r["engine"], r["makespan"]) for r in json.loads(out.read_text())] == [("fjsp", 66)]
     bad = runner.invoke(app, ["bench", "fjsp", str(tmp_path), "--engine", "nope"])
     assert bad.exit_code != 0
+
+
+def test_render_stored__full_sets_summarised_per_set_with_the_rows_in_a_file_of_their_own(
+        tmp_path: Path) -> None:
+    import json
+
+    from bench.fjsp import BKS, FULL_TITLE, render_stored
+
+    def row(name: str, span: int, status: str = "FEASIBLE") -> dict[str, object]:
+        bks = BKS[name]
+        return {"instance": name, "engine": "platform", "makespan": span, "bound": bks - 10,
+                "status": status, "cpu_s": 20.0, "bks": bks,
+                "gap_pct": 100.0 * (span - bks) / bks, "greedy_makespan": span + 100,
+                "wall_s": 30.0, "makespan_runs": [span]}
+
+    rows = [row("rdata/la01", 570, "OPTIMAL"), row("rdata/la02", 529 + 529 // 10),
+            row("01a", 2505 * 2)]
+    full = tmp_path / "fjsp_full.json"
+    full.write_text(json.dumps(rows))
+    (tmp_path / "fjsp_full.meta.json").write_text(json.dumps(
+        {"measured": "2026-12-04 23:30 UTC", "time_limit_s": 30.0, "workers": 2,
+         "load": 1.2}))
+    text = render_stored(tmp_path / "absent.json", tmp_path / "fjsp.md", subset_json=None,
+                         full_json=full)
+    assert FULL_TITLE in text
+    rdata = next(line for line in text.splitlines() if line.startswith("| Hurink rdata"))
+    cells = [c.strip() for c in rdata.strip("|").split("|")]
+    # 2 instances, gaps 0 % and 10 % (529 // 10 = 52 on 529: 9.83 %), one at BKS, one proven
+    assert cells[1:6] == ["2", f"{100 * 52 / 529 / 2:.2f}", f"{100 * 52 / 529:.2f}", "1", "1"]
+    assert "| Dauzere-Peres & Paulli | 1 | 100.00 |" in text
+    assert "Hurink vdata" not in text  # no rows, no line
+    detail = (tmp_path / "fjsp_full.md").read_text()
+    assert "| rdata/la02 | 581 |" in detail
