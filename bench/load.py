@@ -36,7 +36,7 @@ from typing import Any
 import httpx
 import redis
 
-from bench.market_gen import generate
+from bench.market_gen import generate, next_midnight
 from connectors.broker import free_port
 from connectors.mqtt import BrokerAddress, Publisher
 from connectors.topics import Kind, resource_topic
@@ -211,7 +211,8 @@ def _locust(port: int, seed_file: Path, users: int, duration_s: int, out: Path) 
 
 def run(*, resources: int = 1000, users: int = 30, duration_s: int = 60,
         mqtt_rate_hz: float = 200.0) -> dict[str, Any]:
-    market = generate(resources, n_orders=20, seed=7)
+    # on the wall clock: a market dated in the past has orders due before now, refused (422)
+    market = generate(resources, n_orders=20, seed=7, start=next_midnight())
     doc = dump_scenario(market)
     where = [(f.park, f.id, r.id) for f in market.factories for r in f.resources]
     prefix, group = f"load{uuid.uuid4().hex[:6]}:", f"load{uuid.uuid4().hex[:6]}"

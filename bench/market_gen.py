@@ -61,6 +61,13 @@ def _resource(rng: random.Random, rid: str, days: int, t0: datetime) -> Resource
                     pricing, tuple(windows))
 
 
+def next_midnight(now: datetime | None = None) -> datetime:
+    """The next UTC midnight: where a benchmark against a server on the wall clock starts its
+    market, so every order's due date is in the future whatever the time of day."""
+    now = now or datetime.now(UTC)
+    return now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+
+
 def generate(n_resources: int, n_orders: int = 1, *, seed: int = 0, days: int = 7,
              steps: int = 5, booked_share: float = 0.2, start: datetime = T0) -> Scenario:
     """A market of ``n_resources`` resources and ``n_orders`` orders of ``steps`` steps.

@@ -38,7 +38,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,7 @@ from sqlalchemy import select
 
 from bench.api import postgres_reachable
 from bench.checked import CheckedSolve
-from bench.market_gen import generate
+from bench.market_gen import generate, next_midnight
 from bench.market_load import load
 from domain.model import OrderStatus, Scenario
 from domain.schemas import load_plan
@@ -257,8 +257,7 @@ def measure(n: int, runs: int, reference_s: float, quality_orders: int, seed: in
             production: bool = True) -> dict[str, Any]:
     """One market size: latency at the API's defaults, quality, and (with ``curve``) the
     same orders at other budgets. ``curve``: {"time_limits_s": [...], "candidates": [...]}."""
-    start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    market = generate(n, n_orders=runs + 1, seed=seed, start=start + timedelta(days=1))
+    market = generate(n, n_orders=runs + 1, seed=seed, start=next_midnight())
     defaults = Settings.model_fields
     row: dict[str, Any] = {"resources": n, "runs": runs,
                            "time_limit_s": defaults["quote_default_time_limit_s"].default,

@@ -51,3 +51,18 @@ def test_match_cmd__bad_scenario_names_the_field(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["match", str(src)])
     assert result.exit_code == 2
     assert "quantity" in result.output
+
+
+def test_next_midnight__a_market_started_there_has_every_order_due_after_now() -> None:
+    """The load bench used the fixed 2026-12-01 start: from 12-05 on its orders were due in
+    the past and the server refused them (422), which the report counted as errors."""
+    from datetime import UTC, datetime
+
+    from bench.market_gen import next_midnight
+
+    now = datetime(2026, 12, 5, 0, 58, tzinfo=UTC)
+    start = next_midnight(now)
+    assert start == datetime(2026, 12, 6, tzinfo=UTC)
+    market = generate(200, n_orders=20, seed=7, start=start)
+    assert all(o.due > now for o in market.orders)
+    assert next_midnight(datetime(2026, 12, 5, 23, 59, 59, tzinfo=UTC)) == start
